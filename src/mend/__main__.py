@@ -1,0 +1,3 @@
+from mend.cli import main
+
+main()

@@ -1,0 +1,182 @@
+"""The access policy: the one module that decides who sees what.
+
+Rules (also in docs/architecture.md):
+
+1. Every object belongs to one clinic. A person acts in one *active* clinic at a time, through
+   their membership there; everything outside that clinic does not exist for them (404).
+2. Owners and admins see every client of the clinic.
+3. A therapist sees the clients on whose care team they are: as primary therapist or because
+   the client was shared with them. A client a therapist creates joins their care team. Other
+   clients of the clinic answer 404, as if they did not exist.
+4. Front desk sees every client's demographics and the schedule, never clinical information:
+   clinical pages answer 403 (the client exists; the role may not open this).
+5. Only owners see the audit trail and the Django admin; owners and admins change clinic
+   settings; a therapist may edit their own profile and credentials.
+
+Loaders here (``*_or_404``) are the only way views and API routes fetch a single object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+
+from mend.clinics.models import Clinic, Location, Membership, Role, Room
+from mend.people.models import Client, ReferringProvider, TherapistProfile
+
+if TYPE_CHECKING:
+    from mend.accounts.models import User
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """A user acting through one membership in the active clinic."""
+
+    user: User
+    membership: Membership
+
+    @property
+    def clinic(self) -> Clinic:
+        return self.membership.clinic
+
+    @property
+    def clinic_id(self) -> int:
+        return self.membership.clinic_id
+
+    @property
+    def role(self) -> str:
+        return self.membership.role
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == Role.OWNER
+
+    @property
+    def is_therapist(self) -> bool:
+        return self.role == Role.THERAPIST
+
+
+def can_see_clinical(actor: Actor) -> bool:
+    return actor.role in (Role.OWNER, Role.ADMIN, Role.THERAPIST)
+
+
+def require_clinical(actor: Actor) -> None:
+    if not can_see_clinical(actor):
+        raise PermissionDenied("Front desk accounts cannot open clinical information.")
+
+
+def can_manage_clinic(actor: Actor) -> bool:
+    return actor.role in (Role.OWNER, Role.ADMIN)
+
+
+def require_manage_clinic(actor: Actor) -> None:
+    if not can_manage_clinic(actor):
+        raise PermissionDenied("Only the clinic's owners and admins can change its settings.")
+
+
+def can_view_audit(actor: Actor) -> bool:
+    return actor.role == Role.OWNER
+
+
+def require_audit(actor: Actor) -> None:
+    if not can_view_audit(actor):
+        raise PermissionDenied("Only the clinic's owners can read the audit trail.")
+
+
+def can_use_admin(actor: Actor | None) -> bool:
+    return actor is not None and actor.role == Role.OWNER
+
+
+def can_assign_therapists(actor: Actor) -> bool:
+    return actor.role in (Role.OWNER, Role.ADMIN, Role.FRONT_DESK)
+
+
+# --- Clients --------------------------------------------------------------------------
+
+
+def clients(actor: Actor) -> QuerySet[Client]:
+    visible = Client.objects.filter(clinic_id=actor.clinic_id)
+    if actor.role == Role.THERAPIST:
+        visible = visible.filter(care_team__therapist_id=actor.membership.pk)
+    return visible
+
+
+def client_or_404(actor: Actor, pk: int | str) -> Client:
+    try:
+        return clients(actor).get(pk=int(pk))
+    except (Client.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such client.") from None
+
+
+# --- Therapists -----------------------------------------------------------------------
+
+
+def therapists(actor: Actor) -> QuerySet[TherapistProfile]:
+    return TherapistProfile.objects.filter(clinic_id=actor.clinic_id, membership__is_active=True)
+
+
+def therapist_or_404(actor: Actor, pk: int | str) -> TherapistProfile:
+    try:
+        return therapists(actor).select_related("membership__user").get(pk=int(pk))
+    except (TherapistProfile.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such therapist.") from None
+
+
+def can_edit_therapist(actor: Actor, profile: TherapistProfile) -> bool:
+    return can_manage_clinic(actor) or profile.membership_id == actor.membership.pk
+
+
+def require_edit_therapist(actor: Actor, profile: TherapistProfile) -> None:
+    if not can_edit_therapist(actor, profile):
+        raise PermissionDenied("Only the therapist and the clinic's owners and admins can change this profile.")
+
+
+# --- Referring providers --------------------------------------------------------------
+
+
+def referring_providers(actor: Actor) -> QuerySet[ReferringProvider]:
+    return ReferringProvider.objects.filter(clinic_id=actor.clinic_id)
+
+
+def referring_provider_or_404(actor: Actor, pk: int | str) -> ReferringProvider:
+    try:
+        return referring_providers(actor).get(pk=int(pk))
+    except (ReferringProvider.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such referring provider.") from None
+
+
+# --- Clinic structure -----------------------------------------------------------------
+
+
+def locations(actor: Actor) -> QuerySet[Location]:
+    return Location.objects.filter(clinic_id=actor.clinic_id)
+
+
+def location_or_404(actor: Actor, pk: int | str) -> Location:
+    try:
+        return locations(actor).get(pk=int(pk))
+    except (Location.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such location.") from None
+
+
+def rooms(actor: Actor) -> QuerySet[Room]:
+    return Room.objects.filter(clinic_id=actor.clinic_id)
+
+
+def room_or_404(actor: Actor, pk: int | str) -> Room:
+    try:
+        return rooms(actor).select_related("location").get(pk=int(pk))
+    except (Room.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such room.") from None
+
+
+def memberships(actor: Actor) -> QuerySet[Membership]:
+    return Membership.objects.filter(clinic_id=actor.clinic_id)
+
+
+def therapist_memberships(actor: Actor) -> QuerySet[Membership]:
+    return memberships(actor).filter(role=Role.THERAPIST, is_active=True).select_related("user")

@@ -1,0 +1,79 @@
+"""Writes for accounts: API tokens, and sign-in events for the audit trail."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from mend.accounts.models import ApiToken, User
+from mend.audit.models import Action
+from mend.audit.services import audit_record
+from mend.clinics.models import Clinic
+
+TOKEN_PREFIX = "mend_"
+
+
+def token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: ApiToken
+    raw: str
+
+
+class TokenError(ValueError):
+    pass
+
+
+@transaction.atomic
+def api_token_create(*, user: User, clinic: Clinic, name: str = "") -> IssuedToken:
+    """Issue a token for ``user`` acting in ``clinic``. The raw value is shown once, never stored."""
+    if not user.is_active:
+        raise TokenError(f"{user.email} is deactivated.")
+    if not user.memberships.filter(clinic=clinic, is_active=True).exists():
+        raise TokenError(f"{user.email} is not a member of {clinic.slug}.")
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(
+        user=user, clinic=clinic, name=name[:100], prefix=raw[:12], token_hash=token_hash(raw)
+    )
+    audit_record(action=Action.CREATE, obj=token, user=user)
+    return IssuedToken(token=token, raw=raw)
+
+
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, by: User) -> None:
+    if token.revoked_at is None:
+        ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        audit_record(action=Action.DELETE, obj=token, user=by)
+
+
+def api_token_touch(token: ApiToken) -> None:
+    """Record use at most once a minute, with a conditional update so concurrent calls never race."""
+    now = timezone.now()
+    stale = now - timedelta(minutes=1)
+    if token.last_used_at is None or token.last_used_at < stale:
+        ApiToken.objects.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale), pk=token.pk).update(
+            last_used_at=now
+        )
+
+
+def login_succeeded(*, user: User) -> None:
+    audit_record(action=Action.LOGIN, object_type="accounts.user", object_id=user.pk, user=user)
+
+
+def login_failed(*, attempted_email: str) -> None:
+    audit_record(
+        action=Action.FAILED_LOGIN, object_type="accounts.user", user_email=attempted_email.strip().lower()[:254]
+    )
+
+
+def logged_out(*, user: User) -> None:
+    audit_record(action=Action.LOGOUT, object_type="accounts.user", object_id=user.pk, user=user)

@@ -1,0 +1,114 @@
+"""The REST API at /api/v1/: bearer tokens, JSON errors that name fields, routers per app.
+
+django-ninja was chosen over Django REST framework: typed schemas give the OpenAPI document for
+free, and it stays a thin layer over our own services and access policy (see docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer
+
+from mend import context
+from mend.access import Actor
+from mend.accounts.models import ApiToken
+from mend.accounts.services import api_token_touch, token_hash
+from mend.web.api_errors import field_errors
+from mend.web.forms import errors_by_field
+
+
+class BearerToken(HttpBearer):
+    """``Authorization: Bearer <token>``: a live token whose user is still an active member of its clinic."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
+        if not token or len(token) > 200:
+            return None
+        found = (
+            ApiToken.objects.filter(token_hash=token_hash(token), revoked_at__isnull=True, user__is_active=True)
+            .select_related("user", "clinic")
+            .first()
+        )
+        if found is None:
+            return None
+        membership = (
+            found.user.memberships.filter(clinic_id=found.clinic_id, is_active=True).select_related("clinic").first()
+        )
+        if membership is None:
+            return None
+        api_token_touch(found)
+        actor = Actor(user=found.user, membership=membership)
+        request.actor = actor  # type: ignore[attr-defined]
+        context.update(user_id=found.user_id, clinic_id=found.clinic_id, role=membership.role)
+        return actor
+
+
+api = NinjaAPI(
+    title="Mend API",
+    version="1",
+    description="Clinic data for medical massage practices. Every call acts in the token's clinic.",
+    auth=BearerToken(),
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+    urls_namespace="api-v1",
+)
+
+
+@api.exception_handler(NinjaValidationError)
+def _schema_errors(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    errors: dict[str, list[str]] = {}
+    for error in exc.errors:
+        location = [str(part) for part in error.get("loc", ()) if part not in ("body", "payload", "query", "path")]
+        field = ".".join(location) or "__all__"
+        errors.setdefault(field, []).append(str(error.get("msg", "Invalid value.")))
+    return field_errors(request, errors)
+
+
+@api.exception_handler(ValidationError)
+def _model_errors(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    return field_errors(request, errors_by_field(exc))
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return api.create_response(request, {"detail": "Not found."}, status=404)
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc) or "Not allowed for your role."}, status=403)
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthorised(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    response = api.create_response(request, {"detail": "A valid bearer token is required."}, status=401)
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@api.get("/me", tags=["session"], summary="Who the token acts as")
+def me(request: HttpRequest) -> dict[str, Any]:
+    actor: Actor = request.auth  # type: ignore[attr-defined]
+    return {
+        "email": actor.user.email,
+        "name": actor.user.get_full_name(),
+        "clinic": {"slug": actor.clinic.slug, "name": actor.clinic.name, "timezone": actor.clinic.timezone},
+        "role": actor.role,
+        "server_time": timezone.now().isoformat(),
+    }
+
+
+def _register_routers() -> None:
+    from mend.people.api import clients_router, therapists_router
+
+    api.add_router("/clients", clients_router)
+    api.add_router("/therapists", therapists_router)
+
+
+_register_routers()

@@ -1,0 +1,96 @@
+"""Versioned knowledge shipped with Mend, validated when loaded.
+
+Each file carries a version and a note on its sources; entries are never hard-coded in views.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+_ICD10 = re.compile(r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")
+_CPT = re.compile(r"^[0-9]{5}$")
+
+
+class KnowledgeError(ValueError):
+    """A shipped data file does not match its schema."""
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    id: str
+    name: str
+    icd10: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Technique:
+    id: str
+    name: str
+    cpt: str
+
+
+def _load(filename: str) -> dict[str, Any]:
+    text = resources.files(__package__).joinpath(filename).read_text(encoding="utf-8")
+    data = json.loads(text)
+    if not isinstance(data, dict) or not isinstance(data.get("version"), str):
+        raise KnowledgeError(f"{filename}: needs a top-level object with a version")
+    return data
+
+
+def _check_ids(filename: str, entries: list[dict[str, Any]]) -> None:
+    seen: set[str] = set()
+    for entry in entries:
+        entry_id = entry.get("id")
+        if not isinstance(entry_id, str) or not _ID.match(entry_id):
+            raise KnowledgeError(f"{filename}: bad id {entry_id!r}")
+        if entry_id in seen:
+            raise KnowledgeError(f"{filename}: duplicate id {entry_id!r}")
+        if not isinstance(entry.get("name"), str) or not entry["name"]:
+            raise KnowledgeError(f"{filename}: {entry_id} needs a name")
+        seen.add(entry_id)
+
+
+@functools.cache
+def conditions() -> dict[str, Condition]:
+    data = _load("conditions.json")
+    entries = data.get("conditions")
+    if not isinstance(entries, list):
+        raise KnowledgeError("conditions.json: 'conditions' must be a list")
+    _check_ids("conditions.json", entries)
+    result: dict[str, Condition] = {}
+    for entry in entries:
+        codes = entry.get("icd10", [])
+        bad = [code for code in codes if not isinstance(code, str) or not _ICD10.match(code)]
+        if bad:
+            raise KnowledgeError(f"conditions.json: {entry['id']} has malformed ICD-10-CM codes {bad}")
+        result[entry["id"]] = Condition(id=entry["id"], name=entry["name"], icd10=tuple(codes))
+    return result
+
+
+@functools.cache
+def techniques() -> dict[str, Technique]:
+    data = _load("techniques.json")
+    entries = data.get("techniques")
+    if not isinstance(entries, list):
+        raise KnowledgeError("techniques.json: 'techniques' must be a list")
+    _check_ids("techniques.json", entries)
+    result: dict[str, Technique] = {}
+    for entry in entries:
+        if not isinstance(entry.get("cpt"), str) or not _CPT.match(entry["cpt"]):
+            raise KnowledgeError(f"techniques.json: {entry['id']} needs a five-digit CPT code")
+        result[entry["id"]] = Technique(id=entry["id"], name=entry["name"], cpt=entry["cpt"])
+    return result
+
+
+def condition_choices() -> list[tuple[str, str]]:
+    return [(c.id, c.name) for c in conditions().values()]
+
+
+def technique_choices() -> list[tuple[str, str]]:
+    return [(t.id, t.name) for t in techniques().values()]

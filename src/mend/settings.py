@@ -1,0 +1,229 @@
+"""Mend's one settings module: everything comes from the environment.
+
+MEND_ENV picks the profile:
+- ``production`` (the default): DEBUG off, SECRET_KEY and MEND_AUDIT_KEY required, HTTPS-only cookies, HSTS.
+- ``demo``: what ``make demo`` runs; plain HTTP on localhost, keys generated under ``var/``.
+- ``development``: like demo with DEBUG on.
+- ``test``: set by the test suite; fast password hasher, in-memory email unless a test points SMTP elsewhere.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+from mend.env import EnvError, env_bool, env_choice, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent
+MEND_ENV = env_choice("MEND_ENV", "production", ("production", "demo", "development", "test"))
+PRODUCTION = MEND_ENV == "production"
+VAR_DIR = Path(env_str("MEND_VAR_DIR", str(Path.cwd() / "var"))).resolve()
+
+
+def _local_secret(filename: str) -> str:
+    """A key kept in a file under var/ for non-production profiles (never in the database)."""
+    path = VAR_DIR / filename
+    if path.exists():
+        return path.read_text().strip()
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(50)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def _required_secret(name: str, filename: str) -> str:
+    value = env_str(name)
+    if value:
+        if PRODUCTION and len(value) < 50:
+            raise EnvError(f"{name} must be at least 50 characters in production")
+        return value
+    if PRODUCTION:
+        raise EnvError(f"{name} must be set when MEND_ENV=production")
+    if MEND_ENV == "test":
+        return f"test-{filename}-not-secret-" + "x" * 40
+    return _local_secret(filename)
+
+
+SECRET_KEY = _required_secret("SECRET_KEY", "secret_key")
+# The audit chain's HMAC key lives outside the database on purpose: someone who can write
+# the audit table must not also be able to re-sign the rows they altered.
+MEND_AUDIT_KEY = _required_secret("MEND_AUDIT_KEY", "audit_key")
+
+DEBUG = env_bool("DEBUG", MEND_ENV == "development")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "mend.accounts",
+    "mend.clinics",
+    "mend.people",
+    "mend.audit",
+    "mend.web",
+    "mend.demo",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "ninja",
+    "axes",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "mend.web.middleware.RequestContextMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "mend.web.middleware.ActiveClinicMiddleware",
+    "mend.web.middleware.NoStoreMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "mend.urls"
+WSGI_APPLICATION = "mend.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "mend.web.context_processors.clinic",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+# SQLite is the embedded default. IMMEDIATE transactions take the write lock up front, so a
+# transaction that reads and then writes cannot fail half-way with SQLITE_BUSY; WAL lets
+# readers go on while one writer works.
+_default_db = f"sqlite:///{VAR_DIR / 'mend.sqlite3'}"
+_db = dj_database_url.parse(
+    env_str("DATABASE_URL", _default_db),
+    conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 600, minimum=0),
+    conn_health_checks=True,
+)
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    _db["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+    }
+    # SQLite connections are cheap; persistent ones would pin the WAL file in tests.
+    _db["CONN_MAX_AGE"] = 0 if MEND_ENV == "test" else _db["CONN_MAX_AGE"]
+    if _db["NAME"] and _db["NAME"] != ":memory:":
+        Path(_db["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    _db.setdefault("TEST", {})["NAME"] = env_str("MEND_TEST_SQLITE", "") or None
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Authentication -------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if MEND_ENV == "test":
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+# Failed logins are throttled per account and address: five tries, then fifteen minutes.
+AXES_FAILURE_LIMIT = env_int("MEND_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = 0.25  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_VERBOSE = False
+AXES_ENABLED = env_bool("MEND_LOGIN_THROTTLE", True)
+
+SESSION_COOKIE_AGE = env_int("MEND_SESSION_SECONDS", 8 * 3600, minimum=300)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# --- Security headers -----------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+_https = env_bool("MEND_HTTPS", PRODUCTION)
+SESSION_COOKIE_SECURE = _https
+CSRF_COOKIE_SECURE = _https
+SECURE_SSL_REDIRECT = env_bool("MEND_SSL_REDIRECT", _https)
+SECURE_HSTS_SECONDS = env_int("MEND_HSTS_SECONDS", 31536000 if _https else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _https
+SECURE_HSTS_PRELOAD = _https
+if env_bool("MEND_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Email ----------------------------------------------------------------------------
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Mend <no-reply@localhost>")
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+
+# --- Internationalisation and time ----------------------------------------------------
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ---------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if MEND_ENV in ("test", "development")
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+MEDIA_ROOT = VAR_DIR / "media"
+WHITENOISE_USE_FINDERS = MEND_ENV in ("test", "development")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "WARNING").upper()},
+}
+
+# --- Mend -----------------------------------------------------------------------------
+MEND_LICENCE_WARNING_DAYS = env_int("MEND_LICENCE_WARNING_DAYS", 60, minimum=1)
+MEND_PAGE_SIZE = 25
