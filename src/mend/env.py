@@ -63,9 +63,7 @@ def env_list(name: str, default: list[str], environ: Mapping[str, str] | None = 
     return [item.strip() for item in source[name].split(",") if item.strip()]
 
 
-def env_choice(
-    name: str, default: str, choices: tuple[str, ...], environ: Mapping[str, str] | None = None
-) -> str:
+def env_choice(name: str, default: str, choices: tuple[str, ...], environ: Mapping[str, str] | None = None) -> str:
     source = os.environ if environ is None else environ
     value = source.get(name, default).strip().lower()
     if value not in choices:

@@ -14,7 +14,9 @@ from mend.web.decorators import actor_required
 def audit_log(request: HttpRequest) -> HttpResponse:
     actor = request.actor  # type: ignore[attr-defined]
     access.require_audit(actor)
-    users = [(m.user_id, m.user.email) for m in access.memberships(actor).select_related("user").order_by("user__email")]
+    users = [
+        (m.user_id, m.user.email) for m in access.memberships(actor).select_related("user").order_by("user__email")
+    ]
     form = AuditFilterForm(request.GET or None, users=users)
     filters = AuditFilter()
     if form.is_bound and form.is_valid():

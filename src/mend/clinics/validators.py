@@ -30,4 +30,4 @@ def country_choices() -> list[tuple[str, str]]:
 
 
 def currency_choices() -> list[tuple[str, str]]:
-    return sorted(((c.alpha_3, f"{c.alpha_3} — {c.name}") for c in pycountry.currencies))
+    return sorted((c.alpha_3, f"{c.alpha_3} — {c.name}") for c in pycountry.currencies)

@@ -52,9 +52,7 @@ def clinic_settings(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Clinic settings saved.")
             return redirect("clinic_settings")
-    locations = access.locations(actor).prefetch_related(
-        Prefetch("rooms", queryset=Room.objects.order_by("name"))
-    )
+    locations = access.locations(actor).prefetch_related(Prefetch("rooms", queryset=Room.objects.order_by("name")))
     status = 400 if form.is_bound else 200
     return render(request, "clinics/settings.html", {"form": form, "locations": locations}, status=status)
 

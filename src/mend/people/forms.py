@@ -61,9 +61,7 @@ class ClientForm(forms.ModelForm):
             "email": forms.EmailInput(attrs={"autocomplete": "email"}),
         }
 
-    def __init__(
-        self, *args: Any, therapists: Any = None, can_assign: bool = True, **kwargs: Any
-    ) -> None:
+    def __init__(self, *args: Any, therapists: Any = None, can_assign: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["country"] = forms.ChoiceField(
             choices=[("", "—"), *country_choices()], required=False, label="Country"
@@ -98,7 +96,9 @@ class ClientForm(forms.ModelForm):
 
 class TherapistProfileForm(forms.ModelForm):
     specialties = forms.MultipleChoiceField(
-        choices=knowledge.condition_choices, required=False, widget=forms.CheckboxSelectMultiple,
+        choices=knowledge.condition_choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         help_text="Conditions this therapist treats.",
     )
     techniques = forms.MultipleChoiceField(

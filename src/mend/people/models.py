@@ -8,9 +8,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from mend import knowledge
-from mend.core.identifiers import is_valid_npi
-
 from mend.clinics.models import Clinic, Membership
+from mend.core.identifiers import is_valid_npi
 
 
 class Sex(models.TextChoices):

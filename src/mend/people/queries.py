@@ -40,9 +40,7 @@ def apply_client_search(clients: QuerySet[Client], query: SearchQuery) -> QueryS
 def client_list(actor: Actor, *, q: str = "") -> QuerySet[Client]:
     """Clients the actor may see, matching ``q``, with their care team loaded (one extra query)."""
     clients = apply_client_search(access.clients(actor), parse_search(q))
-    return clients.prefetch_related(_care_team_prefetch()).order_by(
-        "legal_family_name", "legal_given_name", "id"
-    )
+    return clients.prefetch_related(_care_team_prefetch()).order_by("legal_family_name", "legal_given_name", "id")
 
 
 def client_detail(actor: Actor, pk: int | str) -> Client:

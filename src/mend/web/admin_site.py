@@ -67,7 +67,9 @@ class ClientAdmin(ClinicScopedAdmin):
     search_fields = ["legal_family_name", "legal_given_name", "chosen_name", "email", "phone_digits"]
     exclude = ["clinic"]
 
-    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None) -> HttpResponse:
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
         if request.method == "GET":
             client = self.get_object(request, object_id)
             if client is not None:

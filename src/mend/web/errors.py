@@ -5,8 +5,12 @@ from django.shortcuts import render
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "web/error.html", {"code": 404, "title": "Not found",
-                  "message": "There is nothing here, or it is not yours to see."}, status=404)
+    return render(
+        request,
+        "web/error.html",
+        {"code": 404, "title": "Not found", "message": "There is nothing here, or it is not yours to see."},
+        status=404,
+    )
 
 
 def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -15,5 +19,13 @@ def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/error.html", {"code": 500, "title": "Something went wrong",
-                  "message": "The error was logged. Nothing you saved before this page was lost."}, status=500)
+    return render(
+        request,
+        "web/error.html",
+        {
+            "code": 500,
+            "title": "Something went wrong",
+            "message": "The error was logged. Nothing you saved before this page was lost.",
+        },
+        status=500,
+    )

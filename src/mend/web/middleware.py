@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import re
 import uuid
-from zoneinfo import ZoneInfo
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -53,9 +53,7 @@ class ActiveClinicMiddleware:
         request.memberships = []  # type: ignore[attr-defined]
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            memberships = list(
-                Membership.objects.filter(user_id=user.pk, is_active=True).select_related("clinic")
-            )
+            memberships = list(Membership.objects.filter(user_id=user.pk, is_active=True).select_related("clinic"))
             request.memberships = memberships  # type: ignore[attr-defined]
             wanted = request.session.get(SESSION_CLINIC_KEY)
             chosen = next((m for m in memberships if m.clinic_id == wanted), None)

@@ -51,7 +51,7 @@ def _run(statements_by_vendor):
         if statements is None:
             raise RuntimeError(f"No append-only triggers for {schema_editor.connection.vendor}")
         for statement in statements:
-            schema_editor.execute(statement)
+            schema_editor.execute(statement, params=None)
 
     return run
 
