@@ -161,3 +161,9 @@ class ReferringProviderForm(forms.ModelForm):
     class Meta:
         model = ReferringProvider
         fields = ["name", "profession", "identifier_system", "identifier", "organisation", "phone", "fax", "email"]
+
+
+class TherapistInviteForm(forms.Form):
+    full_name = forms.CharField(max_length=150, label="Full name")
+    email = forms.EmailField(max_length=254, help_text="They sign in with this address and set a password by email.")
+    professional_title = forms.CharField(max_length=120, required=False, help_text="For example RMT, LMT, CLT.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
@@ -16,6 +17,7 @@ from mend.access import Actor
 from mend.audit.models import Action
 from mend.audit.services import audit_record
 from mend.clinics.models import Membership, Role
+from mend.clinics.services import membership_add
 from mend.core.search import phone_digits
 from mend.people.models import (
     CareTeamMember,
@@ -238,10 +240,6 @@ def therapist_create(*, actor: Actor, email: str, full_name: str, data: Mapping[
 
     A new user has no usable password; they set one through "forgot password".
     """
-    from django.contrib.auth import get_user_model
-
-    from mend.clinics.services import membership_add
-
     access.require_manage_clinic(actor)
     user_model = get_user_model()
     email = email.strip().lower()

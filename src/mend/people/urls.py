@@ -8,6 +8,7 @@ urlpatterns = [
     path("clients/<int:pk>/", views.client_detail, name="client_detail"),
     path("clients/<int:pk>/edit/", views.client_edit, name="client_edit"),
     path("therapists/", views.therapist_list, name="therapist_list"),
+    path("therapists/new/", views.therapist_create, name="therapist_create"),
     path("therapists/<int:pk>/", views.therapist_detail, name="therapist_detail"),
     path("therapists/<int:pk>/edit/", views.therapist_edit, name="therapist_edit"),
     path("therapists/<int:pk>/licences/new/", views.licence_edit, name="licence_create"),

@@ -18,6 +18,7 @@ from mend.people.forms import (
     ClientForm,
     LicenceForm,
     ReferringProviderForm,
+    TherapistInviteForm,
     TherapistProfileForm,
 )
 from mend.people.models import Certification, Licence
@@ -131,6 +132,34 @@ def therapist_list(request: HttpRequest) -> HttpResponse:
         for profile in queries.therapist_list(actor)
     ]
     return render(request, "people/therapist_list.html", {"rows": rows})
+
+
+@actor_required
+@require_http_methods(["GET", "POST"])
+def therapist_create(request: HttpRequest) -> HttpResponse:
+    actor = request.actor  # type: ignore[attr-defined]
+    access.require_manage_clinic(actor)
+    form = TherapistInviteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            profile = services.therapist_create(
+                actor=actor,
+                email=data["email"],
+                full_name=data["full_name"],
+                data={"professional_title": data["professional_title"]},
+            )
+        except ValidationError as error:
+            merge_validation_error(form, error)
+        else:
+            messages.success(
+                request,
+                f"{profile.display_name} was added. They can set a password with “Forgot your password?” "
+                "on the sign-in page.",
+            )
+            return redirect("therapist_detail", pk=profile.pk)
+    status = 400 if form.is_bound else 200
+    return render(request, "people/therapist_create.html", {"form": form}, status=status)
 
 
 @actor_required
