@@ -14,7 +14,7 @@ from django.utils import timezone
 from mend.accounts.models import ApiToken, User
 from mend.audit.models import Action
 from mend.audit.services import audit_record
-from mend.clinics.models import Clinic
+from mend.clinics.models import Clinic, Membership
 
 TOKEN_PREFIX = "mend_"
 
@@ -65,14 +65,34 @@ def api_token_touch(token: ApiToken) -> None:
         )
 
 
-def login_succeeded(*, user: User) -> None:
-    audit_record(action=Action.LOGIN, object_type="accounts.user", object_id=user.pk, user=user)
+def login_succeeded(*, user: User, membership: Membership | None) -> None:
+    audit_record(
+        action=Action.LOGIN,
+        object_type="accounts.user",
+        object_id=user.pk,
+        user=user,
+        clinic_id=membership.clinic_id if membership else None,
+        role=membership.role if membership else "",
+    )
 
 
 def login_failed(*, attempted_email: str) -> None:
-    audit_record(
-        action=Action.FAILED_LOGIN, object_type="accounts.user", user_email=attempted_email.strip().lower()[:254]
-    )
+    """One row per clinic the account belongs to, so each clinic's owner sees attempts on their staff."""
+    email = attempted_email.strip().lower()[:254]
+    user = User.objects.filter(email__iexact=email).first() if email else None
+    memberships = list(user.memberships.filter(is_active=True)) if user else []
+    if not memberships:
+        audit_record(action=Action.FAILED_LOGIN, object_type="accounts.user", user_email=email)
+        return
+    for membership in memberships:
+        audit_record(
+            action=Action.FAILED_LOGIN,
+            object_type="accounts.user",
+            object_id=user.pk if user else "",
+            user_email=email,
+            clinic_id=membership.clinic_id,
+            role=membership.role,
+        )
 
 
 def logged_out(*, user: User) -> None:

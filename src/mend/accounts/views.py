@@ -33,9 +33,9 @@ class LoginView(auth_views.LoginView):
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)
         user = form.get_user()
-        first = user.memberships.filter(is_active=True).order_by("clinic__name").values_list("clinic_id", flat=True)
-        self.request.session[SESSION_CLINIC_KEY] = first.first()
-        services.login_succeeded(user=user)
+        first = user.memberships.filter(is_active=True).order_by("clinic__name").first()
+        self.request.session[SESSION_CLINIC_KEY] = first.clinic_id if first else None
+        services.login_succeeded(user=user, membership=first)
         return response
 
     def form_invalid(self, form: AuthenticationForm) -> HttpResponse:

@@ -37,8 +37,14 @@ def audit_record(
     client_id: int | None = None,
     user: Any = None,
     user_email: str = "",
+    clinic_id: int | None = None,
+    role: str = "",
 ) -> AuditEvent:
-    """Append one event. Who, where and which request come from the request context."""
+    """Append one event. Who, where and which request come from the request context.
+
+    ``clinic_id`` and ``role`` override the context for events that happen before a clinic is
+    active (signing in).
+    """
     ctx = context.current()
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
@@ -55,8 +61,8 @@ def audit_record(
             "at": timezone.now(),
             "user_id": user_id,
             "user_email": user_email[:254],
-            "role": ctx.role,
-            "clinic_id": ctx.clinic_id,
+            "role": role or ctx.role,
+            "clinic_id": clinic_id if clinic_id is not None else ctx.clinic_id,
             "action": str(action),
             "object_type": object_type,
             "object_id": str(object_id),

@@ -7,6 +7,7 @@ from django.shortcuts import render
 from mend import access
 from mend.audit.forms import AuditFilterForm
 from mend.audit.queries import DEFAULT_SORT, AuditFilter, audit_events_for_clinic
+from mend.people.models import Client
 from mend.web.decorators import actor_required
 
 
@@ -35,6 +36,13 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     except ValueError:
         page_number = 1
     page = Paginator(events, 50).get_page(page_number)
+    # One query names the clients on this page; ids of clients since removed stay as ids.
+    client_ids = {event.client_id for event in page.object_list if event.client_id}
+    names = dict(
+        Client.objects.filter(clinic_id=actor.clinic_id, pk__in=client_ids).values_list("pk", "legal_family_name")
+    )
+    for event in page.object_list:
+        event.client_name = names.get(event.client_id, "")  # type: ignore[attr-defined]
     query = request.GET.copy()
     query.pop("page", None)
     sort_query = request.GET.copy()
