@@ -35,6 +35,16 @@ class Technique:
     cpt: str
 
 
+@dataclass(frozen=True, slots=True)
+class BodyRegion:
+    id: str
+    name: str
+    snomed: str | None
+    lateral: bool
+    views: tuple[str, ...]
+    distal: tuple[str, ...]
+
+
 def _load(filename: str) -> dict[str, Any]:
     text = resources.files(__package__).joinpath(filename).read_text(encoding="utf-8")
     data = json.loads(text)
@@ -94,3 +104,38 @@ def condition_choices() -> list[tuple[str, str]]:
 
 def technique_choices() -> list[tuple[str, str]]:
     return [(t.id, t.name) for t in techniques().values()]
+
+
+@functools.cache
+def body_regions() -> dict[str, BodyRegion]:
+    """Body regions for pain maps, screening and techniques, each with its SNOMED CT code where known."""
+    data = _load("body_regions.json")
+    entries = data.get("regions")
+    if not isinstance(entries, list):
+        raise KnowledgeError("body_regions.json: 'regions' must be a list")
+    _check_ids("body_regions.json", entries)
+    ids = {entry["id"] for entry in entries}
+    result: dict[str, BodyRegion] = {}
+    for entry in entries:
+        distal = tuple(entry.get("distal", ()))
+        if not set(distal) <= ids:
+            raise KnowledgeError(f"body_regions.json: {entry['id']} lists unknown distal regions")
+        snomed = entry.get("snomed")
+        if snomed is not None and not (isinstance(snomed, str) and snomed.isdigit()):
+            raise KnowledgeError(f"body_regions.json: {entry['id']} has a malformed SNOMED CT code")
+        views = tuple(entry.get("view", ()))
+        if not views or not set(views) <= {"front", "back"}:
+            raise KnowledgeError(f"body_regions.json: {entry['id']} must show on the front or back view")
+        result[entry["id"]] = BodyRegion(
+            id=entry["id"],
+            name=entry["name"],
+            snomed=snomed,
+            lateral=bool(entry.get("lateral")),
+            views=views,
+            distal=distal,
+        )
+    return result
+
+
+def region_choices() -> list[tuple[str, str]]:
+    return [(r.id, r.name) for r in body_regions().values()]

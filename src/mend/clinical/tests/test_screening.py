@@ -1,0 +1,247 @@
+"""Screening cases drawn from the sources in the catalogue, and properties every screening keeps."""
+
+from __future__ import annotations
+
+import copy
+import json
+from importlib import resources
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mend.clinical.screening import (
+    Action,
+    Finding,
+    ScreeningError,
+    catalogue,
+    parse_catalogue,
+    screen,
+)
+from mend.knowledge import KnowledgeError, body_regions
+
+REQUIRED_IDS = {
+    "fever", "contagious_infection", "local_skin_infection", "dvt_suspected", "dvt_history", "anticoagulant",
+    "bleeding_disorder", "corticosteroid_long_term", "cancer_active_treatment", "bone_metastasis",
+    "pregnancy_first_trimester", "pregnancy_high_risk", "osteoporosis", "hypertension_uncontrolled",
+    "acute_fracture", "recent_surgery", "open_wound", "varicose_veins_severe", "edema_pitting_systemic",
+    "lymphedema", "neuropathy_reduced_sensation", "implant_device", "acute_inflammation", "impaired_consent",
+}  # fmt: skip
+
+
+def kinds(screening) -> set[tuple[str, str | None, str | None]]:
+    return {(str(a.action), a.region, a.side) for a in screening.actions}
+
+
+def test_catalogue_holds_every_required_rule_with_a_source():
+    rules = catalogue().rules
+    assert set(rules) >= REQUIRED_IDS
+    for rule in rules.values():
+        assert rule.sources and all(s in catalogue().sources for s in rule.sources)
+
+
+# (findings, expected status, actions that must be present) — each case follows the table in
+# the shared clinical reference §2 and the source the rule cites.
+CASES = [
+    # Werner & Benjamin: fever is systemically contraindicated.
+    ([Finding("fever")], "BLOCK", {("BLOCK", None, None)}),
+    ([Finding("contagious_infection")], "BLOCK", {("BLOCK", None, None)}),
+    # W&B: a small local infection is locally contraindicated.
+    (
+        [Finding("local_skin_infection", region="foot", side="left")],
+        "AVOID_REGION",
+        {("AVOID_REGION", "foot", "left")},
+    ),
+    # W&B/NYSED: suspected DVT is a medical referral and no massage.
+    (
+        [Finding("dvt_suspected", region="lower_leg", side="right")],
+        "REFER",
+        {("REFER", None, None), ("BLOCK", None, None)},
+    ),
+    # DVT history: clearance, and the affected limb avoided distally.
+    (
+        [Finding("dvt_history", region="lower_leg", side="left")],
+        "CLEARANCE",
+        {("CLEARANCE", None, None), ("AVOID_REGION", "lower_leg", "left"), ("AVOID_REGION", "foot", "left")},
+    ),
+    # NYSED: caution with medication that enhances bleeding → pressure cap, not refusal.
+    ([Finding("anticoagulant")], "MODIFY", {("MODIFY", None, None)}),
+    ([Finding("bleeding_disorder")], "CLEARANCE", {("CLEARANCE", None, None), ("MODIFY", None, None)}),
+    ([Finding("corticosteroid_long_term")], "MODIFY", {("MODIFY", None, None)}),
+    # Walton: no pressure that disturbs a tumour; clearance during treatment.
+    (
+        [Finding("cancer_active_treatment", region="chest", side="left")],
+        "CLEARANCE",
+        {("CLEARANCE", None, None), ("AVOID_REGION", "chest", "left"), ("MODIFY", None, None)},
+    ),
+    ([Finding("bone_metastasis", region="thigh", side="right")], "CLEARANCE", {("AVOID_REGION", "thigh", "right")}),
+    # NYSED: no abdominal massage and no deep sacral work in the first trimester.
+    (
+        [Finding("pregnancy_first_trimester")],
+        "AVOID_REGION",
+        {("AVOID_REGION", "abdomen", None), ("MODIFY", "sacrum", None)},
+    ),
+    ([Finding("pregnancy_high_risk")], "CLEARANCE", {("CLEARANCE", None, None)}),
+    # W&B: very gentle massage is indicated in osteoporosis.
+    ([Finding("osteoporosis")], "MODIFY", {("MODIFY", None, None)}),
+    # W&B: medicated hypertension contraindicates circulatory massage without a doctor's approval.
+    ([Finding("hypertension_uncontrolled")], "CLEARANCE", {("CLEARANCE", None, None)}),
+    ([Finding("acute_fracture", region="wrist", side="right")], "AVOID_REGION", {("AVOID_REGION", "wrist", "right")}),
+    (
+        [Finding("recent_surgery", region="knee", side="left")],
+        "CLEARANCE",
+        {("CLEARANCE", None, None), ("AVOID_REGION", "knee", "left")},
+    ),
+    ([Finding("open_wound", region="forearm", side="left")], "AVOID_REGION", {("AVOID_REGION", "forearm", "left")}),
+    # W&B: extreme varicose veins — avoid at and distal to them.
+    (
+        [Finding("varicose_veins_severe", region="knee", side="bilateral")],
+        "AVOID_REGION",
+        {(("AVOID_REGION", r, "bilateral")) for r in ("knee", "lower_leg", "ankle", "foot")},
+    ),
+    ([Finding("edema_pitting_systemic")], "CLEARANCE", {("CLEARANCE", None, None), ("MODIFY", None, None)}),
+    (
+        [Finding("lymphedema", region="upper_arm", side="left")],
+        "CLEARANCE",
+        {("CLEARANCE", None, None), ("MODIFY", "upper_arm", "left")},
+    ),
+    (
+        [Finding("neuropathy_reduced_sensation", region="foot", side="bilateral")],
+        "MODIFY",
+        {("MODIFY", "foot", "bilateral")},
+    ),
+    ([Finding("implant_device", region="chest", side="left")], "AVOID_REGION", {("AVOID_REGION", "chest", "left")}),
+    ([Finding("acute_inflammation", region="knee", side="right")], "AVOID_REGION", {("AVOID_REGION", "knee", "right")}),
+    ([Finding("impaired_consent")], "BLOCK", {("BLOCK", None, None)}),
+    # Vodder: infection in a lymphedematous area rules out drainage.
+    (
+        [Finding("lymphedema", region="lower_leg", side="left"), Finding("local_skin_infection", "lower_leg", "left")],
+        "BLOCK",
+        {("BLOCK", None, None), ("CLEARANCE", None, None), ("AVOID_REGION", "lower_leg", "left")},
+    ),
+    # The most severe wins and nothing is dropped.
+    (
+        [Finding("anticoagulant"), Finding("fever"), Finding("open_wound", "hand", "right")],
+        "BLOCK",
+        {("BLOCK", None, None), ("MODIFY", None, None), ("AVOID_REGION", "hand", "right")},
+    ),
+    ([], "PROCEED", set()),
+]
+
+
+@pytest.mark.parametrize(("findings", "status", "expected"), CASES)
+def test_published_cases(findings, status, expected):
+    result = screen(findings)
+    assert result.status == status
+    assert expected <= kinds(result)
+
+
+def test_every_required_rule_is_exercised_by_a_case():
+    exercised = {f.id for findings, _, _ in CASES for f in findings}
+    assert exercised >= REQUIRED_IDS
+
+
+def test_status_is_a_string_enum_in_precedence_order():
+    assert [str(a) for a in Action] == ["REFER", "BLOCK", "CLEARANCE", "AVOID_REGION", "MODIFY", "PROCEED"]
+    assert screen([Finding("fever")]).status == "BLOCK"
+
+
+def test_anticoagulants_cap_pressure_and_forbid_deep_work():
+    result = screen([Finding("anticoagulant")])
+    assert result.pressure_cap == 2
+    assert {"no_deep_tissue", "no_friction", "no_cupping"} <= set(result.restrictions)
+    assert result.can_treat_today
+
+
+def test_refer_and_block_stop_treatment_today():
+    assert not screen([Finding("dvt_suspected")]).can_treat_today
+    assert not screen([Finding("fever")]).can_treat_today
+    assert screen([Finding("recent_surgery", "knee", "left")]).needs_clearance
+
+
+def test_avoided_regions_are_listed_for_the_body_map():
+    result = screen([Finding("varicose_veins_severe", "lower_leg", "left"), Finding("open_wound", "hand", "right")])
+    assert result.avoided_regions == [("lower_leg", "left"), ("ankle", "left"), ("foot", "left"), ("hand", "right")]
+
+
+def test_local_rule_without_a_region_still_restricts_and_asks_where():
+    result = screen([Finding("open_wound")])
+    assert result.status == "AVOID_REGION"
+    assert "Where on the body" in result.actions[0].explanation
+    assert result.avoided_regions == []
+
+
+@pytest.mark.parametrize(
+    "finding",
+    [Finding("not_a_rule"), Finding("open_wound", region="tail"), Finding("open_wound", "hand", side="top")],
+)
+def test_unknown_ids_regions_and_sides_are_refused(finding):
+    with pytest.raises(ScreeningError):
+        screen([finding])
+
+
+def _raw_catalogue() -> dict:
+    return json.loads(resources.files("mend.knowledge").joinpath("contraindications.json").read_text())
+
+
+@pytest.mark.parametrize(
+    "breakage",
+    [
+        lambda d: d["rules"][0]["actions"][0].update(action="MAYBE"),
+        lambda d: d["rules"][0].update(sources=["nobody"]),
+        lambda d: d["rules"][0]["actions"][0].update(pressure_cap=9),
+        lambda d: d["rules"][1].update(id=d["rules"][0]["id"]),
+        lambda d: d["rules"][0]["actions"][0].update(where="fixed", regions=["tail"]),
+        lambda d: d["rules"][0]["actions"][0].update(restrictions=["no_fun"]),
+    ],
+)
+def test_a_broken_catalogue_fails_at_load(breakage):
+    data = copy.deepcopy(_raw_catalogue())
+    breakage(data)
+    with pytest.raises(KnowledgeError):
+        parse_catalogue(data)
+
+
+# --- Properties -------------------------------------------------------------------------------
+
+rule_ids = sorted(catalogue().rules)
+regions = sorted(body_regions())
+findings = st.builds(
+    Finding,
+    id=st.sampled_from(rule_ids),
+    region=st.none() | st.sampled_from(regions),
+    side=st.none() | st.sampled_from(["left", "right", "bilateral"]),
+)
+
+
+@given(st.lists(findings, max_size=6))
+def test_status_is_the_most_severe_action(items):
+    result = screen(items)
+    if not items:
+        assert result.status == Action.PROCEED
+    else:
+        assert result.status == min((a.action for a in result.actions), key=lambda a: a.severity)
+        assert result.status == min((catalogue().rules[f.id].most_severe for f in items), key=lambda a: a.severity)
+
+
+@given(st.lists(findings, max_size=5), findings)
+def test_another_finding_never_makes_treatment_safer(items, extra):
+    before = screen(items)
+    after = screen([*items, extra])
+    assert after.status.severity <= before.status.severity
+    assert set(before.actions) <= set(after.actions)
+
+
+@given(st.lists(findings, max_size=6), st.randoms())
+def test_order_of_findings_does_not_matter(items, rng):
+    shuffled = list(items)
+    rng.shuffle(shuffled)
+    assert screen(items).status == screen(shuffled).status
+    assert set(screen(items).actions) == set(screen(shuffled).actions)
+
+
+@given(findings)
+def test_no_action_of_a_rule_is_dropped(finding):
+    result = screen([finding])
+    rule = catalogue().rules[finding.id]
+    assert {a.action for a in rule.actions} <= {a.action for a in result.actions}
