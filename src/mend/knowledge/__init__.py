@@ -33,6 +33,8 @@ class Technique:
     id: str
     name: str
     cpt: str
+    pressure: int
+    restricted_by: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +96,16 @@ def techniques() -> dict[str, Technique]:
     for entry in entries:
         if not isinstance(entry.get("cpt"), str) or not _CPT.match(entry["cpt"]):
             raise KnowledgeError(f"techniques.json: {entry['id']} needs a five-digit CPT code")
-        result[entry["id"]] = Technique(id=entry["id"], name=entry["name"], cpt=entry["cpt"])
+        pressure = entry.get("pressure")
+        if not isinstance(pressure, int) or not 1 <= pressure <= 5:
+            raise KnowledgeError(f"techniques.json: {entry['id']} needs a usual pressure level from 1 to 5")
+        result[entry["id"]] = Technique(
+            id=entry["id"],
+            name=entry["name"],
+            cpt=entry["cpt"],
+            pressure=pressure,
+            restricted_by=tuple(entry.get("restricted_by", ())),
+        )
     return result
 
 
