@@ -37,7 +37,7 @@ test: $(VENV)/.test-deps
 	VENV=$(VENV) scripts/test.sh
 
 bench: $(VENV)/.test-deps
-	$(BIN)/python -m mend bench
+	MEND_ENV=demo $(BIN)/python -m mend bench
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .

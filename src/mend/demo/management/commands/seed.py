@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -26,7 +27,7 @@ class Command(BaseCommand):
         if clinics < 1 or clients < 0:
             raise CommandError("--clinics must be at least 1 and --clients at least 0.")
         today = timezone.localdate()
-        with tqdm(total=clinics * clients, unit="client", disable=no_progress, file=self.stderr) as bar:
+        with tqdm(total=clinics * clients, unit="client", disable=no_progress, file=sys.stderr) as bar:
             for index in range(1, clinics + 1):
                 result = seed_clinic(index, clients=clients, today=today, progress=bar.update)
                 if not result.created:
