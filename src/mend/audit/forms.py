@@ -5,7 +5,7 @@ from typing import Any
 from django import forms
 
 from mend.audit.models import Action
-from mend.audit.queries import SORTABLE
+from mend.audit.queries import DEFAULT_SORT, SORTABLE
 
 
 class AuditFilterForm(forms.Form):
@@ -14,11 +14,17 @@ class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(choices=[("", "Any action"), *Action.choices], required=False)
     date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="From")
     date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="To")
-    sort = forms.ChoiceField(choices=[(key, key) for key in SORTABLE], required=False)
+    # Not a ChoiceField: an unknown sort (an old bookmark, a hand-edited URL) falls back to the
+    # default order instead of invalidating the form and silently dropping the other filters.
+    sort = forms.CharField(required=False)
 
     def __init__(self, *args: Any, users: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["user"].choices = [("", "Anyone"), *users]
+
+    def clean_sort(self) -> str:
+        sort = self.cleaned_data.get("sort", "")
+        return sort if sort in SORTABLE else DEFAULT_SORT
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -20,7 +20,7 @@ from mend.audit.services import audit_record
 from mend.core.credentials import licence_status
 from mend.people import queries, services
 from mend.people.forms import ClientForm, LicenceForm, TherapistProfileForm
-from mend.people.models import Client, TherapistProfile
+from mend.people.models import Client, Sex, TherapistProfile
 from mend.web.api_errors import field_errors, form_errors
 
 clients_router = Router(tags=["clients"])
@@ -122,6 +122,9 @@ def _client_form(actor: Actor, payload: ClientIn, instance: Client | None) -> Cl
         if primary is not None:
             data["primary_therapist"] = primary.therapist_id
     data.update({k: ("" if v is None else v) for k, v in supplied.items()})
+    if instance is None and not data.get("sex"):
+        # As on the page, where the form starts at the model's default: only names and birth date are required.
+        data["sex"] = Sex.UNKNOWN
     if therapist_profile_id is not None:
         profile = access.therapists(actor).filter(pk=therapist_profile_id).values_list("membership_id", flat=True)
         # An unknown or foreign therapist id becomes an invalid choice, reported on the field.

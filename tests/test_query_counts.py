@@ -1,0 +1,168 @@
+"""Pages and API calls run the same number of queries with 10 and with 1,000 clients.
+
+Each test measures a request at the small size, grows the clinic, and measures the same request
+again; on a mismatch the failure message lists both sets of SQL.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from mend.accounts.services import api_token_create
+from mend.clinics.models import Membership, Role
+from mend.people.models import CareTeamMember, Client, Licence, TherapistProfile
+from mend.testing import Personas
+
+SMALL, LARGE = 10, 1_000
+
+
+def _grow_to(personas: Personas, total: int) -> None:
+    """Add Harbour clients until there are ``total``, each with Tess as primary therapist."""
+    existing = Client.objects.filter(clinic=personas.harbour).count()
+    new = Client.objects.bulk_create(
+        Client(
+            clinic=personas.harbour,
+            legal_given_name=f"Given{i:04d}",
+            legal_family_name=f"Family{i:04d}",
+            chosen_name="Chosen" if i % 3 == 0 else "",
+            pronouns="they/them" if i % 5 == 0 else "",
+            date_of_birth=date(1950 + i % 50, 1 + i % 12, 1 + i % 28),
+            phone=f"416-555-{i:04d}",
+            phone_digits=f"416555{i:04d}",
+            email=f"client{i}@example.net",
+        )
+        for i in range(existing, total)
+    )
+    tess = personas.memberships["therapist"]
+    CareTeamMember.objects.bulk_create(
+        CareTeamMember(clinic=personas.harbour, client=client, therapist=tess, is_primary=True) for client in new
+    )
+    # Dan, too, so every Harbour client is on Tess's care team and her views grow as well.
+    CareTeamMember.objects.get_or_create(
+        clinic=personas.harbour, client=personas.dan, therapist=tess, defaults={"is_primary": True}
+    )
+    assert Client.objects.filter(clinic=personas.harbour).count() == total
+
+
+def _count(request) -> tuple[int, list[str]]:
+    request()  # warm up: session, first-visit work
+    with CaptureQueriesContext(connection) as captured:
+        response = request()
+    assert response.status_code == 200, response.content[:300]
+    return len(captured.captured_queries), [q["sql"] for q in captured.captured_queries]
+
+
+def _assert_same(small: tuple[int, list[str]], large: tuple[int, list[str]]) -> None:
+    if small[0] != large[0]:
+        lines = [
+            f"{SMALL} clients: {small[0]} queries",
+            *small[1],
+            "",
+            f"{LARGE} clients: {large[0]} queries",
+            *large[1],
+        ]
+        pytest.fail("\n".join(lines))
+
+
+def _scales(personas: Personas, request) -> None:
+    _grow_to(personas, SMALL)
+    small = _count(request)
+    _grow_to(personas, LARGE)
+    large = _count(request)
+    _assert_same(small, large)
+
+
+PAGE_PERSONAS = ["owner", "therapist", "front_desk"]
+
+
+@pytest.mark.parametrize("persona", PAGE_PERSONAS)
+def test_client_list_page(login, personas, persona):
+    http = login(persona)
+    _scales(personas, lambda: http.get("/clients/"))
+
+
+@pytest.mark.parametrize("persona", PAGE_PERSONAS)
+def test_client_list_second_page_and_search(login, personas, persona):
+    http = login(persona)
+    _scales(personas, lambda: http.get("/clients/", {"q": "family", "page": 1}))
+    response = http.get("/clients/", {"page": 3})
+    assert len(response.context["page"].object_list) == 25
+
+
+def test_client_search_htmx_partial(login, personas):
+    http = login("therapist")
+    _scales(personas, lambda: http.get("/clients/", {"q": "given"}, HTTP_HX_REQUEST="true"))
+
+
+@pytest.mark.parametrize("persona", PAGE_PERSONAS)
+def test_client_detail_page(login, personas, persona):
+    http = login(persona)
+    _scales(personas, lambda: http.get(f"/clients/{personas.carol.pk}/"))
+
+
+@pytest.mark.parametrize("persona", ["owner", "therapist"])
+def test_client_edit_page(login, personas, persona):
+    http = login(persona)
+    _scales(personas, lambda: http.get(f"/clients/{personas.carol.pk}/edit/"))
+
+
+@pytest.mark.parametrize("persona", PAGE_PERSONAS)
+def test_therapist_list_page(login, personas, persona):
+    http = login(persona)
+    _scales(personas, lambda: http.get("/therapists/"))
+
+
+def test_therapist_list_page_with_more_therapists(login, personas):
+    """The list runs the same queries with 3 and with 30 therapists, each with licences."""
+
+    def add_therapists(count: int) -> None:
+        for i in range(count):
+            user = type(personas.owner).objects.create_user(email=f"t{i}-{count}@test.example", password="x" * 12)
+            membership = Membership.objects.create(clinic=personas.harbour, user=user, role=Role.THERAPIST)
+            profile = TherapistProfile.objects.create(
+                membership=membership, clinic=personas.harbour, display_name=f"Therapist {count}-{i}"
+            )
+            Licence.objects.bulk_create(
+                Licence(
+                    profile=profile,
+                    clinic=personas.harbour,
+                    licence_type="LMT",
+                    number=f"L-{i}-{n}",
+                    issuing_body="Board",
+                    jurisdiction="Ontario",
+                    expires_on=date(2031, 1 + n, 1),
+                )
+                for n in range(2)
+            )
+
+    http = login("owner")
+    add_therapists(1)
+    small = _count(lambda: http.get("/therapists/"))
+    add_therapists(27)
+    large = _count(lambda: http.get("/therapists/"))
+    _assert_same(small, large)
+
+
+@pytest.mark.parametrize("persona", PAGE_PERSONAS)
+def test_api_client_list(client, personas, persona):
+    membership = personas.memberships[persona]
+    token = api_token_create(user=membership.user, clinic=membership.clinic).raw
+    _scales(personas, lambda: client.get("/api/v1/clients/", HTTP_AUTHORIZATION=f"Bearer {token}"))
+    listed = client.get("/api/v1/clients/", HTTP_AUTHORIZATION=f"Bearer {token}").json()
+    assert listed["count"] == LARGE
+    assert len(listed["items"]) == 25
+    assert all(item["primary_therapist_id"] == personas.therapist_profile.pk for item in listed["items"])
+
+
+def test_api_client_detail(client, personas):
+    token = api_token_create(user=personas.therapist, clinic=personas.harbour).raw
+    _scales(personas, lambda: client.get(f"/api/v1/clients/{personas.carol.pk}", HTTP_AUTHORIZATION=f"Bearer {token}"))
+
+
+def test_api_therapist_list(client, personas):
+    token = api_token_create(user=personas.owner, clinic=personas.harbour).raw
+    _scales(personas, lambda: client.get("/api/v1/therapists/", HTTP_AUTHORIZATION=f"Bearer {token}"))
