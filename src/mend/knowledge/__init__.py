@@ -22,10 +22,44 @@ class KnowledgeError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class HomeProgramItem:
+    kind: str  # stretch, self_massage, heat, cold, other
+    title: str
+    instructions: str
+
+
+@dataclass(frozen=True, slots=True)
+class Dose:
+    per_week: int
+    weeks: int
+    minutes: int
+    source: str  # a key of dose_sources
+    source_text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Condition:
     id: str
     name: str
     icd10: tuple[str, ...]
+    regions: tuple[str, ...] = ()
+    techniques: tuple[str, ...] = ()
+    dose: Dose | None = None
+    measures: tuple[str, ...] = ()
+    precautions: str = ""
+    home_program: tuple[HomeProgramItem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RomMotion:
+    id: str
+    name: str
+    region: str
+    lateral: bool
+    normal: int
+    max: int
+    source: str
+    source_text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,8 +115,38 @@ def conditions() -> dict[str, Condition]:
         bad = [code for code in codes if not isinstance(code, str) or not _ICD10.match(code)]
         if bad:
             raise KnowledgeError(f"conditions.json: {entry['id']} has malformed ICD-10-CM codes {bad}")
-        result[entry["id"]] = Condition(id=entry["id"], name=entry["name"], icd10=tuple(codes))
+        result[entry["id"]] = _condition(entry, tuple(codes), data.get("dose_sources", {}))
     return result
+
+
+HOME_PROGRAM_KINDS = ("stretch", "self_massage", "heat", "cold", "other")
+
+
+def _condition(entry: dict[str, Any], codes: tuple[str, ...], dose_sources: dict[str, str]) -> Condition:
+    dose = None
+    if "dose" in entry:
+        raw = entry["dose"]
+        if raw.get("source") not in dose_sources:
+            raise KnowledgeError(f"conditions.json: {entry['id']} cites an unknown dose source")
+        if not (1 <= raw["per_week"] <= 7 and 1 <= raw["weeks"] <= 52 and 30 <= raw["minutes"] <= 90):
+            raise KnowledgeError(f"conditions.json: {entry['id']} has an implausible dose")
+        dose = Dose(raw["per_week"], raw["weeks"], raw["minutes"], raw["source"], dose_sources[raw["source"]])
+    home = []
+    for item in entry.get("home_program", []):
+        if item.get("kind") not in HOME_PROGRAM_KINDS:
+            raise KnowledgeError(f"conditions.json: {entry['id']} has a home program item of unknown kind")
+        home.append(HomeProgramItem(item["kind"], item["title"], item["instructions"]))
+    return Condition(
+        id=entry["id"],
+        name=entry["name"],
+        icd10=codes,
+        regions=tuple(entry.get("regions", ())),
+        techniques=tuple(entry.get("techniques", ())),
+        dose=dose,
+        measures=tuple(entry.get("measures", ())),
+        precautions=entry.get("precautions", ""),
+        home_program=tuple(home),
+    )
 
 
 @functools.cache
@@ -150,3 +214,32 @@ def body_regions() -> dict[str, BodyRegion]:
 
 def region_choices() -> list[tuple[str, str]]:
     return [(r.id, r.name) for r in body_regions().values()]
+
+
+@functools.cache
+def rom_motions() -> dict[str, RomMotion]:
+    """Joint motions with the normal active range, its source, and the most a measurement may record."""
+    data = _load("rom_norms.json")
+    entries = data.get("motions")
+    sources = data.get("sources", {})
+    if not isinstance(entries, list):
+        raise KnowledgeError("rom_norms.json: 'motions' must be a list")
+    _check_ids("rom_norms.json", entries)
+    regions = body_regions()
+    result: dict[str, RomMotion] = {}
+    for entry in entries:
+        if entry.get("region") not in regions or entry.get("source") not in sources:
+            raise KnowledgeError(f"rom_norms.json: {entry['id']} names an unknown region or source")
+        if not 0 <= entry["normal"] <= entry["max"] <= 360:
+            raise KnowledgeError(f"rom_norms.json: {entry['id']} needs 0 <= normal <= max <= 360")
+        result[entry["id"]] = RomMotion(
+            id=entry["id"],
+            name=entry["name"],
+            region=entry["region"],
+            lateral=bool(entry["lateral"]),
+            normal=entry["normal"],
+            max=entry["max"],
+            source=entry["source"],
+            source_text=sources[entry["source"]],
+        )
+    return result
