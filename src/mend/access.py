@@ -19,17 +19,21 @@ Loaders here (``*_or_404``) are the only way views and API routes fetch a single
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404
 
+from mend.clinical.models import Assessment, Clearance, Episode, Goal, Referral, ScreeningFinding, TreatmentNote
 from mend.clinics.models import Clinic, Location, Membership, Role, Room
 from mend.people.models import Client, ReferringProvider, TherapistProfile
 
 if TYPE_CHECKING:
     from mend.accounts.models import User
+
+M = TypeVar("M", bound=models.Model)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,3 +184,56 @@ def memberships(actor: Actor) -> QuerySet[Membership]:
 
 def therapist_memberships(actor: Actor) -> QuerySet[Membership]:
     return memberships(actor).filter(role=Role.THERAPIST, is_active=True).select_related("user")
+
+
+# --- Clinical record ------------------------------------------------------------------
+# Clinical objects are visible exactly when their client is (rules 1–3) and never to front
+# desk (rule 4: 403, the client exists but the role may not open this).
+
+
+def episodes(actor: Actor) -> QuerySet[Episode]:
+    require_clinical(actor)
+    return Episode.objects.filter(clinic_id=actor.clinic_id, client__in=clients(actor))
+
+
+def episode_or_404(actor: Actor, pk: int | str) -> Episode:
+    try:
+        return episodes(actor).select_related("client", "therapist__user").get(pk=int(pk))
+    except (Episode.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such episode of care.") from None
+
+
+def _in_visible_episode(actor: Actor, model: type[M], pk: int | str, what: str, *related: str) -> M:
+    require_clinical(actor)
+    try:
+        return (
+            model._default_manager.filter(clinic_id=actor.clinic_id, client__in=clients(actor))
+            .select_related(*related)
+            .get(pk=int(pk))
+        )
+    except (model.DoesNotExist, ValueError, TypeError):  # type: ignore[attr-defined]
+        raise Http404(f"No such {what}.") from None
+
+
+def note_or_404(actor: Actor, pk: int | str) -> TreatmentNote:
+    return _in_visible_episode(actor, TreatmentNote, pk, "treatment note", "episode", "client", "therapist__user")
+
+
+def referral_or_404(actor: Actor, pk: int | str) -> Referral:
+    return _in_visible_episode(actor, Referral, pk, "referral", "episode", "client", "provider")
+
+
+def assessment_or_404(actor: Actor, pk: int | str) -> Assessment:
+    return _in_visible_episode(actor, Assessment, pk, "assessment", "episode", "client")
+
+
+def goal_or_404(actor: Actor, pk: int | str) -> Goal:
+    return _in_visible_episode(actor, Goal, pk, "goal", "episode")
+
+
+def finding_or_404(actor: Actor, pk: int | str) -> ScreeningFinding:
+    return _in_visible_episode(actor, ScreeningFinding, pk, "screening finding", "episode")
+
+
+def clearance_or_404(actor: Actor, pk: int | str) -> Clearance:
+    return _in_visible_episode(actor, Clearance, pk, "clearance", "episode")

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "mend.accounts",
     "mend.clinics",
     "mend.people",
+    "mend.clinical",
     "mend.audit",
     "mend.web",
     "mend.demo",

@@ -47,3 +47,9 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.object_type} {self.object_id}"
+
+    @property
+    def role_label(self) -> str:
+        from mend.clinics.models import Role  # the audit log outlives roles; unknown ones show raw
+
+        return Role(self.role).label if self.role in Role.values else self.role

@@ -101,7 +101,8 @@ def goal_state(
     today: date,
 ) -> GoalState:
     """Met once the latest measurement reaches the target; not met when the due date has passed
-    without it, or when the latest is no better than the baseline; progressing otherwise."""
+    without it, or when the latest is worse than the baseline; progressing otherwise (including
+    when nothing has been measured since the baseline)."""
     value = baseline if latest is None else latest
     if goal_reached(direction, value, target):
         return GoalState.MET
@@ -109,8 +110,8 @@ def goal_state(
         return GoalState.NOT_MET
     if latest is None:
         return GoalState.PROGRESSING
-    better = latest < baseline if direction == Direction.LOWER else latest > baseline
-    return GoalState.PROGRESSING if better else GoalState.NOT_MET
+    worse = latest > baseline if direction == Direction.LOWER else latest < baseline
+    return GoalState.NOT_MET if worse else GoalState.PROGRESSING
 
 
 def goal_progress(*, baseline: float, target: float, latest: float | None) -> float | None:

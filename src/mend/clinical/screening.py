@@ -80,6 +80,7 @@ class ScreeningAction:
     pressure_cap: int | None = None
     restrictions: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    cleared: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,24 @@ class Screening:
 
     def by_action(self, action: Action | str) -> list[ScreeningAction]:
         return [a for a in self.actions if a.action == action]
+
+    @property
+    def uncleared(self) -> list[ScreeningAction]:
+        """CLEARANCE actions still waiting for a physician's clearance."""
+        return [a for a in self.actions if a.action == Action.CLEARANCE and not a.cleared]
+
+
+def apply_clearances(screening: Screening, cleared_rules: Iterable[str]) -> Screening:
+    """Mark the CLEARANCE actions of cleared rules as cleared and recompute the status from the
+    rest. The cleared actions stay listed: the chart shows who cleared what."""
+    cleared = set(cleared_rules)
+    actions = tuple(
+        replace(a, cleared=True) if a.action == Action.CLEARANCE and a.rule_id in cleared else a
+        for a in screening.actions
+    )
+    live = [a.action for a in actions if not a.cleared]
+    status = min(live, key=lambda a: a.severity) if live else Action.PROCEED
+    return Screening(status=status, actions=actions)
 
 
 # --- The catalogue ----------------------------------------------------------------------
