@@ -9,7 +9,7 @@ from django.db import transaction
 from django.forms.models import model_to_dict
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 from pydantic import Field
 
@@ -171,7 +171,7 @@ def create_client(request: HttpRequest, payload: ClientIn) -> Any:
     data = dict(form.cleaned_data)
     therapist = data.pop("primary_therapist", None)
     client = services.client_create(actor=actor, data=data, primary_therapist=therapist)
-    return 201, queries.client_detail(actor, client.pk)
+    return Status(201, queries.client_detail(actor, client.pk))
 
 
 @clients_router.patch("/{client_id}", response={200: ClientOut, 422: dict[str, Any]}, summary="Change a client")
@@ -302,7 +302,7 @@ def create_therapist(request: HttpRequest, payload: TherapistCreateIn) -> Any:
         profile = services.therapist_create(
             actor=actor, email=payload.email, full_name=payload.full_name, data=form.cleaned_data
         )
-    return 201, queries.therapist_detail(actor, profile.pk)
+    return Status(201, queries.therapist_detail(actor, profile.pk))
 
 
 @therapists_router.patch("/{therapist_id}", response={200: TherapistOut, 422: dict[str, Any]})
@@ -328,4 +328,4 @@ def add_licence(request: HttpRequest, therapist_id: int, payload: LicenceIn) -> 
     if not form.is_valid():
         return _form_errors(request, form)
     services.licence_save(actor=actor, profile=profile, data=form.cleaned_data)
-    return 201, queries.therapist_detail(actor, therapist_id)
+    return Status(201, queries.therapist_detail(actor, therapist_id))
