@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
@@ -44,8 +44,7 @@ from mend.clinical.models import (
 from mend.clinical.screening import SIDES, Action, catalogue
 from mend.clinics.models import Membership, Role
 from mend.people.models import Client, ReferringProvider
-
-M = TypeVar("M", bound=models.Model)
+from mend.writes import apply_fields, editable_fields, merge_errors
 
 HEALTH_HISTORY_VERSION = "2026.1"
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
@@ -58,21 +57,6 @@ class NoteLocked(PermissionDenied):
 
 class SigningRefused(ValidationError):
     pass
-
-
-def _editable(model: type[models.Model], exclude: set[str]) -> set[str]:
-    return {
-        f.name
-        for f in model._meta.get_fields()
-        if isinstance(f, models.Field) and f.editable and not f.primary_key and f.name not in exclude
-    }
-
-
-def _apply(instance: M, data: Mapping[str, Any], allowed: set[str]) -> M:
-    for name, value in data.items():
-        if name in allowed:
-            setattr(instance, name, value)
-    return instance
 
 
 def _require_write(actor: Actor, episode: Episode) -> None:
@@ -128,7 +112,7 @@ def episode_open(
         therapist = actor.membership if actor.role == Role.THERAPIST else _primary_therapist(client)
     if therapist is None or therapist.clinic_id != actor.clinic_id or therapist.role != Role.THERAPIST:
         raise ValidationError({"therapist": "Choose a therapist of this clinic for the episode."})
-    episode = _apply(Episode(clinic_id=actor.clinic_id, client=client, therapist=therapist), data, EPISODE_FIELDS)
+    episode = apply_fields(Episode(clinic_id=actor.clinic_id, client=client, therapist=therapist), data, EPISODE_FIELDS)
     if not episode.started_on:
         episode.started_on = timezone.localdate()
     if episode.condition and episode.condition not in knowledge.conditions():
@@ -147,7 +131,7 @@ def _primary_therapist(client: Client) -> Membership | None:
 @transaction.atomic
 def episode_update(*, actor: Actor, episode: Episode, data: Mapping[str, Any]) -> Episode:
     _require_write(actor, episode)
-    _apply(episode, data, EPISODE_FIELDS)
+    apply_fields(episode, data, EPISODE_FIELDS)
     episode.full_clean()
     episode.save()
     _audit(AuditAction.UPDATE, episode, actor, episode.client_id)
@@ -156,7 +140,7 @@ def episode_update(*, actor: Actor, episode: Episode, data: Mapping[str, Any]) -
 
 # --- Referral -----------------------------------------------------------------------------
 
-REFERRAL_FIELDS = _editable(
+REFERRAL_FIELDS = editable_fields(
     Referral, {"clinic", "client", "episode", "diagnoses", "document", "document_type", "closed_at", "provider"}
 )
 
@@ -199,7 +183,7 @@ def referral_save(
         raise ValueError("That referral belongs to another episode.")
     if provider is not None and provider.clinic_id != actor.clinic_id:
         raise ValidationError({"provider": "Choose a referring provider of this clinic."})
-    _apply(referral, data, REFERRAL_FIELDS)
+    apply_fields(referral, data, REFERRAL_FIELDS)
     referral.provider = provider
     if not referral.received_on:
         referral.received_on = timezone.localdate()
@@ -223,8 +207,7 @@ def referral_save(
     try:
         referral.full_clean(exclude=["diagnoses", "document"])
     except ValidationError as error:
-        for field, messages in error.message_dict.items():
-            errors.setdefault(field, []).extend(messages)
+        merge_errors(errors, error)
     if errors:
         raise ValidationError(errors)
     if document is not None:
@@ -296,7 +279,7 @@ def _findings(
     return ScreeningFinding.objects.bulk_create(rows)
 
 
-HEALTH_HISTORY_FIELDS = _editable(
+HEALTH_HISTORY_FIELDS = editable_fields(
     HealthHistory, {"clinic", "client", "episode", "recorded_by", "questionnaire_version"}
 )
 
@@ -308,7 +291,7 @@ def health_history_record(
     """Record the intake questionnaire; its findings replace those of the previous one."""
     _require_write(actor, episode)
     _require_open(episode)
-    history = _apply(
+    history = apply_fields(
         HealthHistory(
             clinic_id=actor.clinic_id,
             client_id=episode.client_id,
@@ -349,7 +332,7 @@ def pre_session_check_record(
     """The check at the start of a visit. Fever and inability to consent hold for that day only."""
     _require_write(actor, episode)
     _require_open(episode)
-    check = _apply(
+    check = apply_fields(
         PreSessionCheck(
             clinic_id=actor.clinic_id, client_id=episode.client_id, episode=episode, recorded_by=actor.membership
         ),
@@ -426,7 +409,7 @@ def clearance_record(
 ) -> Clearance:
     _require_write(actor, episode)
     _require_open(episode)
-    clearance = _apply(
+    clearance = apply_fields(
         Clearance(
             clinic_id=actor.clinic_id, client_id=episode.client_id, episode=episode, recorded_by=actor.membership
         ),
@@ -451,8 +434,7 @@ def clearance_record(
     try:
         clearance.full_clean(exclude=["document"])
     except ValidationError as error:
-        for field, messages in error.message_dict.items():
-            errors.setdefault(field, []).extend(messages)
+        merge_errors(errors, error)
     if errors:
         raise ValidationError(errors)
     if document is not None:
@@ -560,7 +542,7 @@ def assessment_save(
     )
     if assessment.episode_id != episode.pk:
         raise ValueError("That assessment belongs to another episode.")
-    _apply(assessment, data, ASSESSMENT_FIELDS)
+    apply_fields(assessment, data, ASSESSMENT_FIELDS)
     if not assessment.assessed_on:
         assessment.assessed_on = timezone.localdate()
     errors: dict[str, list[str]] = {}
@@ -606,7 +588,7 @@ def goal_save(*, actor: Actor, episode: Episode, data: Mapping[str, Any], goal: 
     goal = goal or Goal(clinic_id=actor.clinic_id, client_id=episode.client_id, episode=episode)
     if goal.episode_id != episode.pk:
         raise ValueError("That goal belongs to another episode.")
-    _apply(goal, data, GOAL_FIELDS)
+    apply_fields(goal, data, GOAL_FIELDS)
     errors: dict[str, list[str]] = {}
     problem = queries.measure_problem(goal.measure)
     if problem:
@@ -616,8 +598,7 @@ def goal_save(*, actor: Actor, episode: Episode, data: Mapping[str, Any], goal: 
     try:
         goal.full_clean()
     except ValidationError as error:
-        for field, messages in error.message_dict.items():
-            errors.setdefault(field, []).extend(messages)
+        merge_errors(errors, error)
     if not errors and goal.measure:
         low, high = queries.measure_range(goal.measure)
         for field in ("baseline", "target"):
@@ -693,7 +674,7 @@ def plan_save(
     plan = plan or PlanOfCare(
         clinic_id=actor.clinic_id, client_id=episode.client_id, episode=episode, created_by=actor.membership
     )
-    _apply(plan, data, PLAN_FIELDS)
+    apply_fields(plan, data, PLAN_FIELDS)
     errors: dict[str, list[str]] = {}
     try:
         plan.techniques = _check_plan_techniques(techniques)
@@ -705,8 +686,7 @@ def plan_save(
     try:
         plan.full_clean()
     except ValidationError as error:
-        for field, messages in error.message_dict.items():
-            errors.setdefault(field, []).extend(messages)
+        merge_errors(errors, error)
     if errors:
         raise ValidationError(errors)
     plan.save()
@@ -820,7 +800,7 @@ def note_update(
     # Lock the row: a sign and an autosave racing on the same note must not both win.
     current = TreatmentNote.objects.select_for_update().get(pk=note.pk)
     _lock(current)
-    _apply(note, data, NOTE_FIELDS)
+    apply_fields(note, data, NOTE_FIELDS)
     errors: dict[str, list[str]] = {}
     if note.modalities and not set(note.modalities) <= set(MODALITIES):
         errors["modalities"] = ["Modalities are heat and cold."]

@@ -12,16 +12,11 @@ from mend.access import Actor
 from mend.audit.models import Action
 from mend.audit.services import audit_record
 from mend.clinics.models import Clinic, Location, Membership, Role, Room
+from mend.writes import apply_fields
 
 CLINIC_FIELDS = {"name", "timezone", "country", "currency"}
 LOCATION_FIELDS = {"name", "street", "city", "region", "postal_code", "phone", "is_active"}
 ROOM_FIELDS = {"name", "location", "is_active"}
-
-
-def _apply(instance: Any, data: Mapping[str, Any], allowed: set[str]) -> None:
-    for name, value in data.items():
-        if name in allowed:
-            setattr(instance, name, value)
 
 
 @transaction.atomic
@@ -37,7 +32,7 @@ def clinic_create(*, name: str, slug: str, timezone: str, country: str, currency
 def clinic_update(*, actor: Actor, data: Mapping[str, Any]) -> Clinic:
     access.require_manage_clinic(actor)
     clinic = Clinic.objects.select_for_update().get(pk=actor.clinic_id)
-    _apply(clinic, data, CLINIC_FIELDS)
+    apply_fields(clinic, data, CLINIC_FIELDS)
     clinic.country = clinic.country.upper()
     clinic.currency = clinic.currency.upper()
     clinic.full_clean()
@@ -53,7 +48,7 @@ def location_save(*, actor: Actor, data: Mapping[str, Any], location: Location |
     location = location or Location(clinic_id=actor.clinic_id)
     if location.clinic_id != actor.clinic_id:
         raise ValueError("A location can only be changed within its own clinic.")
-    _apply(location, data, LOCATION_FIELDS)
+    apply_fields(location, data, LOCATION_FIELDS)
     location.full_clean()
     location.save()
     audit_record(action=Action.CREATE if created else Action.UPDATE, obj=location, user=actor.user)
@@ -65,7 +60,7 @@ def room_save(*, actor: Actor, data: Mapping[str, Any], room: Room | None = None
     access.require_manage_clinic(actor)
     created = room is None
     room = room or Room(clinic_id=actor.clinic_id)
-    _apply(room, data, ROOM_FIELDS)
+    apply_fields(room, data, ROOM_FIELDS)
     if room.clinic_id != actor.clinic_id or room.location.clinic_id != actor.clinic_id:
         raise ValueError("A room must belong to a location of the same clinic.")
     room.full_clean()

@@ -6,11 +6,11 @@ Every function validates, writes inside one transaction and appends to the audit
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import transaction
 
 from mend import access
 from mend.access import Actor
@@ -27,26 +27,9 @@ from mend.people.models import (
     ReferringProvider,
     TherapistProfile,
 )
+from mend.writes import apply_fields, editable_fields
 
-M = TypeVar("M", bound=models.Model)
-
-
-def _apply(instance: M, data: Mapping[str, Any], allowed: set[str]) -> M:
-    for name, value in data.items():
-        if name in allowed:
-            setattr(instance, name, value)
-    return instance
-
-
-def _editable_fields(model: type[models.Model], exclude: set[str]) -> set[str]:
-    return {
-        f.name
-        for f in model._meta.get_fields()
-        if isinstance(f, models.Field) and f.editable and not f.primary_key and f.name not in exclude
-    }
-
-
-CLIENT_FIELDS = _editable_fields(Client, {"clinic", "created_at", "updated_at"})
+CLIENT_FIELDS = editable_fields(Client, {"clinic", "created_at", "updated_at"})
 
 
 def _check_therapist(actor: Actor, therapist: Membership | None) -> None:
@@ -73,7 +56,7 @@ def _set_primary(actor: Actor, client: Client, therapist: Membership | None) -> 
 
 @transaction.atomic
 def client_create(*, actor: Actor, data: Mapping[str, Any], primary_therapist: Membership | None = None) -> Client:
-    client = _apply(Client(clinic_id=actor.clinic_id), data, CLIENT_FIELDS)
+    client = apply_fields(Client(clinic_id=actor.clinic_id), data, CLIENT_FIELDS)
     client.phone_digits = phone_digits(client.phone)
     client.full_clean()
     client.save()
@@ -100,7 +83,7 @@ def client_update(
 ) -> Client:
     if client.clinic_id != actor.clinic_id:
         raise ValueError("A client can only be changed within its own clinic.")
-    _apply(client, data, CLIENT_FIELDS)
+    apply_fields(client, data, CLIENT_FIELDS)
     client.phone_digits = phone_digits(client.phone)
     client.full_clean()
     client.save()
@@ -135,15 +118,17 @@ def client_unshare(*, actor: Actor, client: Client, therapist: Membership) -> No
 
 # --- Therapists -----------------------------------------------------------------------
 
-PROFILE_FIELDS = _editable_fields(TherapistProfile, {"membership", "clinic"})
-LICENCE_FIELDS = _editable_fields(Licence, {"profile", "clinic"})
-CERTIFICATION_FIELDS = _editable_fields(Certification, {"profile", "clinic"})
-REFERRER_FIELDS = _editable_fields(ReferringProvider, {"clinic"})
+PROFILE_FIELDS = editable_fields(TherapistProfile, {"membership", "clinic"})
+LICENCE_FIELDS = editable_fields(Licence, {"profile", "clinic"})
+CERTIFICATION_FIELDS = editable_fields(Certification, {"profile", "clinic"})
+REFERRER_FIELDS = editable_fields(ReferringProvider, {"clinic"})
 
 
 @transaction.atomic
 def therapist_profile_create(*, membership: Membership, data: Mapping[str, Any]) -> TherapistProfile:
-    profile = _apply(TherapistProfile(membership=membership, clinic_id=membership.clinic_id), data, PROFILE_FIELDS)
+    profile = apply_fields(
+        TherapistProfile(membership=membership, clinic_id=membership.clinic_id), data, PROFILE_FIELDS
+    )
     if not profile.display_name:
         profile.display_name = membership.user.get_full_name()
     profile.full_clean()
@@ -155,7 +140,7 @@ def therapist_profile_create(*, membership: Membership, data: Mapping[str, Any])
 @transaction.atomic
 def therapist_profile_update(*, actor: Actor, profile: TherapistProfile, data: Mapping[str, Any]) -> TherapistProfile:
     access.require_edit_therapist(actor, profile)
-    _apply(profile, data, PROFILE_FIELDS)
+    apply_fields(profile, data, PROFILE_FIELDS)
     profile.full_clean()
     profile.save()
     audit_record(action=Action.UPDATE, obj=profile, user=actor.user)
@@ -171,7 +156,7 @@ def licence_save(
     licence = licence or Licence(profile=profile, clinic_id=profile.clinic_id)
     if licence.profile_id != profile.pk:
         raise ValueError("That licence belongs to another therapist.")
-    _apply(licence, data, LICENCE_FIELDS)
+    apply_fields(licence, data, LICENCE_FIELDS)
     licence.full_clean()
     licence.save()
     audit_record(action=Action.CREATE if created else Action.UPDATE, obj=licence, user=actor.user)
@@ -200,7 +185,7 @@ def certification_save(
     certification = certification or Certification(profile=profile, clinic_id=profile.clinic_id)
     if certification.profile_id != profile.pk:
         raise ValueError("That certification belongs to another therapist.")
-    _apply(certification, data, CERTIFICATION_FIELDS)
+    apply_fields(certification, data, CERTIFICATION_FIELDS)
     certification.full_clean()
     certification.save()
     audit_record(action=Action.CREATE if created else Action.UPDATE, obj=certification, user=actor.user)
@@ -227,7 +212,7 @@ def referring_provider_save(
     provider = provider or ReferringProvider(clinic_id=actor.clinic_id)
     if provider.clinic_id != actor.clinic_id:
         raise ValueError("A referring provider can only be changed within its own clinic.")
-    _apply(provider, data, REFERRER_FIELDS)
+    apply_fields(provider, data, REFERRER_FIELDS)
     provider.full_clean()
     provider.save()
     audit_record(action=Action.CREATE if created else Action.UPDATE, obj=provider, user=actor.user)
