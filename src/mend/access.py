@@ -12,6 +12,8 @@ Rules (also in docs/architecture.md):
    clinical pages answer 403 (the client exists; the role may not open this).
 5. Only owners see the audit trail and the Django admin; owners and admins change clinic
    settings; a therapist may edit their own profile and credentials.
+6. Clinical records (episodes, referrals, screening, assessments, goals, plans, notes) are
+   visible exactly when their client is, and never to front desk.
 
 Loaders here (``*_or_404``) are the only way views and API routes fetch a single object.
 """

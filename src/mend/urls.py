@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("mend.clinics.urls")),
     path("", include("mend.people.urls")),
     path("", include("mend.audit.urls")),
+    path("", include("mend.clinical.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin_site.site.urls),
 ]
