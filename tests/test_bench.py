@@ -11,6 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from mend.clinical import services
 from mend.people.models import CareTeamMember, Client
 from mend.web import bench
 
@@ -30,6 +31,17 @@ def subjects(personas) -> bench.Subjects:
         CareTeamMember(clinic=personas.harbour, client=client, therapist=personas.memberships["therapist"])
         for client in clients[::3]
     )
+    # The chart case opens the therapist's busiest episode: Carol's, with one signed note.
+    tess = personas.actor("therapist")
+    episode = services.episode_open(actor=tess, client=personas.carol, data={"title": "Low back pain"})
+    note = services.note_start(actor=tess, episode=episode)
+    services.note_update(
+        actor=tess,
+        note=note,
+        data={"pain_pre": 5, "pain_post": 3},
+        techniques=[services.TechniqueInput("swedish", "lower_back", 30, 3)],
+    )
+    services.note_sign(actor=tess, note=note)
     return bench.subjects_for(personas.harbour, owner=personas.owner, therapist=personas.therapist)
 
 
@@ -53,6 +65,7 @@ def test_every_case_is_measured_and_written(subjects, tmp_path):
         "api_client_list",
         "api_client_detail",
         "api_client_search",
+        "chart",
     ):
         assert name in results
     for result in results.values():

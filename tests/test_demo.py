@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 
 import pytest
@@ -11,12 +12,18 @@ from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from mend import knowledge
 from mend.accounts.models import User
+from mend.audit.models import AuditEvent
+from mend.clinical import icd10, queries
+from mend.clinical.models import Addendum, AssessmentKind, DischargeReason, Episode, NoteStatus, TreatmentNote
+from mend.clinical.screening import Action
 from mend.clinics.models import Clinic, Membership, Role
 from mend.core.credentials import licence_status
 from mend.demo.generate import TORONTO, client_rows
-from mend.demo.load import DEMO_PASSWORD, SEED_PASSWORD
+from mend.demo.load import DEMO_PASSWORD, SEED_PASSWORD, seed_clinic
 from mend.people.models import CareTeamMember, Client, Licence, TherapistProfile
+from mend.web import bench
 
 pytestmark = pytest.mark.django_db
 
@@ -106,3 +113,136 @@ def test_seed_creates_clinics_at_scale_and_keeps_existing_ones(capsys):
     call_command("seed", clinics=2, clients=30, no_progress=True)
     assert Client.objects.count() == 60
     assert "owner@seed-1.example.org" in capsys.readouterr().out
+
+
+# --- The demo's episodes of care ---------------------------------------------------------------
+
+
+def _stage(chart: queries.Chart) -> str:
+    episode = chart.episode
+    if episode.discharged_on:
+        return f"discharged:{episode.discharge_reason}"
+    if chart.signed_visits:
+        return "treatment"
+    if chart.plan:
+        return "planned"
+    if chart.assessments:
+        return "assessed"
+    if chart.health_history:
+        return "intake"
+    return "referral" if chart.referrals else "opened"
+
+
+@pytest.fixture
+def harbour_charts(demo) -> list[queries.Chart]:
+    today = timezone.localdate()
+    episodes = Episode.objects.filter(clinic__slug="harbour").select_related("client", "therapist")
+    return [queries.chart(episode, today=today) for episode in episodes]
+
+
+def test_demo_harbour_has_episodes_at_every_stage_for_every_therapist(harbour_charts):
+    stages = Counter(_stage(chart) for chart in harbour_charts)
+    assert 35 <= len(harbour_charts) <= 45
+    for stage in ("referral", "intake", "assessed", "planned", "treatment"):
+        assert stages[stage] >= 1, stage
+    for reason in DischargeReason.values:
+        assert stages[f"discharged:{reason}"] >= 1, reason
+    assert stages["treatment"] >= 10
+    therapists = {chart.episode.therapist_id for chart in harbour_charts}
+    assert len(therapists) == 6
+    for chart in harbour_charts:
+        episode = chart.episode
+        assert CareTeamMember.objects.filter(client=episode.client, therapist=episode.therapist, is_primary=True)
+        assert episode.condition in knowledge.conditions()
+    # Each client tells one story, so a chart is never crowded by another one's.
+    assert len({chart.episode.client_id for chart in harbour_charts}) == len(harbour_charts)
+    northside = Episode.objects.filter(clinic__slug="northside")
+    assert northside.count() == 4
+    assert all(e.client.clinic.slug == "northside" for e in northside.select_related("client__clinic"))
+
+
+def test_demo_charts_show_refer_clearance_and_a_plan_conflict(harbour_charts):
+    refer = [c for c in harbour_charts if c.screening.status == Action.REFER]
+    assert refer, "a suspected DVT at a pre-session check"
+    assert any(c.drafts and c.drafts[0].visit_on == c.findings[-1].recorded_on for c in refer)
+    pending = [c for c in harbour_charts if c.screening.status == Action.CLEARANCE and c.screening.uncleared]
+    assert any(a.rule_id == "recent_surgery" for c in pending for a in c.screening.uncleared)
+    cleared = [c for c in harbour_charts if c.clearances and c.signed_visits]
+    assert {"recent_surgery", "lymphedema"} <= {clearance.rule_id for c in cleared for clearance in c.clearances}
+    conflicts = [x for c in harbour_charts for x in c.conflicts if c.screening.status != Action.REFER]
+    assert any(x.technique == "deep_tissue" and x.rule_id == "anticoagulant" for x in conflicts)
+    modify = [c for c in harbour_charts if c.screening.status == Action.MODIFY]
+    assert any(f.rule_id == "anticoagulant" for c in modify for f in c.findings)
+    assert any(f.rule_id == "lymphedema" for c in modify for f in c.findings)
+    # Apart from the deliberate one and the DVT day, the therapists planned within the screening.
+    assert sum(1 for c in harbour_charts if c.conflicts and c.screening.can_treat_today and c.episode.is_open) == 1
+
+
+def test_demo_referrals_carry_real_codes_and_every_status(harbour_charts):
+    states = set()
+    for chart in harbour_charts:
+        codes = set(knowledge.conditions()[chart.episode.condition].icd10)
+        for referral in chart.referrals:
+            assert set(referral.diagnosis_codes) <= codes
+            assert all(icd10.lookup(code).code == code for code in referral.diagnosis_codes)
+            assert referral.provider.clinic.slug == "harbour"
+            assert 6 <= referral.visits_authorised <= 12
+            assert referral.referred_on <= referral.received_on <= timezone.localdate()
+            states.add(chart.referral_status[referral.pk].state)
+    assert states == {"received", "active", "exhausted", "expired", "closed"}
+
+
+def test_demo_notes_were_signed_as_the_services_demand(harbour_charts):
+    today = timezone.localdate()
+    signed = [(c, n) for c in harbour_charts for n in c.notes if n.is_signed]
+    assert len(signed) >= 100
+    for chart, note in signed:
+        techniques = list(note.techniques.all())
+        assert techniques and sum(t.minutes for t in techniques) <= note.duration_minutes
+        assert note.pain_pre is not None and note.pain_post is not None
+        assert note.visit_on < today
+        planned = {(t["technique"], t["region"]) for t in chart.plan.techniques}
+        assert {(t.technique, t.region) for t in techniques} <= planned
+        screening = queries.screening_on(chart.episode, note.visit_on)
+        assert screening.can_treat_today and not screening.uncleared
+        assert note.signed_by_id == chart.episode.therapist_id
+    assert Addendum.objects.filter(note__clinic__slug="harbour").count() == 1
+    # Pain falls for those who respond, stays for a plateau and rises for some.
+    courses = {c.episode.title: [n.pain_pre for n in reversed(c.notes) if n.is_signed] for c in harbour_charts}
+    assert courses["Chronic low back pain with right sciatica"][-1] <= 3
+    assert courses["Right ankle sprain, basketball"][-1] > courses["Right ankle sprain, basketball"][0]
+    goals = Counter(str(g.state) for c in harbour_charts for g in c.goals)
+    assert goals["met"] >= 10 and goals["progressing"] >= 10 and goals["not_met"] >= 3
+    assert any(a.kind == AssessmentKind.RE_EVALUATION for c in harbour_charts for a in c.assessments)
+
+
+def test_demo_notes_hashes_and_audit_trail_verify(demo, capsys):
+    notes = TreatmentNote.objects.filter(status=NoteStatus.SIGNED).prefetch_related("techniques")
+    assert notes.count() > 100
+    assert all(queries.note_hash_matches(note) for note in notes)
+    call_command("audit", "verify")
+    assert "intact" in capsys.readouterr().out
+    # The trail names the treating therapist, in the clinic, for each client's record.
+    episode = Episode.objects.filter(clinic__slug="harbour").select_related("therapist").first()
+    opened = AuditEvent.objects.get(object_type="clinical.episode", object_id=str(episode.pk), action="create")
+    assert (opened.user_id, opened.clinic_id, opened.client_id) == (
+        episode.therapist.user_id,
+        episode.clinic_id,
+        episode.client_id,
+    )
+    counts = (Episode.objects.count(), TreatmentNote.objects.count(), AuditEvent.objects.count())
+    call_command("demo")
+    assert (Episode.objects.count(), TreatmentNote.objects.count(), AuditEvent.objects.count()) == counts
+
+
+def test_seed_gives_the_bench_therapist_a_long_chart():
+    seed_clinic(1, clients=40, today=timezone.localdate())
+    clinic = Clinic.objects.get(slug="seed-1")
+    subjects = bench.seed_subjects(1)
+    busiest = Episode.objects.get(pk=bench.busiest_episode(subjects))
+    assert busiest.client_id == subjects.client_id
+    assert busiest.notes.filter(status=NoteStatus.SIGNED).count() == 40
+    assert busiest.referrals.count() >= 4  # renewed as each one's visits ran out
+    assert Episode.objects.filter(clinic=clinic).count() == 1 + 4
+    assert seed_clinic(2, clients=10, today=timezone.localdate(), clinical=False).created
+    assert not Episode.objects.filter(clinic__slug="seed-2").exists()

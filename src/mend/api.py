@@ -110,5 +110,10 @@ def _register_routers() -> None:
     api.add_router("/clients", clients_router)
     api.add_router("/therapists", therapists_router)
 
+    from mend.clinical.api import ROUTERS as clinical_routers
+
+    for router in clinical_routers:
+        api.add_router("", router)
+
 
 _register_routers()

@@ -12,7 +12,8 @@ from typing import Any
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
-from mend import knowledge
+from mend import access, knowledge
+from mend.access import Actor
 from mend.clinical import rules
 from mend.clinical.models import (
     Addendum,
@@ -30,7 +31,7 @@ from mend.clinical.models import (
     TreatmentNote,
 )
 from mend.clinical.rules import Direction, GoalState, PlannedTechnique, ReferralStatus
-from mend.clinical.screening import Finding, Screening, apply_clearances, screen
+from mend.clinical.screening import Action, Finding, Screening, apply_clearances, screen
 
 # --- Measures a goal can follow -----------------------------------------------------------------
 # "nprs" (pain 0–10, lower is better), "psfs:<activity>" (0–10, higher is better),
@@ -317,7 +318,8 @@ def plan_suggestion(condition_id: str) -> dict[str, Any]:
         "home_program": [
             {"kind": h.kind, "title": h.title, "instructions": h.instructions} for h in condition.home_program
         ],
-        "home_care": condition.precautions,
+        "home_care": "",
+        "precautions": condition.precautions,
     }
 
 
@@ -368,6 +370,11 @@ class Chart:
     @property
     def signed_visits(self) -> int:
         return sum(1 for n in self.notes if n.is_signed)
+
+    @property
+    def conflict_messages(self) -> list[str]:
+        """Each distinct conflict once: a blocked day conflicts with every technique the same way."""
+        return list(dict.fromkeys(c.message for c in self.conflicts))
 
     @property
     def drafts(self) -> list[TreatmentNote]:
@@ -459,5 +466,49 @@ def _timeline(
         events.append(
             TimelineEvent(episode.discharged_on, "discharge", "Discharged", episode.get_discharge_reason_display())
         )
-    events.sort(key=lambda e: e.on, reverse=True)
+    # Newest first; on one day, in the order things happen (referral … notes … discharge).
+    order = ["episode", "referral", "intake", "check", "clearance", "assessment", "note", "addendum", "discharge"]
+    events.sort(key=lambda e: (e.on, order.index(e.kind)), reverse=True)
     return events
+
+
+# --- Today ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TodayFlag:
+    episode: Episode
+    screening: Screening
+    rule_ids: list[str]
+
+
+def todays_flags(actor: Actor, today: date) -> list[TodayFlag]:
+    """The therapist's open episodes whose screening today stops treatment (REFER, BLOCK) or
+    waits for a clearance, in two queries however many clients they have."""
+    findings = list(
+        ScreeningFinding.objects.filter(
+            episode__in=access.episodes(actor).filter(therapist=actor.membership, discharged_on__isnull=True),
+            recorded_on__lte=today,
+        )
+        .filter(Q(resolved_on__isnull=True) | Q(resolved_on__gt=today))
+        .filter(Q(applies_on__isnull=True) | Q(applies_on=today))
+        .select_related("episode__client")
+    )  # 1: findings that hold today, with their episode and client
+    if not findings:
+        return []
+    by_episode: dict[int, list[ScreeningFinding]] = {}
+    for finding in findings:
+        by_episode.setdefault(finding.episode_id, []).append(finding)
+    cleared: dict[int, list[Clearance]] = {}
+    for clearance in Clearance.objects.filter(episode_id__in=by_episode, cleared_on__lte=today):  # 2
+        cleared.setdefault(clearance.episode_id, []).append(clearance)
+    flags = []
+    for episode_id, held in by_episode.items():
+        screening = screening_from(held, cleared.get(episode_id, []), today)
+        if screening.can_treat_today and not screening.uncleared:
+            continue
+        stopping = screening.uncleared if screening.can_treat_today else screening.by_action(screening.status)
+        rule_ids = list(dict.fromkeys(a.rule_id for a in stopping))
+        flags.append(TodayFlag(held[0].episode, screening, rule_ids))
+    flags.sort(key=lambda f: (Action(f.screening.status).severity, f.episode.client.display_name))
+    return flags

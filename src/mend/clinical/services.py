@@ -31,8 +31,10 @@ from mend.clinical.models import (
     HealthHistory,
     NoteStatus,
     NoteTechnique,
+    PainQuality,
     PainRegion,
     PalpationFinding,
+    PalpationKind,
     PlanOfCare,
     PreSessionCheck,
     PsfsActivity,
@@ -131,7 +133,10 @@ def _primary_therapist(client: Client) -> Membership | None:
 @transaction.atomic
 def episode_update(*, actor: Actor, episode: Episode, data: Mapping[str, Any]) -> Episode:
     _require_write(actor, episode)
+    _require_open(episode)
     apply_fields(episode, data, EPISODE_FIELDS)
+    if episode.condition and episode.condition not in knowledge.conditions():
+        raise ValidationError({"condition": "Choose a condition from the list."})
     episode.full_clean()
     episode.save()
     _audit(AuditAction.UPDATE, episode, actor, episode.client_id)
@@ -515,8 +520,13 @@ def _check_assessment_parts(
             errors.setdefault(field, []).append("Name the activity.")
         if not isinstance(s.score, int) or not 0 <= s.score <= 10:
             errors.setdefault(field, []).append(f"PSFS scores run from 0 (unable) to 10; {s.score} is out of range.")
+    for n, p in enumerate(pain):
+        if p.quality and p.quality not in PainQuality.values:
+            errors.setdefault(f"pain-{n}", []).append("Choose the quality of the pain from the list.")
     for n, f in enumerate(palpation):
         _check_region(f"palpation-{n}", f.region, f.side, errors)
+        if f.kind not in PalpationKind.values:
+            errors.setdefault(f"palpation-{n}", []).append("Choose what was palpated from the list.")
     if errors:
         raise ValidationError(errors)
 

@@ -2,7 +2,8 @@
 
 Clinics, locations, rooms and memberships go through the services (and so the audit trail);
 the hundreds or thousands of synthetic clients are bulk-inserted, because loading fiction is not
-a person reading or writing a client's record.
+a person reading or writing a client's record. Episodes of care are the exception: they are written
+through the clinical services (:mod:`mend.demo.episodes`), so they obey every rule a therapist's do.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from django.db import transaction
 from mend.accounts.models import User
 from mend.clinics.models import Clinic, Location, Membership, Role, Room
 from mend.clinics.services import clinic_create, membership_add
+from mend.demo.episodes import load_demo_episodes, load_stories, seed_stories
 from mend.demo.generate import TORONTO, VANCOUVER, Place, client_rows, referrer_rows
 from mend.people.models import CareTeamMember, Certification, Client, Licence, ReferringProvider, TherapistProfile
 
@@ -337,14 +339,35 @@ def load_demo(*, today: date) -> LoadResult:
         seed=6,
         unassigned=0.0,
     )
+    load_demo_episodes(
+        harbour=harbour,
+        harbour_therapists=harbour_therapists,
+        northside=northside,
+        northside_therapists=northside_therapists,
+        today=today,
+    )
     return LoadResult(created=True, clinics=[harbour, northside], clients=clients)
 
 
 SEED_WEIGHTS = [22, 20, 18, 12, 14, 10]
+SEED_LONG_NOTES = 40
+SEED_SHORT_EPISODES = 200
 
 
-def seed_clinic(index: int, *, clients: int, today: date, progress: Callable[[int], None] | None = None) -> LoadResult:
-    """One synthetic clinic ``seed-<index>`` with ``clients`` clients, for benchmarks."""
+def seed_clinic(
+    index: int,
+    *,
+    clients: int,
+    today: date,
+    progress: Callable[[int], None] | None = None,
+    clinical: bool = True,
+) -> LoadResult:
+    """One synthetic clinic ``seed-<index>`` with ``clients`` clients, for benchmarks.
+
+    With ``clinical``, each therapist also gets one long episode (40 signed notes: the chart the
+    benchmark opens) and the clinic a couple of hundred shorter ones at every stage, all written
+    through the clinical services like the demo's.
+    """
     slug = f"seed-{index}"
     existing = Clinic.objects.filter(slug=slug).first()
     if existing is not None:
@@ -384,4 +407,11 @@ def seed_clinic(index: int, *, clients: int, today: date, progress: Callable[[in
         rows = client_rows(seed=10_000 * index + start, count=size, place=TORONTO, today=today, email_domain=domain)
         with transaction.atomic():
             count += _clients(clinic, rows, therapists, SEED_WEIGHTS, seed=start + index, progress=progress)
+    if clinical:
+        # A small seed (tests, `mend bench --quick`) needs only the chart the benchmark opens: therapist 1's.
+        long = len(therapists) if clients >= 1000 else 1
+        short = min(SEED_SHORT_EPISODES, clients // 10)
+        stories = seed_stories(therapists, long=long, long_notes=SEED_LONG_NOTES, short=short, seed=index)
+        with transaction.atomic():
+            load_stories(clinic=clinic, therapists=therapists, stories=stories, today=today, seed=100 + index)
     return LoadResult(created=True, clinics=[clinic], clients=count)

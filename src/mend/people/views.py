@@ -78,11 +78,18 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
     client = queries.client_detail(actor, pk)
     audit_record(action=Action.VIEW, obj=client, client_id=client.pk, user=actor.user)
     care_team = list(client.care_team.all())
+    # Front desk never sees clinical data, not even that an episode exists; others get one query.
+    can_see_clinical = access.can_see_clinical(actor)
+    episodes = (
+        list(access.episodes(actor).filter(client=client).select_related("therapist__user")) if can_see_clinical else []
+    )
     context = {
         "client": client,
         "care_team": care_team,
         "primary": next((m for m in care_team if m.is_primary), None),
         "age": client.age_on(timezone.localdate()),
+        "can_see_clinical": can_see_clinical,
+        "episodes": episodes,
     }
     return render(request, "people/client_detail.html", context)
 

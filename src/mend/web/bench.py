@@ -26,10 +26,12 @@ from typing import IO, Any
 from urllib.parse import urlencode
 
 from django.db import connection
+from django.db.models import Count
 from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
 
 from mend.accounts.models import User
+from mend.clinical.models import Episode
 from mend.clinics.models import Clinic, Membership, Role
 from mend.people.models import CareTeamMember, Client, TherapistProfile
 
@@ -434,6 +436,22 @@ register("api_client_detail", "api", lambda s: f"/api/v1/clients/{s.client_id}",
 register(
     "api_client_search", "api", lambda s: f"/api/v1/clients/?{urlencode({'q': s.surname})}", "API search by surname"
 )
+
+
+def busiest_episode(subjects: Subjects) -> int:
+    """The therapist's episode with the most treatment notes: the chart that costs most to draw."""
+    episode = (
+        Episode.objects.filter(clinic=subjects.clinic, therapist__user=subjects.therapist)
+        .annotate(notes_count=Count("notes"))
+        .order_by("-notes_count", "pk")
+        .first()
+    )
+    if episode is None:
+        raise BenchError(f"{subjects.therapist.email} has no episode of care in {subjects.clinic.slug}")
+    return episode.pk
+
+
+register("chart", "therapist", lambda s: f"/episodes/{busiest_episode(s)}/", "episode chart with the most notes")
 
 HTTP_CASES += [
     HttpCase("http_client_list", "owner", lambda s: "/clients/", same_as="client_list"),

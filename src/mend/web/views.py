@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from mend import access
+from mend.clinical import queries as clinical_queries
 from mend.people import queries
 from mend.web.decorators import actor_required
 
@@ -25,6 +26,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "location_count": access.locations(actor).count(),
         "expiring": expiring,
         "today": today,
+        "flags": clinical_queries.todays_flags(actor, today) if actor.is_therapist else [],
     }
     return render(request, "web/home.html", context)
 

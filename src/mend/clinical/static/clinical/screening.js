@@ -1,0 +1,30 @@
+/* Intake questionnaire: the "where / details" fields of a question show once its answer records
+   a finding (usually "yes"), or when they already hold something. Without this script they are
+   always shown. */
+(function () {
+  "use strict";
+
+  function hasContent(detail) {
+    return Array.prototype.some.call(detail.querySelectorAll("input, select, textarea"), function (el) {
+      return el.value !== "";
+    });
+  }
+
+  function init() {
+    document.querySelectorAll("[data-question]").forEach(function (question) {
+      var detail = question.querySelector("[data-question-detail]");
+      if (!detail) return;
+      function update() {
+        var answer = question.dataset.findingAnswer || "yes";
+        var yes = question.querySelector("input[type=radio][value=" + answer + "]:checked");
+        question.classList.toggle("is-yes", Boolean(yes));
+        detail.hidden = !yes && !hasContent(detail) && !question.classList.contains("has-error");
+      }
+      question.addEventListener("change", update);
+      update();
+    });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();

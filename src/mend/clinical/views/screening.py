@@ -1,0 +1,257 @@
+"""Intake and screening pages: the health history, the pre-session check, single findings, and
+the physician's clearance with its document."""
+
+from __future__ import annotations
+
+import os
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from mend import access
+from mend.audit.models import Action
+from mend.audit.services import audit_record
+from mend.clinical import queries, services
+from mend.clinical.forms.assessments import filled_rows
+from mend.clinical.forms.screening import (
+    ClearanceForm,
+    FindingForm,
+    FindingFormSet,
+    HealthHistoryForm,
+    PreSessionCheckForm,
+    clearance_rules,
+    health_history_initial,
+)
+from mend.clinical.models import Episode, HealthHistory
+from mend.clinical.screening import Action as Screen
+from mend.clinical.screening import Screening, catalogue
+from mend.clinical.views.assessments import apply_row_errors
+from mend.web.decorators import actor_required
+from mend.web.forms import merge_validation_error
+
+
+def screening_message(screening: Screening) -> str:
+    """One sentence for the chart's message: the day's status and the findings behind it."""
+    if screening.status == Screen.PROCEED:
+        return "Screening: no contraindication found."
+    names = sorted(
+        {
+            catalogue().rules[a.rule_id].name
+            for a in screening.by_action(screening.status)
+            if a.rule_id in catalogue().rules
+        }
+    )
+    because = f" ({'; '.join(names)})" if names else ""
+    return f"Screening: {screening.status.label}{because}."
+
+
+def _latest_history(episode: Episode) -> HealthHistory | None:
+    """This episode's latest health history, else the client's latest from an earlier episode."""
+    history = HealthHistory.objects.filter(episode=episode).order_by("-completed_on", "-id").first()
+    if history is None:
+        history = (
+            HealthHistory.objects.filter(clinic_id=episode.clinic_id, client_id=episode.client_id)
+            .order_by("-completed_on", "-id")
+            .first()
+        )
+    return history
+
+
+@actor_required
+@require_http_methods(["GET", "POST"])
+def health_history(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor  # type: ignore[attr-defined]
+    episode = access.episode_or_404(actor, pk)
+    today = timezone.localdate()
+    latest = _latest_history(episode)
+    open_findings = list(latest.findings.filter(resolved_on__isnull=True)) if latest else []
+    initial, extra_rows = health_history_initial(latest, open_findings, today)
+    data = request.POST if request.method == "POST" else None
+    form = HealthHistoryForm(data, initial=initial)
+    extra = FindingFormSet(data, prefix="findings", suggestions=extra_rows, blanks=0 if extra_rows else 1)
+    extra_errors: list[str] = []
+    if request.method == "POST":
+        valid = form.is_valid()
+        if extra.is_valid() and valid:
+            rows = filled_rows(extra)
+            try:
+                services.health_history_record(
+                    actor=actor,
+                    episode=episode,
+                    data=form.history_data(),
+                    findings=[*form.findings(), *(f.to_input() for f in rows)],
+                )
+            except ValidationError as error:
+                apply_row_errors(error, form, {}, {"findings": extra_errors})
+            else:
+                screening = queries.screening_on(episode, today)
+                messages.success(request, f"Health history saved. {screening_message(screening)}")
+                return redirect("chart", pk=episode.pk)
+        extra_errors.extend(extra.non_form_errors())
+    elif latest is not None:
+        audit_record(action=Action.VIEW, obj=latest, client_id=episode.client_id, user=actor.user)
+    context = {
+        "episode": episode,
+        "client": episode.client,
+        "form": form,
+        "extra": extra,
+        "extra_errors": extra_errors,
+        "latest": latest,
+        "previous_episode": latest is not None and latest.episode_id != episode.pk,
+        "screening": queries.screening_on(episode, today),
+        "version": services.HEALTH_HISTORY_VERSION,
+    }
+    return render(request, "clinical/health_history_form.html", context, status=400 if form.is_bound else 200)
+
+
+@actor_required
+@require_http_methods(["GET", "POST"])
+def pre_session_check(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor  # type: ignore[attr-defined]
+    episode = access.episode_or_404(actor, pk)
+    today = timezone.localdate()
+    data = request.POST if request.method == "POST" else None
+    form = PreSessionCheckForm(data, initial={"checked_on": today})
+    extra = FindingFormSet(data, prefix="findings", blanks=1)
+    extra_errors: list[str] = []
+    if request.method == "POST":
+        valid = form.is_valid()
+        if extra.is_valid() and valid:
+            try:
+                check = services.pre_session_check_record(
+                    actor=actor,
+                    episode=episode,
+                    data=form.check_data(),
+                    findings=[f.to_input() for f in filled_rows(extra)],
+                )
+            except ValidationError as error:
+                apply_row_errors(error, form, {}, {"findings": extra_errors})
+            else:
+                screening = queries.screening_on(episode, check.checked_on)
+                messages.success(request, f"Pre-session check recorded. {screening_message(screening)}")
+                return redirect("chart", pk=episode.pk)
+        extra_errors.extend(extra.non_form_errors())
+    else:
+        audit_record(action=Action.VIEW, obj=episode, client_id=episode.client_id, user=actor.user)
+    context = {
+        "episode": episode,
+        "client": episode.client,
+        "form": form,
+        "extra": extra,
+        "extra_errors": extra_errors,
+        "screening": queries.screening_on(episode, today),
+    }
+    return render(request, "clinical/check_form.html", context, status=400 if form.is_bound else 200)
+
+
+@actor_required
+@require_http_methods(["GET", "POST"])
+def finding_add(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor  # type: ignore[attr-defined]
+    episode = access.episode_or_404(actor, pk)
+    today = timezone.localdate()
+    form = FindingForm(request.POST or None, initial={"recorded_on": today, "rule_id": request.GET.get("rule", "")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            finding = services.finding_add(
+                actor=actor, episode=episode, finding=form.to_input(), on=form.cleaned_data["recorded_on"]
+            )
+        except ValidationError as error:
+            merge_validation_error(form, error)
+        else:
+            screening = queries.screening_on(episode, today)
+            messages.success(
+                request, f"{catalogue().rules[finding.rule_id].name} recorded. {screening_message(screening)}"
+            )
+            return redirect("chart", pk=episode.pk)
+    if request.method == "GET":
+        audit_record(action=Action.VIEW, obj=episode, client_id=episode.client_id, user=actor.user)
+    context = {
+        "episode": episode,
+        "client": episode.client,
+        "form": form,
+        "rules": catalogue().rules.values(),
+        "screening": queries.screening_on(episode, today),
+    }
+    return render(request, "clinical/finding_form.html", context, status=400 if form.is_bound else 200)
+
+
+@actor_required
+@require_POST
+def finding_resolve(request: HttpRequest, finding_id: int) -> HttpResponse:
+    actor = request.actor  # type: ignore[attr-defined]
+    finding = access.finding_or_404(actor, finding_id)
+    services.finding_resolve(actor=actor, finding=finding)
+    name = catalogue().rules[finding.rule_id].name if finding.rule_id in catalogue().rules else finding.rule_id
+    screening = queries.screening_on(finding.episode, timezone.localdate())
+    messages.success(request, f"{name} marked resolved. {screening_message(screening)}")
+    return redirect("chart", pk=finding.episode_id)
+
+
+@actor_required
+@require_http_methods(["GET", "POST"])
+def clearance_add(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = request.actor  # type: ignore[attr-defined]
+    episode = access.episode_or_404(actor, pk)
+    today = timezone.localdate()
+    screening = queries.screening_on(episode, today)
+    rules = clearance_rules(screening.uncleared)
+    wanted = request.GET.get("rule", "")
+    form = ClearanceForm(
+        request.POST or None,
+        request.FILES or None,
+        initial={"cleared_on": today, "rule_id": wanted if any(r.id == wanted for r in rules) else None},
+        rules=rules,
+        providers=access.referring_providers(actor).order_by("name"),
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.clearance_record(
+                actor=actor,
+                episode=episode,
+                data={
+                    "rule_id": data["rule_id"],
+                    "cleared_by": data["cleared_by"].strip(),
+                    "cleared_on": data["cleared_on"],
+                    "conditions": data["conditions"].strip(),
+                },
+                provider=data.get("provider"),
+                document=data.get("document") or None,
+            )
+        except ValidationError as error:
+            merge_validation_error(form, error)
+        else:
+            after = queries.screening_on(episode, today)
+            messages.success(request, f"Clearance recorded. {screening_message(after)}")
+            return redirect("chart", pk=episode.pk)
+    if request.method == "GET":
+        audit_record(action=Action.VIEW, obj=episode, client_id=episode.client_id, user=actor.user)
+    context = {"episode": episode, "client": episode.client, "form": form, "rules": rules, "screening": screening}
+    return render(request, "clinical/clearance_form.html", context, status=400 if form.is_bound else 200)
+
+
+@actor_required
+def clearance_document(request: HttpRequest, clearance_id: int) -> HttpResponse:
+    actor = request.actor  # type: ignore[attr-defined]
+    clearance = access.clearance_or_404(actor, clearance_id)
+    if not clearance.document:
+        raise Http404("This clearance has no document.")
+    try:
+        handle = clearance.document.open("rb")
+    except FileNotFoundError:
+        raise Http404("The document file is missing.") from None
+    audit_record(action=Action.VIEW, obj=clearance, client_id=clearance.client_id, user=actor.user)
+    response = FileResponse(
+        handle,
+        content_type=clearance.document_type or "application/octet-stream",
+        filename=os.path.basename(clearance.document.name),
+    )
+    # The type was read from the file's first bytes on upload; still, never let it run script here.
+    response["Content-Security-Policy"] = "sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,284 @@
+"""Intake and screening pages: the health history, the pre-session check, findings and clearances,
+as a therapist uses them, and who may open them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from django.utils.html import escape
+
+from mend.audit.models import Action, AuditEvent
+from mend.clinical import queries, services
+from mend.clinical.models import Clearance, HealthHistory, ScreeningFinding
+from mend.clinical.services import FindingInput
+
+pytestmark = pytest.mark.django_db
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def _history(**answers: str) -> dict[str, str]:
+    """A health-history POST: every catalogue question answered no, except ``answers``."""
+    from mend.clinical.screening import catalogue
+
+    data = {
+        "completed_on": timezone.localdate().isoformat(),
+        "medications": "Apixaban 5 mg twice daily",
+        "findings-TOTAL_FORMS": "1",
+        "findings-INITIAL_FORMS": "0",
+    }
+    for rule_id in catalogue().rules:
+        data[rule_id] = "no"
+    data.update(answers)
+    return data
+
+
+@pytest.fixture(autouse=True)
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+def test_intake_page_asks_every_catalogue_question_grouped_by_category(login, episode):
+    from mend.clinical.screening import catalogue
+
+    response = login("therapist").get(f"/episodes/{episode.pk}/intake/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    for rule in catalogue().rules.values():
+        assert escape(rule.question) in html
+        assert f'name="{rule.id}"' in html
+    for legend in ("Whole body", "Precautions", "Local"):
+        assert f"<legend>{legend}</legend>" in html
+    assert 'name="recent_surgery__region"' in html and 'name="anticoagulant__region"' not in html
+    assert "Carol" in html and episode.title in html and f'href="/episodes/{episode.pk}/"' in html
+
+
+def test_intake_findings_change_the_screening_status(login, episode):
+    response = login("therapist").post(
+        f"/episodes/{episode.pk}/intake/",
+        _history(
+            anticoagulant="yes", recent_surgery="yes", recent_surgery__region="knee", recent_surgery__side="right"
+        ),
+    )
+    assert response.status_code == 302 and response["Location"] == f"/episodes/{episode.pk}/"
+    screening = queries.screening_on(episode, timezone.localdate())
+    assert screening.status == "CLEARANCE"
+    assert ("knee", "right") in screening.avoided_regions
+    history = HealthHistory.objects.get(episode=episode)
+    assert history.medications == "Apixaban 5 mg twice daily"
+    assert sorted(f.rule_id for f in history.findings.all()) == ["anticoagulant", "recent_surgery"]
+    follow = login("therapist").get(response["Location"])
+    messages = [str(m) for m in follow.context["messages"]] if follow.context else []
+    assert not messages or "Physician clearance needed" in messages[0]
+
+
+def test_intake_message_names_the_status(login, episode, client):
+    login("therapist")
+    response = client.post(f"/episodes/{episode.pk}/intake/", _history(fever="yes"))
+    assert response.status_code == 302
+    from django.contrib.messages import get_messages
+
+    text = " ".join(str(m) for m in get_messages(response.wsgi_request))
+    assert "No treatment today" in text and "Fever" in text
+
+
+def test_intake_local_finding_without_region_is_refused_and_answers_kept(login, episode):
+    response = login("therapist").post(
+        f"/episodes/{episode.pk}/intake/",
+        _history(open_wound="yes", open_wound__note="Graze on the shin", pregnancy_weeks="40"),
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Where on the body?" in html
+    assert 'value="Graze on the shin"' in html and "Apixaban 5 mg twice daily</textarea>" in html
+    assert 'value="yes" class="yn" id="id_open_wound_1" checked' in html or 'id="id_open_wound_1" checked' in html
+    assert not HealthHistory.objects.filter(episode=episode).exists()
+
+
+def test_intake_is_prefilled_from_the_latest_history(login, episode, tess):
+    services.health_history_record(
+        actor=tess,
+        episode=episode,
+        data={"completed_on": timezone.localdate(), "allergies": "Nut oils"},
+        findings=[
+            FindingInput("implant_device", region="knee", side="left"),
+            FindingInput("implant_device", region="chest"),
+        ],
+    )
+    html = login("therapist").get(f"/episodes/{episode.pk}/intake/").content.decode()
+    assert "Nut oils</textarea>" in html
+    assert 'id="id_implant_device_1" checked' in html
+    assert '<option value="knee" selected>' in html
+    # The second implant is kept as an extra row.
+    assert '<option value="chest" selected>' in html
+
+
+def test_a_new_intake_replaces_the_previous_answers(login, episode, tess):
+    services.health_history_record(actor=tess, episode=episode, data={}, findings=[FindingInput("anticoagulant")])
+    response = login("therapist").post(f"/episodes/{episode.pk}/intake/", _history())
+    assert response.status_code == 302
+    assert queries.screening_on(episode, timezone.localdate()).status == "PROCEED"
+
+
+def test_pregnancy_weeks_must_agree_with_the_first_trimester_answer(login, episode):
+    response = login("therapist").post(f"/episodes/{episode.pk}/intake/", _history(pregnancy_weeks="9"))
+    assert response.status_code == 400
+    assert "first trimester" in response.content.decode()
+
+
+def test_pre_session_fever_blocks_today(login, episode):
+    response = login("therapist").post(
+        f"/episodes/{episode.pk}/check/",
+        {
+            "checked_on": timezone.localdate().isoformat(),
+            "fever": "yes",
+            "able_to_consent": "yes",
+            "new_symptoms": "Chills since last night",
+            "findings-TOTAL_FORMS": "1",
+            "findings-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302
+    today = timezone.localdate()
+    assert queries.screening_on(episode, today).status == "BLOCK"
+    assert queries.screening_on(episode, today + timedelta(days=1)).status == "PROCEED"
+
+
+def test_pre_session_new_finding_needs_a_region(login, episode):
+    data = {
+        "checked_on": timezone.localdate().isoformat(),
+        "fever": "no",
+        "able_to_consent": "yes",
+        "new_medications": "Prednisone",
+        "findings-TOTAL_FORMS": "2",
+        "findings-INITIAL_FORMS": "0",
+        "findings-0-rule_id": "corticosteroid_long_term",
+        "findings-1-rule_id": "acute_fracture",
+        "findings-1-note": "Wrist, cast off last week",
+    }
+    response = login("therapist").post(f"/episodes/{episode.pk}/check/", data)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Where on the body?" in html and 'value="Wrist, cast off last week"' in html
+    assert "Prednisone</textarea>" in html
+    data["findings-1-region"] = "wrist"
+    data["findings-1-side"] = "left"
+    assert login("therapist").post(f"/episodes/{episode.pk}/check/", data).status_code == 302
+    screening = queries.screening_on(episode, timezone.localdate())
+    assert ("wrist", "left") in screening.avoided_regions and screening.status == "AVOID_REGION"
+
+
+def test_finding_add_and_resolve(login, episode):
+    http = login("therapist")
+    response = http.post(
+        f"/episodes/{episode.pk}/findings/new/",
+        {
+            "rule_id": "varicose_veins_severe",
+            "region": "lower_leg",
+            "side": "left",
+            "recorded_on": timezone.localdate(),
+        },
+    )
+    assert response.status_code == 302
+    finding = ScreeningFinding.objects.get(episode=episode)
+    assert ("ankle", "left") in queries.screening_on(episode, timezone.localdate()).avoided_regions
+    assert http.get(f"/findings/{finding.pk}/resolve/").status_code == 405
+    assert http.post(f"/findings/{finding.pk}/resolve/").status_code == 302
+    finding.refresh_from_db()
+    assert finding.resolved_on == timezone.localdate()
+
+
+def test_finding_add_with_unknown_rule_is_a_field_error(login, episode):
+    response = login("therapist").post(
+        f"/episodes/{episode.pk}/findings/new/", {"rule_id": "gremlins", "recorded_on": timezone.localdate()}
+    )
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
+
+
+def test_clearance_lifts_the_clearance_status(login, episode, tess, personas):
+    services.finding_add(actor=tess, episode=episode, finding=FindingInput("hypertension_uncontrolled"))
+    http = login("therapist")
+    page = http.get(f"/episodes/{episode.pk}/clearances/new/?rule=hypertension_uncontrolled")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert '<option value="hypertension_uncontrolled" selected>' in html
+    response = http.post(
+        f"/episodes/{episode.pk}/clearances/new/",
+        {
+            "rule_id": "hypertension_uncontrolled",
+            "provider": personas.referrer.pk,
+            "cleared_on": timezone.localdate().isoformat(),
+            "conditions": "Light pressure",
+            "document": SimpleUploadedFile("clearance.pdf", PDF, content_type="application/pdf"),
+        },
+    )
+    assert response.status_code == 302
+    screening = queries.screening_on(episode, timezone.localdate())
+    assert screening.status == "MODIFY" and not screening.uncleared
+    clearance = Clearance.objects.get(episode=episode)
+    assert clearance.cleared_by == "Dr. Rita Referrer, Family physician"
+    download = http.get(f"/clearances/{clearance.pk}/document/")
+    assert download.status_code == 200 and download["Content-Type"] == "application/pdf"
+    assert b"".join(download.streaming_content) == PDF
+    assert AuditEvent.objects.filter(action=Action.VIEW, object_id=str(clearance.pk)).exists()
+
+
+def test_clearance_offers_only_waiting_rules_and_checks_the_document(login, episode, tess):
+    services.finding_add(actor=tess, episode=episode, finding=FindingInput("bleeding_disorder"))
+    http = login("therapist")
+    html = http.get(f"/episodes/{episode.pk}/clearances/new/").content.decode()
+    assert 'value="bleeding_disorder"' in html and 'value="recent_surgery"' not in html
+    response = http.post(
+        f"/episodes/{episode.pk}/clearances/new/",
+        {
+            "rule_id": "bleeding_disorder",
+            "cleared_by": "Dr. Hema Tology, haematologist",
+            "cleared_on": timezone.localdate().isoformat(),
+            "document": SimpleUploadedFile("note.txt", b"just text", content_type="application/pdf"),
+        },
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Attach a PDF, PNG or JPEG file." in html and 'value="Dr. Hema Tology, haematologist"' in html
+    assert not Clearance.objects.exists()
+    refused = http.post(
+        f"/episodes/{episode.pk}/clearances/new/",
+        {"rule_id": "recent_surgery", "cleared_by": "Dr. X", "cleared_on": timezone.localdate().isoformat()},
+    )
+    assert refused.status_code == 400
+
+
+def test_clearance_page_with_nothing_waiting_says_so(login, episode):
+    html = login("therapist").get(f"/episodes/{episode.pk}/clearances/new/").content.decode()
+    assert "No finding is waiting for a clearance today." in html
+
+
+@pytest.mark.parametrize(
+    ("persona", "status"), [("front_desk", 403), ("outsider", 404), ("therapist2", 404), ("owner", 200)]
+)
+def test_screening_pages_access(login, episode, tess, persona, status):
+    finding = services.finding_add(actor=tess, episode=episode, finding=FindingInput("recent_surgery", region="knee"))
+    clearance = services.clearance_record(
+        actor=tess,
+        episode=episode,
+        data={"rule_id": "recent_surgery", "cleared_by": "Dr. Bone", "cleared_on": timezone.localdate()},
+        document=SimpleUploadedFile("c.pdf", PDF),
+    )
+    http = login(persona)
+    for url in (
+        f"/episodes/{episode.pk}/intake/",
+        f"/episodes/{episode.pk}/check/",
+        f"/episodes/{episode.pk}/findings/new/",
+        f"/episodes/{episode.pk}/clearances/new/",
+        f"/clearances/{clearance.pk}/document/",
+    ):
+        assert http.get(url).status_code == status, url
+    resolved = http.post(f"/findings/{finding.pk}/resolve/")
+    assert resolved.status_code == (302 if status == 200 else status)
+    if status != 200:
+        finding.refresh_from_db()
+        assert finding.resolved_on is None
