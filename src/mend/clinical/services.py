@@ -45,6 +45,7 @@ from mend.clinical.models import (
 )
 from mend.clinical.screening import SIDES, Action, catalogue
 from mend.clinics.models import Membership, Role
+from mend.outcomes import measures
 from mend.people.models import Client, ReferringProvider
 from mend.writes import apply_fields, editable_fields, merge_errors
 
@@ -690,6 +691,10 @@ def plan_save(
         plan.techniques = _check_plan_techniques(techniques)
     except ValidationError as error:
         errors.update(error.message_dict)
+    known_measures = measures()
+    for n, item in enumerate(plan.measures or []):
+        if item.get("measure") not in known_measures:
+            errors.setdefault(f"measure-{n}", []).append("Choose a measure from the list.")
     for n, item in enumerate(plan.home_program or []):
         if item.get("kind") not in knowledge.HOME_PROGRAM_KINDS or not str(item.get("title", "")).strip():
             errors.setdefault(f"home-{n}", []).append("Each home exercise needs a kind and a title.")

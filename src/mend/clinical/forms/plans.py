@@ -9,6 +9,7 @@ from django import forms
 
 from mend import knowledge
 from mend.clinical.models import SIDE_CHOICES, PlanOfCare
+from mend.outcomes import measures
 from mend.people.forms import DateInput
 
 PRESSURE_CHOICES = [
@@ -34,13 +35,9 @@ def home_kind_options() -> list[tuple[str, str]]:
     return [(kind, kind.replace("_", "-").capitalize()) for kind in knowledge.HOME_PROGRAM_KINDS]
 
 
-def plan_measure_ids() -> list[str]:
-    """Every measure the conditions knowledge base suggests collecting, in first-seen order."""
-    seen: dict[str, None] = {}
-    for condition in knowledge.conditions().values():
-        for measure in condition.measures:
-            seen.setdefault(measure, None)
-    return list(seen)
+def measure_options() -> list[tuple[str, str]]:
+    """Outcome measures from the registry (mend.outcomes), by short name and what they measure."""
+    return [("", "Choose a measure"), *((m.id, f"{m.short} · {m.construct}") for m in measures().values())]
 
 
 # --- Goals ------------------------------------------------------------------------------------
@@ -196,15 +193,13 @@ class PlanTechniqueForm(RowForm):
 class PlanMeasureForm(RowForm):
     row_fields = ("measure", "when")
 
-    measure = forms.CharField(
-        max_length=40, required=False, widget=forms.TextInput(attrs={"list": "plan-measures", "autocomplete": "off"})
-    )
+    measure = forms.ChoiceField(choices=measure_options, required=False)
     when = forms.CharField(max_length=120, required=False, label="When to collect")
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if not self.is_blank() and not (data.get("measure") or "").strip():
-            self.add_error("measure", "Name the measure, or empty the row.")
+            self.add_error("measure", "Choose the measure, or empty the row.")
         return data
 
     def item(self) -> dict[str, str]:

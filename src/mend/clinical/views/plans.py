@@ -25,7 +25,6 @@ from mend.clinical.forms.plans import (
     PlanTechniqueFormSet,
     home_kind_options,
     kept_forms,
-    plan_measure_ids,
 )
 from mend.clinical.models import Assessment, Episode, Goal, NoteStatus, PlanOfCare, TreatmentNote
 from mend.web.decorators import actor_required
@@ -250,7 +249,6 @@ def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "dose_source": start["dose_source"],
         "suggested": plan is None and bool(episode.condition),
         "condition": knowledge.conditions().get(episode.condition),
-        "measure_ids": plan_measure_ids(),
         "has_errors": bool(form.errors) or row_errors,
     }
     return render(request, "clinical/plan_form.html", context, status=400 if request.method == "POST" else 200)
