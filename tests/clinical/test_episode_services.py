@@ -190,3 +190,13 @@ def test_every_clinical_write_is_audited_with_the_client(tess, episode):
     signed_note(tess, episode)
     events = AuditEvent.objects.filter(object_type__startswith="clinical.")
     assert events.exists() and set(events.values_list("client_id", flat=True)) == {episode.client_id}
+
+
+def test_the_latest_of_two_notes_on_one_day_is_the_one_written_last(tess, episode):
+    services.goal_save(
+        actor=tess, episode=episode, data={"description": "Pain ≤ 3", "measure": "nprs", "baseline": 7, "target": 3}
+    )
+    signed_note(tess, episode, pain=(6, 5))
+    signed_note(tess, episode, pain=(4, 3))
+    (goal,) = queries.chart(episode).goals
+    assert goal.latest == 4

@@ -102,7 +102,9 @@ def measurements(assessments: Sequence[Assessment], notes: Sequence[TreatmentNot
             add(f"psfs:{s.activity.strip().lower()}", a.assessed_on, s.score, "assessment")
         for r in a.rom.all():
             add(f"rom:{r.motion}:{r.side}", a.assessed_on, r.degrees, "assessment")
-    for n in notes:
+    # Oldest first, like the assessments: notes usually arrive newest first (the model's ordering),
+    # and the stable sort below would keep two notes of one day in that order.
+    for n in sorted(notes, key=lambda n: (n.visit_on, n.pk)):
         if n.status == NoteStatus.SIGNED and n.pain_pre is not None:
             add("nprs", n.visit_on, n.pain_pre, "note")
     for values in series.values():
