@@ -4,9 +4,11 @@
     python scripts/screenshots.py --base-url http://127.0.0.1:8000 --out docs/screenshots
 
 Drives Chromium (MEND_BROWSER, default /usr/bin/chromium) through Playwright at 1280×800,
-device scale 1, and writes 01-login.png, 02-dashboard.png, 04-client-search.png, 05-client.png,
-06-client-form-errors.png, 08-therapist.png and 10-audit.png. The script only reads and fills in
-forms that fail validation, so the demo data is left as it was (apart from the audit trail).
+device scale 1, and writes 01-login.png, 02-dashboard.png (a therapist's), 04-client-search.png, 05-client.png,
+06-client-form-errors.png, 08-therapist.png, 10-audit.png, and of the clinical record 11-chart.png,
+12-note.png, 13-assessment.png and 14-plan.png. The script reads, fills in forms that fail
+validation, and starts one treatment note that it deletes again, so the demo data is left as it
+was (apart from the audit trail, which also records the pages it reads to find the episodes).
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ import argparse
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -65,6 +67,126 @@ def colleagues_at_work(new_page: Callable[[], Page], password: str) -> None:
         page.context.close()
 
 
+# --- The clinical record ------------------------------------------------------------------
+# Episodes are found as a person would: client list → client page ("Episodes of care") → chart.
+# Pages are read with page.request (same session, no rendering) until one shows what is wanted.
+
+CHART_LINK = re.compile(r'href="(/episodes/\d+/)">[^<]*</a></td>(?:(?!</tr>).)*badge-ok">Open<', re.S)
+
+
+# What makes a client page worth showing: an episode of care, a chosen name (the legal one beside
+# it), pronouns.
+HAS_MOST = ('href="/episodes/', "legal name ", '<span class="muted small">(')
+
+
+def client_pages(page: Page) -> Iterator[str]:
+    """Every client page the signed-in person may open, in the order of the client list."""
+    number = 1
+    while True:
+        html = page.request.get(f"/clients/?page={number}").text()
+        rows = re.findall(r'<a class="rowlink" href="(/clients/\d+/)"', html)
+        yield from rows
+        if not rows or f"page={number + 1}" not in html:
+            return
+        number += 1
+
+
+def best_client(page: Page) -> str:
+    """The client page that shows the most, by HAS_MOST in order of importance."""
+    best, best_score = "/clients/", ()
+    for path in client_pages(page):
+        html = page.request.get(path).text()
+        score = tuple(marker in html for marker in HAS_MOST)
+        if score > best_score:
+            best, best_score = path, score
+        if all(score):
+            break
+    return best
+
+
+def open_charts(page: Page) -> Iterator[tuple[str, str]]:
+    """(chart path, chart HTML) of every open episode of the signed-in person's clients."""
+    for client in client_pages(page):
+        for chart in CHART_LINK.findall(page.request.get(client).text()):
+            yield chart, page.request.get(chart).text()
+
+
+def page_y(locator: Locator, edge: str = "top") -> float:
+    """Where an element's top or bottom edge is on the page (not in the viewport)."""
+    return float(locator.evaluate(f"e => e.getBoundingClientRect().{edge} + window.scrollY"))
+
+
+def scroll_to(page: Page, y: float) -> None:
+    page.evaluate("y => window.scrollTo(0, y)", max(0, y))
+
+
+def is_full_chart(html: str) -> bool:
+    """In treatment with screening flags, a referral, goals, a pain map and signed notes."""
+    return all(
+        marker in html
+        for marker in ('class="flag-item', 'class="referral-from"', 'class="goal"', 'class="bm-list"', ">Signed<")
+    )
+
+
+def take_clinical(page: Page, therapist: Page, out: Path) -> None:
+    """Therapist1's chart, a note being written, the assessment; a plan that conflicts with screening."""
+    therapist.goto("/")
+    name = therapist.get_by_role("heading", level=1).inner_text().removeprefix("Welcome, ")
+    full = [(path, html) for path, html in open_charts(therapist) if is_full_chart(html)]
+    # Their own episode rather than that of a colleague whose client they share.
+    own = [path for path, html in full if f"therapist {name}" in html]
+    chart = next(iter(own or [path for path, _ in full]), None)
+    if chart is None:
+        sys.exit("No open demo episode of therapist1 has flags, a referral, goals, a pain map and notes.")
+    therapist.goto(chart)
+    expect(therapist.locator("#painmap-heading")).to_be_visible()
+    shoot(therapist, out, "11-chart.png")
+
+    # Today's note, started from the plan (its techniques filled in), written and autosaved, then deleted.
+    therapist.get_by_role("button", name="Start today's note").click()
+    expect(therapist).to_have_url(re.compile(r"/notes/\d+/edit/$"))
+    try:
+        expect(therapist.locator("#techniques .technique-row").first).to_be_visible()
+        therapist.locator("#id_subjective").fill(
+            "Easier to move since the last visit; sore again after a long day at work. Sleeping better."
+        )
+        therapist.locator("#id_pain_pre").fill("4")
+        with therapist.expect_response(lambda r: "/autosave/" in r.url):
+            therapist.locator("#id_objective").fill("Tone down in the treated area; tender to moderate pressure.")
+            therapist.locator("#id_objective").blur()
+        expect(therapist.locator("#autosave-status")).to_contain_text("Draft saved")
+        # The client's report down to the first two techniques, above the sticky Save / Sign bar.
+        rows = therapist.locator("#techniques .technique-row")
+        bar = therapist.locator(".note-actions").bounding_box()
+        bottom = page_y(rows.nth(min(rows.count(), 2) - 1), "bottom")
+        scroll_to(therapist, bottom + 12 - (VIEWPORT["height"] - (bar["height"] if bar else 0)))
+        shoot(therapist, out, "12-note.png")
+    finally:
+        therapist.once("dialog", lambda dialog: dialog.accept())
+        therapist.get_by_role("button", name="Delete draft").click()
+        expect(therapist).to_have_url(re.compile(r"/episodes/\d+/$"))
+
+    # The assessment behind the chart's pain map, scrolled to show the body map and the range of
+    # motion as % of normal together.
+    assessment = therapist.locator("section[aria-labelledby=painmap-heading] .card-head a").get_attribute("href")
+    therapist.goto(assessment or chart)
+    expect(therapist.locator(".rom-pct").first).to_be_visible()
+    # The table's last row at the bottom, but never past the heads of the figures.
+    rom = page_y(therapist.locator("section[aria-labelledby=rom-heading] table"), "bottom")
+    scroll_to(therapist, min(rom + 8 - VIEWPORT["height"], page_y(therapist.locator(".bodymap-svg").first) + 28))
+    shoot(therapist, out, "13-assessment.png")
+
+    # A plan that keeps a technique today's screening rules out; one that may go ahead with care first.
+    conflicting = [(path, html) for path, html in open_charts(page) if "chart-conflicts" in html]
+    if not conflicting:
+        print("  (no demo plan conflicts with screening: 14-plan.png shows a plan without a warning)")
+        conflicting = [(chart, "")]
+    conflicting.sort(key=lambda found: "flag-banner flag-danger" in found[1])
+    page.goto(conflicting[0][0] + "plan/")
+    expect(page.get_by_role("heading", name="Plan of care", level=1)).to_be_visible()
+    shoot(page, out, "14-plan.png")
+
+
 def take(page: Page, new_page: Callable[[], Page], out: Path, password: str) -> None:
     page.goto("/accounts/login/")
     page.get_by_label("Email").fill("owner@example.org")
@@ -72,7 +194,6 @@ def take(page: Page, new_page: Callable[[], Page], out: Path, password: str) -> 
     shoot(page, out, "01-login.png")
 
     sign_in(page, "owner@example.org", password)
-    shoot(page, out, "02-dashboard.png")
 
     page.goto("/clients/")
     with page.expect_response(lambda r: "/clients/?q=" in r.url and r.request.headers.get("hx-request") == "true"):
@@ -81,12 +202,8 @@ def take(page: Page, new_page: Callable[[], Page], out: Path, password: str) -> 
     expect(page.locator("#client-results tbody tr").first).to_be_visible()
     shoot(page, out, "04-client-search.png")
 
-    # A client who goes by a chosen name shows the most of the client page.
-    page.goto("/clients/")
-    row = page.locator("#client-results tbody tr", has_text="Legal:").first
-    if not row.count():
-        row = page.locator("#client-results tbody tr").first
-    row.get_by_role("link").click()
+    # A client who goes by a chosen name and has an episode of care shows the most of the client page.
+    page.goto(best_client(page))
     expect(page.get_by_role("heading", name="Care team")).to_be_visible()
     shoot(page, out, "05-client.png")
 
@@ -119,6 +236,14 @@ def take(page: Page, new_page: Callable[[], Page], out: Path, password: str) -> 
     page.goto("/audit/")
     expect(page.get_by_role("heading", name="Audit trail")).to_be_visible()
     shoot(page, out, "10-audit.png")
+
+    # A therapist's day: their clients, today's screening flags, credentials to renew.
+    therapist = new_page()
+    sign_in(therapist, "therapist1@example.org", password)
+    expect(therapist.get_by_role("heading", name="Today's flags")).to_be_visible()
+    shoot(therapist, out, "02-dashboard.png")
+
+    take_clinical(page, therapist, out)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,15 +3,29 @@
 Harbour's owner, admin, therapist (Tess, on Carol's care team) and front desk act in Harbour;
 the outsider owns Northside, so every Harbour object is 404 for them and every page without an
 object answers as it would for any owner of their own clinic.
+
+The clinical record has its own matrix (every route of mend/clinical/urls.py, pages and POST
+actions), with therapist2 (Theo, not on Carol's care team) as a seventh persona: a clinical object
+is visible exactly when its client is, front desk gets 403 and everyone else 404.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, NamedTuple
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from mend.accounts.services import api_token_create
+from mend.audit.models import AuditEvent
+from mend.clinical import services
+from mend.clinical import urls as clinical_urls
+from mend.clinical.models import Assessment, Clearance, Episode, Goal, Referral, ScreeningFinding, TreatmentNote
+from mend.clinical.services import FindingInput, PainInput, RomInput, TechniqueInput
 from mend.testing import Personas
 
 PERSONAS = ["anonymous", "owner", "admin", "therapist", "front_desk", "outsider"]
@@ -168,6 +182,255 @@ def test_admin_does_not_reveal_another_clinics_client(login, personas):
     changelist = http.get("/admin/people/client/")
     assert b"Caroline" not in changelist.content
     assert b"Stranger" in changelist.content
+
+
+# --- Clinical record ---------------------------------------------------------------------
+
+CLINICAL_PERSONAS = ["anonymous", "owner", "admin", "therapist", "therapist2", "front_desk", "outsider"]
+FOUND = 302  # an action done: back to the chart or note, never to the sign-in page
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+# What a 404 must not give away of Carol's record, besides her name.
+CLINICAL_SECRETS = (b"Caroline", b"Chronic low back pain", b"Rita Referrer", b"M54.50", b"Dr. Sam Surgeon")
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One of each of Carol's clinical objects, written by Tess through the services."""
+
+    episode: Episode
+    referral: Referral
+    finding: ScreeningFinding
+    clearance: Clearance
+    assessment: Assessment
+    goal: Goal
+    draft: TreatmentNote
+    signed: TreatmentNote
+
+
+@pytest.fixture
+def record(personas, settings, tmp_path) -> Record:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    tess = personas.actor("therapist")
+    today = timezone.localdate()
+    episode = services.episode_open(
+        actor=tess,
+        client=personas.carol,
+        data={"title": "Chronic low back pain", "condition": "low_back_pain", "started_on": today},
+    )
+    referral = services.referral_save(
+        actor=tess,
+        episode=episode,
+        provider=personas.referrer,
+        diagnoses=["M54.50"],
+        data={"referred_on": today - timedelta(days=3), "visits_authorised": 6, "reason": "Low back pain"},
+        document=SimpleUploadedFile("referral.pdf", PDF, content_type="application/pdf"),
+    )
+    finding = services.finding_add(
+        actor=tess, episode=episode, finding=FindingInput("recent_surgery", "knee", "right", "Arthroscopy")
+    )
+    clearance = services.clearance_record(
+        actor=tess,
+        episode=episode,
+        data={"rule_id": "recent_surgery", "cleared_by": "Dr. Sam Surgeon, orthopaedics", "cleared_on": today},
+        document=SimpleUploadedFile("clearance.pdf", PDF, content_type="application/pdf"),
+    )
+    assessment = services.assessment_save(
+        actor=tess,
+        episode=episode,
+        data={"chief_complaint": "Low back pain when sitting", "nprs": 6},
+        pain=[PainInput("lower_back", 6, quality="aching")],
+        rom=[RomInput("thoracolumbar_flexion", 50)],
+    )
+    goal = services.goal_save(
+        actor=tess,
+        episode=episode,
+        data={"description": "Pain at most 3 out of 10", "measure": "nprs", "baseline": 6, "target": 3},
+    )
+    services.plan_save(
+        actor=tess,
+        episode=episode,
+        data={
+            "sessions_per_week": 1,
+            "weeks": 6,
+            "home_program": [{"kind": "stretch", "title": "Knee to chest", "instructions": "", "frequency": ""}],
+        },
+        techniques=[{"technique": "swedish", "region": "lower_back"}],
+    )
+    signed = services.note_start(actor=tess, episode=episode, visit_on=today - timedelta(days=1))
+    services.note_update(
+        actor=tess,
+        note=signed,
+        data={"subjective": "Stiff in the mornings.", "pain_pre": 6, "pain_post": 4},
+        techniques=[TechniqueInput("swedish", "lower_back", 30, 2)],
+    )
+    services.note_sign(actor=tess, note=signed)
+    draft = services.note_start(actor=tess, episode=episode)
+    services.note_update(
+        actor=tess,
+        note=draft,
+        data={"pain_pre": 5, "pain_post": 3},
+        techniques=[TechniqueInput("swedish", "lower_back", 30, 2)],
+    )
+    return Record(episode, referral, finding, clearance, assessment, goal, draft, signed)
+
+
+NOTE_FORM = {
+    "visit_on": "",  # filled in with today
+    "duration_minutes": "60",
+    "subjective": "Better after the weekend.",
+    "pain_pre": "5",
+    "pain_post": "3",
+    "technique-TOTAL_FORMS": "1",
+    "technique-INITIAL_FORMS": "0",
+    "technique-0-technique": "swedish",
+    "technique-0-region": "lower_back",
+    "technique-0-minutes": "30",
+    "technique-0-pressure": "2",
+}
+
+
+def _note_form() -> dict[str, str]:
+    return {**NOTE_FORM, "visit_on": timezone.localdate().isoformat()}
+
+
+class Route(NamedTuple):
+    path: Callable[[Personas, Record], str]
+    # Expected status for owner, admin, therapist, therapist2, front_desk, outsider.
+    expected: tuple[int, ...]
+    method: str = "get"
+    data: Callable[[], dict[str, Any]] | None = None
+
+
+# Carol's record: seen by her clinic's owner and admin and by Tess (her care team), never by Theo or
+# the outsider (404), never by front desk (403). The ICD-10 search holds no client: any clinician's.
+SEEN = (OK, OK, OK, NOT_FOUND, FORBIDDEN, NOT_FOUND)
+DONE = (FOUND, FOUND, FOUND, NOT_FOUND, FORBIDDEN, NOT_FOUND)
+# Only a note's author signs it: the owner and admin read Tess's draft but may not sign it for her.
+AUTHOR_ONLY = (FORBIDDEN, FORBIDDEN, FOUND, NOT_FOUND, FORBIDDEN, NOT_FOUND)
+
+CLINICAL_ROUTES: dict[str, Route] = {
+    "episode_create": Route(lambda p, r: f"/clients/{p.carol.pk}/episodes/new/", SEEN),
+    "chart": Route(lambda p, r: f"/episodes/{r.episode.pk}/", SEEN),
+    "episode_edit": Route(lambda p, r: f"/episodes/{r.episode.pk}/edit/", SEEN),
+    "episode_timeline": Route(lambda p, r: f"/episodes/{r.episode.pk}/timeline/", SEEN),
+    "episode_discharge": Route(lambda p, r: f"/episodes/{r.episode.pk}/discharge/", SEEN),
+    "referral_create": Route(lambda p, r: f"/episodes/{r.episode.pk}/referrals/new/", SEEN),
+    "referral_edit": Route(lambda p, r: f"/referrals/{r.referral.pk}/edit/", SEEN),
+    "referral_close": Route(lambda p, r: f"/referrals/{r.referral.pk}/close/", DONE, "post"),
+    "referral_document": Route(lambda p, r: f"/referrals/{r.referral.pk}/document/", SEEN),
+    "icd10_search": Route(lambda p, r: "/icd10/?q=back", (OK, OK, OK, OK, FORBIDDEN, OK)),
+    "health_history": Route(lambda p, r: f"/episodes/{r.episode.pk}/intake/", SEEN),
+    "pre_session_check": Route(lambda p, r: f"/episodes/{r.episode.pk}/check/", SEEN),
+    "finding_add": Route(lambda p, r: f"/episodes/{r.episode.pk}/findings/new/", SEEN),
+    "finding_resolve": Route(lambda p, r: f"/findings/{r.finding.pk}/resolve/", DONE, "post"),
+    "clearance_add": Route(lambda p, r: f"/episodes/{r.episode.pk}/clearances/new/", SEEN),
+    "clearance_document": Route(lambda p, r: f"/clearances/{r.clearance.pk}/document/", SEEN),
+    "assessment_create": Route(lambda p, r: f"/episodes/{r.episode.pk}/assessments/new/", SEEN),
+    "assessment_detail": Route(lambda p, r: f"/assessments/{r.assessment.pk}/", SEEN),
+    "assessment_edit": Route(lambda p, r: f"/assessments/{r.assessment.pk}/edit/", SEEN),
+    "plan_edit": Route(lambda p, r: f"/episodes/{r.episode.pk}/plan/", SEEN),
+    "home_program": Route(lambda p, r: f"/episodes/{r.episode.pk}/plan/home-program/", SEEN),
+    "goal_create": Route(lambda p, r: f"/episodes/{r.episode.pk}/goals/new/", SEEN),
+    "goal_edit": Route(lambda p, r: f"/goals/{r.goal.pk}/edit/", SEEN),
+    "goal_delete": Route(lambda p, r: f"/goals/{r.goal.pk}/delete/", DONE, "post"),
+    "note_start": Route(lambda p, r: f"/episodes/{r.episode.pk}/notes/new/", DONE, "post"),
+    "note_detail": Route(lambda p, r: f"/notes/{r.signed.pk}/", SEEN),
+    "note_edit": Route(lambda p, r: f"/notes/{r.draft.pk}/edit/", SEEN),
+    "note_autosave": Route(lambda p, r: f"/notes/{r.draft.pk}/autosave/", SEEN, "post", _note_form),
+    "note_sign": Route(lambda p, r: f"/notes/{r.draft.pk}/sign/", AUTHOR_ONLY, "post"),
+    "note_delete": Route(lambda p, r: f"/notes/{r.draft.pk}/delete/", DONE, "post"),
+    "addendum_add": Route(
+        lambda p, r: f"/notes/{r.signed.pk}/addenda/new/", DONE, "post", lambda: {"text": "Left side, not right."}
+    ),
+}
+
+# Pages that are also forms: who may not open them may not post to them either.
+CLINICAL_FORMS = [
+    "episode_create",
+    "episode_edit",
+    "episode_discharge",
+    "referral_create",
+    "referral_edit",
+    "health_history",
+    "pre_session_check",
+    "finding_add",
+    "clearance_add",
+    "assessment_create",
+    "assessment_edit",
+    "plan_edit",
+    "goal_create",
+    "goal_edit",
+    "note_edit",
+]
+
+CLINICAL_CASES = [
+    pytest.param(route, persona, id=f"{route}-{persona}") for route in CLINICAL_ROUTES for persona in CLINICAL_PERSONAS
+]
+
+
+def test_every_clinical_route_is_in_the_matrix():
+    names = {pattern.name for pattern in clinical_urls.urlpatterns}
+    assert set(CLINICAL_ROUTES) == names, "add a row to CLINICAL_ROUTES for every clinical route"
+    assert set(CLINICAL_FORMS) <= names
+
+
+def _request(http, route: Route, path: str):
+    if route.method == "get":
+        return http.get(path)
+    # Autosave is what htmx posts as the therapist types.
+    headers = {"HTTP_HX_REQUEST": "true"} if route.data is _note_form else {}
+    return http.post(path, route.data() if route.data else {}, **headers)
+
+
+@pytest.mark.parametrize(("route", "persona"), CLINICAL_CASES)
+def test_clinical_access(client, login, personas, record, route, persona):
+    row = CLINICAL_ROUTES[route]
+    path = row.path(personas, record)
+    http = client if persona == "anonymous" else login(persona)
+    events = AuditEvent.objects.count()
+    response = _request(http, row, path)
+
+    if persona == "anonymous":
+        assert response.status_code == 302, path
+        assert response["Location"].startswith("/accounts/login/?next="), response["Location"]
+        assert AuditEvent.objects.count() == events
+        return
+
+    expected = row.expected[CLINICAL_PERSONAS.index(persona) - 1]
+    body = b"" if response.streaming else response.content
+    assert response.status_code == expected, (path, persona, response.status_code, body[:300])
+    if expected == FOUND:
+        assert not response["Location"].startswith("/accounts/"), response["Location"]
+    elif expected == OK and route.endswith("_document"):
+        # The file itself, as stored: a download, not a page.
+        assert b"".join(response.streaming_content) == PDF
+        response.close()
+    elif expected == FORBIDDEN:
+        assert b"Not allowed" in response.content
+    if expected in (FORBIDDEN, NOT_FOUND):
+        # Refused before anything was read or written: no audit row (every read and write has one).
+        assert AuditEvent.objects.count() == events, (path, persona)
+    if expected == NOT_FOUND:
+        for secret in CLINICAL_SECRETS:
+            assert secret not in body, (path, persona, secret)
+
+
+@pytest.mark.parametrize(
+    ("route", "persona"),
+    [
+        pytest.param(route, persona, id=f"{route}-{persona}")
+        for route in CLINICAL_FORMS
+        for persona in ("therapist2", "front_desk", "outsider")
+    ],
+)
+def test_clinical_forms_refuse_a_post_from_who_may_not_open_them(login, personas, record, route, persona):
+    row = CLINICAL_ROUTES[route]
+    events = AuditEvent.objects.count()
+    response = login(persona).post(row.path(personas, record), {"title": "Taken over", "description": "Taken"})
+    assert response.status_code == row.expected[CLINICAL_PERSONAS.index(persona) - 1]
+    assert AuditEvent.objects.count() == events
+    record.episode.refresh_from_db()
+    assert record.episode.title == "Chronic low back pain"
 
 
 # --- API ---------------------------------------------------------------------------------

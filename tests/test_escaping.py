@@ -1,13 +1,17 @@
-"""Names are data, never markup: a client and a therapist called ``<script>alert(1)</script>``."""
+"""Names are data, never markup: a client and a therapist called ``<script>alert(1)</script>``, and the
+same payload in every free-text field of the clinical record."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import quote
 
 import pytest
+from django.utils import timezone
 
 from mend.accounts.services import api_token_create
+from mend.clinical import services
+from mend.clinical.services import FindingInput, PainInput, TechniqueInput
 from mend.people.models import CareTeamMember, Client
 
 PAYLOAD = "<script>alert(1)</script>"
@@ -130,3 +134,84 @@ def test_api_returns_the_name_as_json_data(client, evil, personas):
     assert body["legal_given_name"] == PAYLOAD
     assert body["chosen_name"] == PAYLOAD
     assert body["display_name"] == f"{PAYLOAD} {PAYLOAD}"
+
+
+# --- Clinical free text ------------------------------------------------------------------
+# Carol keeps her own name here, so each escaped payload on a page comes from the clinical field it
+# is prefixed with ("Title <script>…", "Complaint <script>…"): every field is shown, and escaped.
+
+
+@pytest.fixture
+def evil_record(personas):
+    """Carol's episode with the payload in every free-text field a therapist types."""
+    tess = personas.actor("therapist")
+    today = timezone.localdate()
+    episode = services.episode_open(
+        actor=tess, client=personas.carol, data={"title": f"Title {PAYLOAD}", "condition": "low_back_pain"}
+    )
+    services.referral_save(
+        actor=tess,
+        episode=episode,
+        provider=personas.referrer,
+        diagnoses=["M54.50"],
+        data={"referred_on": today - timedelta(days=2), "reason": f"Reason {PAYLOAD}"},
+    )
+    assessment = services.assessment_save(
+        actor=tess,
+        episode=episode,
+        data={"chief_complaint": f"Complaint {PAYLOAD}", "nprs": 6},
+        pain=[PainInput("lower_back", 6)],
+    )
+    signed = services.note_start(actor=tess, episode=episode)
+    services.note_update(
+        actor=tess,
+        note=signed,
+        data={"subjective": f"Subjective {PAYLOAD}", "pain_pre": 6, "pain_post": 4},
+        techniques=[TechniqueInput("swedish", "lower_back", 30, 2)],
+    )
+    services.note_sign(actor=tess, note=signed)
+    services.addendum_add(actor=tess, note=signed, text=f"Addendum {PAYLOAD}", reason=f"Why {PAYLOAD}")
+    services.plan_save(
+        actor=tess,
+        episode=episode,
+        data={
+            "sessions_per_week": 1,
+            "weeks": 6,
+            "home_program": [{"kind": "stretch", "title": f"Exercise {PAYLOAD}", "instructions": "", "frequency": ""}],
+        },
+        techniques=[{"technique": "swedish", "region": "lower_back"}],
+    )
+    # After the signed note: a surgery waiting for its clearance puts the episode among Tess's flags.
+    services.health_history_record(
+        actor=tess,
+        episode=episode,
+        data={},
+        findings=[FindingInput("recent_surgery", "knee", "right", f"Finding {PAYLOAD}")],
+    )
+    draft = services.note_start(actor=tess, episode=episode)
+    services.note_update(actor=tess, note=draft, data={"subjective": f"Draft {PAYLOAD}"})
+    return {"episode": episode, "assessment": assessment, "signed": signed, "draft": draft}
+
+
+# page → (path, the fields it shows)
+CLINICAL_PAGES = {
+    "home-flags": (lambda r: "/", ["Title"]),
+    "chart": (lambda r: f"/episodes/{r['episode'].pk}/", ["Title", "Reason", "Complaint"]),
+    "timeline": (lambda r: f"/episodes/{r['episode'].pk}/timeline/", ["Title", "Complaint", "Why"]),
+    "assessment-detail": (lambda r: f"/assessments/{r['assessment'].pk}/", ["Title", "Complaint"]),
+    "note-detail": (lambda r: f"/notes/{r['signed'].pk}/", ["Title", "Subjective", "Addendum", "Why"]),
+    "note-edit": (lambda r: f"/notes/{r['draft'].pk}/edit/", ["Title", "Draft"]),
+    "plan": (lambda r: f"/episodes/{r['episode'].pk}/plan/", ["Title", "Exercise"]),
+    "home-program": (lambda r: f"/episodes/{r['episode'].pk}/plan/home-program/", ["Title", "Exercise"]),
+    # The finding's note is shown where it is written: the intake form, pre-filled from the last one.
+    "intake": (lambda r: f"/episodes/{r['episode'].pk}/intake/", ["Title", "Finding"]),
+}
+
+
+@pytest.mark.parametrize("page", CLINICAL_PAGES)
+def test_clinical_free_text(login, evil_record, page):
+    build, fields = CLINICAL_PAGES[page]
+    response = login("therapist").get(build(evil_record))
+    assert_escaped(response)
+    for field in fields:
+        assert field.encode() + b" " + ESCAPED in response.content, field

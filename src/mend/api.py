@@ -115,5 +115,9 @@ def _register_routers() -> None:
     for router in clinical_routers:
         api.add_router("", router)
 
+    from mend.outcomes.api import router as outcomes_router
+
+    api.add_router("", outcomes_router)
+
 
 _register_routers()

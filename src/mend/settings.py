@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "mend.clinics",
     "mend.people",
     "mend.clinical",
+    "mend.outcomes",
     "mend.audit",
     "mend.web",
     "mend.demo",
@@ -190,6 +191,11 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Mend <no-reply@localhost>")
+# Item wording of licensed outcome measures, for clinics holding a licence (docs/outcomes.md).
+MEND_MEASURE_TEXT = env_str("MEND_MEASURE_TEXT")
+# How long an emailed questionnaire link stays usable.
+MEND_QUESTIONNAIRE_DAYS = env_int("MEND_QUESTIONNAIRE_DAYS", 7, minimum=1, maximum=60)
+
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.console.EmailBackend",

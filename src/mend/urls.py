@@ -11,6 +11,7 @@ urlpatterns = [
     path("", include("mend.people.urls")),
     path("", include("mend.audit.urls")),
     path("", include("mend.clinical.urls")),
+    path("", include("mend.outcomes.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin_site.site.urls),
 ]

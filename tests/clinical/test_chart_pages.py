@@ -159,7 +159,8 @@ def test_chart_runs_the_same_queries_with_10_and_with_200_notes(login, full_epis
     """Queries: session, user, membership (middleware); the episode with client and therapist;
     the chart's 16 (queries.chart: findings, clearances, referrals with visits used, health
     history, checks, assessments + 4 prefetches, goals, plan, notes + techniques + addenda, other
-    episodes); the audit row (savepoint, chain head, insert, release). None per note."""
+    episodes); the outcome-measures card's 2 (responses, open questionnaire links); the audit row
+    (savepoint, chain head, insert, release). None per note."""
     http = login("therapist")
     _grow_notes(full_episode, tess, 10)
     small = _count(http, full_episode)

@@ -669,3 +669,102 @@ def _fit_to_screening(items: list[dict[str, Any]], screening: Screening) -> list
             ):
                 fitted.append(lowered)
     return fitted or [{"technique": "swedish", "region": items[0]["region"], "side": items[0]["side"], "pressure": 1}]
+
+
+# --- Outcome measures -------------------------------------------------------------------------
+
+
+def _answers_for(measure_id: str, pain: int, baseline_pain: int, activities: int, rng: random.Random) -> list[int]:
+    """Answers consistent with the client's pain that day (0–10), with a little noise."""
+
+    def jitter(x: float, low: int, high: int) -> int:
+        return max(low, min(high, round(x + rng.choice([-0.6, -0.3, 0, 0, 0.3, 0.6]))))
+
+    p = pain / 10
+    if measure_id == "nprs":
+        return [pain]
+    if measure_id in ("odi", "ndi"):
+        return [jitter(p * 5 * 0.75, 0, 5) for _ in range(10)]
+    if measure_id == "lefs":
+        return [jitter(4 * (1 - p * 0.8), 0, 4) for _ in range(20)]
+    if measure_id == "quickdash":
+        return [jitter(1 + 4 * p * 0.8, 1, 5) for _ in range(11)]
+    if measure_id == "fiqr":
+        return [jitter(pain * 0.9, 0, 10) for _ in range(21)]
+    if measure_id == "hit6":
+        return [jitter(4 * p, 0, 4) for _ in range(6)]
+    if measure_id == "pss10":
+        positive = {4, 5, 7, 8}  # answered the other way round; the scorer reverses them
+        return [jitter(4 - 3 * p if n in positive else 3 * p, 0, 4) for n in range(1, 11)]
+    if measure_id == "psfs":
+        return [jitter(10 - pain * 0.9, 0, 10) for _ in range(max(1, activities))]
+    if measure_id == "sleep":
+        return [jitter(10 - pain * 0.8, 0, 10)]
+    if measure_id in ("stress", "tension"):
+        return [jitter(pain * (0.8 if measure_id == "stress" else 1.0), 0, 10)]
+    if measure_id == "medication_days":
+        return [jitter(pain * 0.6, 0, 7)]
+    better = (baseline_pain - pain) / max(1, baseline_pain)  # global change since the start
+    if measure_id == "pgic":
+        return [1 if better >= 0.6 else 2 if better >= 0.4 else 3 if better >= 0.15 else 4 if better > -0.1 else 5]
+    if measure_id == "groc":
+        return [max(-7, min(7, round(better * 10)))]
+    return []
+
+
+def record_demo_outcomes(episodes: Sequence[Episode], *, today: date, seed: int = 11) -> int:
+    """Outcome measures for the demo episodes, following each one's pain course: a baseline at the
+    first visit, the plan's follow-ups every four sessions, and a discharge measure unless the
+    client was lost to follow-up. Responders, plateaus and clients who got worse come out as such,
+    because the answers follow the pain the notes recorded. Returns how many were recorded."""
+    from mend.clinical.models import NoteStatus, PsfsActivity, TreatmentNote
+    from mend.outcomes import services as outcome_services
+
+    rng = random.Random(seed)
+    ids = [e.pk for e in episodes]
+    notes: dict[int, list[TreatmentNote]] = {}
+    for note in TreatmentNote.objects.filter(episode_id__in=ids, status=NoteStatus.SIGNED).order_by("visit_on", "pk"):
+        notes.setdefault(note.episode_id, []).append(note)
+    activities: dict[int, list[str]] = {}
+    psfs = PsfsActivity.objects.filter(assessment__episode_id__in=ids).select_related("assessment")
+    for row in psfs.order_by("assessment__assessed_on", "pk"):
+        names = activities.setdefault(row.assessment.episode_id, [])
+        if row.activity not in names:
+            names.append(row.activity)
+    plans = {p.episode_id: p for p in PlanOfCare.objects.filter(episode_id__in=ids)}
+    recorded = 0
+    for episode in Episode.objects.filter(pk__in=ids).select_related("therapist__user", "clinic").order_by("pk"):
+        visits = [n for n in notes.get(episode.pk, []) if n.pain_pre is not None]
+        plan = plans.get(episode.pk)
+        if not visits or plan is None:
+            continue
+        # Baseline at the first visit, every fourth visit after it, and the last visit at discharge.
+        points = [0, *range(4, len(visits), 4)]
+        if episode.discharged_on and episode.discharge_reason != DischargeReason.LOST and len(visits) - 1 not in points:
+            points.append(len(visits) - 1)
+        actor = Actor(user=episode.therapist.user, membership=episode.therapist)
+        names = activities.get(episode.pk, [])[: outcome_services.PSFS_MAX_ACTIVITIES]
+        baseline_pain = visits[0].pain_pre or 0
+        with context.acting(user_id=actor.user.pk, clinic_id=episode.clinic_id, role=actor.role):
+            for i in points:
+                note = visits[i]
+                for item in plan.measures:
+                    measure_id = item.get("measure", "")
+                    if measure_id in ("pgic", "groc") and i == 0:
+                        continue  # change since the start has nothing to say at the start
+                    if measure_id == "psfs" and not names:
+                        continue
+                    answers = _answers_for(measure_id, note.pain_pre or 0, baseline_pain, len(names), rng)
+                    if not answers:
+                        continue
+                    outcome_services.response_record(
+                        actor=actor,
+                        episode=episode,
+                        measure_id=measure_id,
+                        answers=answers,
+                        item_labels=names if measure_id == "psfs" else (),
+                        collected_on=min(note.visit_on, today),
+                        note=note,
+                    )
+                    recorded += 1
+    return recorded

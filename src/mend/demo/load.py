@@ -21,7 +21,7 @@ from django.db import transaction
 from mend.accounts.models import User
 from mend.clinics.models import Clinic, Location, Membership, Role, Room
 from mend.clinics.services import clinic_create, membership_add
-from mend.demo.episodes import load_demo_episodes, load_stories, seed_stories
+from mend.demo.episodes import load_demo_episodes, load_stories, record_demo_outcomes, seed_stories
 from mend.demo.generate import TORONTO, VANCOUVER, Place, client_rows, referrer_rows
 from mend.people.models import CareTeamMember, Certification, Client, Licence, ReferringProvider, TherapistProfile
 
@@ -339,13 +339,14 @@ def load_demo(*, today: date) -> LoadResult:
         seed=6,
         unassigned=0.0,
     )
-    load_demo_episodes(
+    episodes = load_demo_episodes(
         harbour=harbour,
         harbour_therapists=harbour_therapists,
         northside=northside,
         northside_therapists=northside_therapists,
         today=today,
     )
+    record_demo_outcomes(episodes, today=today)
     return LoadResult(created=True, clinics=[harbour, northside], clients=clients)
 
 

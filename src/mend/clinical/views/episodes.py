@@ -19,6 +19,7 @@ from mend.audit.services import audit_record
 from mend.clinical import queries, services
 from mend.clinical.forms.episodes import DischargeForm, EpisodeForm
 from mend.clinical.models import Episode, PlanOfCare
+from mend.outcomes import queries as outcome_queries
 from mend.web.decorators import actor_required
 from mend.web.forms import merge_validation_error
 
@@ -118,6 +119,7 @@ def chart(request: HttpRequest, pk: int) -> HttpResponse:
         "plan_regions": _plan_by_region(data.plan),
         "timeline": data.timeline[:TIMELINE_ON_CHART],
         "timeline_more": len(data.timeline) > TIMELINE_ON_CHART,
+        "outcomes": outcome_queries.outcomes_card(episode, plan=data.plan, notes=data.notes, today=data.today),
         "can_write": episode.is_open,
         "mode": "view",
     }

@@ -1,0 +1,177 @@
+"""Forms for outcome measures: one measure at a time, in clinic or from an emailed link.
+
+The items are built from the registry, so every measure gets the same large, touch-friendly
+scale of radio buttons; wording comes from the registry where its licence lets it ship and from
+the clinic's local file otherwise (``mend.outcomes.wording``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from mend.outcomes.scoring import Measure, measures
+from mend.outcomes.services import PSFS_MAX_ACTIVITIES
+from mend.outcomes.wording import Wording, WordingError, wording
+
+# Answer labels that are part of the scale's published coding (issue 4, registry): HIT-6 answers
+# are category indexes Never…Always.
+CATEGORY_LABELS = {"hit6": ("Never", "Rarely", "Sometimes", "Very often", "Always")}
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    value: str
+    label: str
+    checked: bool
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRow:
+    number: int
+    item_id: str
+    text: str
+    name: str
+    choices: tuple[Choice, ...]
+    errors: Sequence[str]
+    activity: forms.BoundField | None = None
+    wide_labels: bool = False
+
+
+def _values(measure: Measure) -> list[int]:
+    return list(range(int(measure.min), int(measure.max) + 1))
+
+
+def _labels(measure: Measure, found: Wording | None, n: int) -> list[str]:
+    values = _values(measure)
+    if found is not None and found.choices:
+        return list(found.choices[n])
+    if measure.id in CATEGORY_LABELS:
+        return list(CATEGORY_LABELS[measure.id])
+    band_labels = {int(b): label for b, label in measure.bands} if measure.bands else {}
+    if band_labels and all(v in band_labels for v in values) and len(band_labels) == len(values):
+        return [f"{v} · {band_labels[v]}" for v in values]
+    return [f"{v:+d}" if measure.min < 0 and v else str(v) for v in values]
+
+
+class MeasureForm(forms.Form):
+    """One measure's items as radio scales (blank allowed: the scorer decides what is computable)."""
+
+    def __init__(
+        self,
+        *args: Any,
+        measure: Measure,
+        in_clinic: bool = True,
+        activities: Sequence[str] = (),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.measure = measure
+        self.in_clinic = in_clinic
+        try:
+            self.wording = wording(measure)
+            self.wording_error = ""
+        except WordingError as error:
+            self.wording, self.wording_error = None, str(error)
+        count = measure.items if measure.items is not None else PSFS_MAX_ACTIVITIES
+        self.count = count
+        values = [str(v) for v in _values(measure)]
+        for n in range(count):
+            self.fields[f"item_{n}"] = forms.ChoiceField(
+                choices=[(v, v) for v in values], required=False, widget=forms.RadioSelect, label=f"Item {n + 1}"
+            )
+            if measure.items is None:
+                initial = activities[n] if n < len(activities) else ""
+                self.fields[f"activity_{n}"] = forms.CharField(
+                    max_length=120, required=False, initial=initial, label=f"Activity {n + 1}"
+                )
+        if in_clinic:
+            self.fields["collected_on"] = forms.DateField(
+                initial=timezone.localdate, widget=forms.DateInput(attrs={"type": "date"}), label="Collected on"
+            )
+
+    @property
+    def is_psfs(self) -> bool:
+        return self.measure.items is None
+
+    @property
+    def shows_wording(self) -> bool:
+        return self.wording is not None
+
+    def item_rows(self) -> list[ItemRow]:
+        rows = []
+        for n in range(self.count):
+            bound = self[f"item_{n}"]
+            current = str(bound.value()) if bound.value() not in (None, "") else None
+            labels = _labels(self.measure, self.wording, n)
+            choices = tuple(
+                Choice(v, label, v == current, f"{bound.auto_id}_{i}")
+                for i, (v, label) in enumerate(zip([str(x) for x in _values(self.measure)], labels, strict=True))
+            )
+            item_id = self.measure.item_ids[n] if n < len(self.measure.item_ids) else f"item {n + 1}"
+            if self.wording is not None:
+                texts = self.wording.items
+                text = texts[n] if n < len(texts) else texts[0] if len(texts) == 1 else ""
+            else:
+                text = ""
+            rows.append(
+                ItemRow(
+                    number=n + 1,
+                    item_id=item_id,
+                    text=text,
+                    name=bound.html_name,
+                    choices=choices,
+                    errors=bound.errors,
+                    activity=self[f"activity_{n}"] if self.is_psfs else None,
+                    wide_labels=any(len(c.label) > 4 for c in choices),
+                )
+            )
+        return rows
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.is_psfs:
+            for n in range(self.count):
+                activity = (data.get(f"activity_{n}") or "").strip()
+                rated = data.get(f"item_{n}") not in (None, "")
+                if rated and not activity:
+                    self.add_error(f"activity_{n}", "Name the activity this score is for.")
+                if activity and not rated:
+                    self.add_error(f"item_{n}", f"Rate “{activity}” from 0 to 10, or clear the activity.")
+        return data
+
+    def answers(self) -> list[int | None]:
+        result: list[int | None] = []
+        for n in range(self.count):
+            if self.is_psfs and not (self.cleaned_data.get(f"activity_{n}") or "").strip():
+                continue
+            value = self.cleaned_data.get(f"item_{n}")
+            result.append(int(value) if value not in (None, "") else None)
+        return result
+
+    def item_labels(self) -> list[str]:
+        if not self.is_psfs:
+            return []
+        labels = (self.cleaned_data.get(f"activity_{n}") or "" for n in range(self.count))
+        return [label.strip() for label in labels if label.strip()]
+
+
+def measure_choices(ids: Sequence[str] | None = None) -> list[tuple[str, str]]:
+    registry = measures()
+    chosen = ids if ids is not None else list(registry)
+    return [(m, f"{registry[m].short} · {registry[m].construct}") for m in chosen if m in registry]
+
+
+class SendLinkForm(forms.Form):
+    measures = forms.MultipleChoiceField(
+        widget=forms.CheckboxSelectMultiple, label="Questionnaires to send", choices=()
+    )
+
+    def __init__(self, *args: Any, choices: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["measures"].choices = choices

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from mend.clinical import services as clinical
+from mend.clinical.services import TechniqueInput
+from mend.outcomes.models import MeasureResponse
+
+
+@pytest.fixture
+def tess(personas):
+    return personas.actor("therapist")
+
+
+@pytest.fixture
+def episode(personas, tess):
+    """Carol's low back pain, started three weeks ago, with a plan that schedules NPRS, ODI and PSFS."""
+    started = timezone.localdate() - timedelta(days=21)
+    episode = clinical.episode_open(
+        actor=tess,
+        client=personas.carol,
+        data={"title": "Chronic low back pain", "condition": "low_back_pain", "started_on": started},
+    )
+    clinical.plan_save(
+        actor=tess,
+        episode=episode,
+        data={
+            "sessions_per_week": 1,
+            "weeks": 6,
+            "session_minutes": 60,
+            "measures": [
+                {"measure": "nprs", "when": "baseline, every 2 sessions, discharge"},
+                {"measure": "odi", "when": "baseline, every 4 sessions, discharge"},
+                {"measure": "psfs", "when": "baseline, discharge"},
+            ],
+        },
+        techniques=[{"technique": "myofascial_release", "region": "lower_back", "side": "", "pressure": 3}],
+    )
+    return episode
+
+
+@pytest.fixture
+def emailable(personas):
+    """Carol with an email address and consent to be emailed."""
+    carol = personas.carol
+    carol.consent_email = True
+    carol.save(update_fields=["consent_email"])
+    return carol
+
+
+def signed_note(actor, episode, *, on, pain=(6, 4)):
+    note = clinical.note_start(actor=actor, episode=episode, visit_on=on)
+    clinical.note_update(
+        actor=actor,
+        note=note,
+        data={"subjective": "Stiff in the mornings.", "pain_pre": pain[0], "pain_post": pain[1]},
+        techniques=[TechniqueInput("myofascial_release", "lower_back", 30, 3)],
+    )
+    return clinical.note_sign(actor=actor, note=note)
+
+
+def token_from_mail() -> str:
+    """The token of the questionnaire link in the last email sent."""
+    body = mail.outbox[-1].body
+    match = re.search(r"/q/([^/\s]+)/", body)
+    assert match, body
+    return match.group(1)
+
+
+def grow_responses(tess, episode, n):
+    """``n`` NPRS/ODI/PSFS responses inserted directly, for query-count tests."""
+    today = timezone.localdate()
+    MeasureResponse.objects.bulk_create(
+        MeasureResponse(
+            clinic_id=episode.clinic_id, client_id=episode.client_id, episode=episode,
+            measure_id=("nprs", "odi", "psfs")[i % 3], answers=[5], value=5.0, scoring_version="2026.1",
+            collected_on=today - timedelta(days=i % 20), collected_at=timezone.now(), recorded_by=tess.membership,
+        )
+        for i in range(n)
+    )  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def licensed_wording(tmp_path, settings):
+    """The clinic holds an ODI licence and has loaded its wording: remote links may ask ODI."""
+    path = tmp_path / "measure-wording.json"
+    items = [f"ODI section {n}" for n in range(1, 11)]
+    choices = [[f"Statement {n}.{v}" for v in range(6)] for n in range(1, 11)]
+    path.write_text(json.dumps({"odi": {"items": items, "choices": choices}}))
+    settings.MEND_MEASURE_TEXT = str(path)
+    return path

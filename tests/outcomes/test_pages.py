@@ -1,0 +1,184 @@
+"""The chart's outcome card, recording in clinic, sending a link, and the progress page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from mend.clinical import services as clinical
+from mend.clinical.services import PsfsInput, RomInput
+from mend.outcomes import services
+from mend.outcomes.models import MeasureResponse, QuestionnaireLink
+
+from .conftest import grow_responses, signed_note
+
+pytestmark = pytest.mark.django_db
+
+
+def test_chart_card_shows_due_latest_change_and_responder(login, tess, episode):
+    today = timezone.localdate()
+    services.response_record(
+        actor=tess, episode=episode, measure_id="nprs", answers=[7], collected_on=today - timedelta(days=14)
+    )
+    services.response_record(actor=tess, episode=episode, measure_id="nprs", answers=[4])
+    page = login("therapist").get(f"/episodes/{episode.pk}/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Outcome measures" in text
+    assert "+3 better" in text and "responder" in text  # 3 points ≥ the NPRS MCID of 2
+    assert "Due now:" in text and "<strong>ODI</strong>" in text  # no ODI baseline yet
+    assert f"/episodes/{episode.pk}/outcomes/odi/" in text
+    assert f"/episodes/{episode.pk}/outcomes/send/" in text
+    assert f"/episodes/{episode.pk}/progress/" in text
+    assert "baseline, every 2 sessions, discharge" in text
+
+
+def test_an_uncomputable_score_shows_not_computable_never_zero(login, tess, episode):
+    services.response_record(
+        actor=tess, episode=episode, measure_id="odi", answers=[1, None, None, None, None, 0, 1, 2, 1, 0]
+    )
+    text = login("therapist").get(f"/episodes/{episode.pk}/").content.decode()
+    assert "not computable" in text
+    progress = login("therapist").get(f"/episodes/{episode.pk}/progress/").content.decode()
+    assert "not computable" in progress
+
+
+def test_record_in_clinic_with_big_radio_scales(login, episode):
+    http = login("therapist")
+    page = http.get(f"/episodes/{episode.pk}/outcomes/nprs/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Your pain right now" in text  # NPRS wording ships
+    assert text.count('type="radio" name="item_0"') == 11
+    response = http.post(
+        f"/episodes/{episode.pk}/outcomes/nprs/",
+        {"item_0": "6", "collected_on": timezone.localdate().isoformat()},
+    )
+    assert response.status_code == 302 and response["Location"] == f"/episodes/{episode.pk}/"
+    assert MeasureResponse.objects.get().value == 6
+
+
+def test_licensed_measure_shows_item_ids_and_the_licence_note(login, episode, settings):
+    settings.MEND_MEASURE_TEXT = ""  # no licensed wording loaded
+    text = login("therapist").get(f"/episodes/{episode.pk}/outcomes/odi/").content.decode()
+    assert "Wording licensed: load from local file" in text
+    assert "MEND_MEASURE_TEXT" in text
+    assert text.count('type="radio"') == 60  # 10 sections × 0–5
+
+
+def test_record_form_keeps_answers_after_an_error(login, episode):
+    http = login("therapist")
+    future = (timezone.localdate() + timedelta(days=3)).isoformat()
+    response = http.post(f"/episodes/{episode.pk}/outcomes/nprs/", {"item_0": "6", "collected_on": future})
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "cannot be collected in the future" in text
+    assert 'value="6" checked' in text
+    assert not MeasureResponse.objects.exists()
+
+
+def test_psfs_form_starts_from_the_assessments_activities(login, tess, episode):
+    clinical.assessment_save(
+        actor=tess,
+        episode=episode,
+        data={"kind": "initial", "assessed_on": timezone.localdate(), "chief_complaint": "Low back pain"},
+        psfs=[PsfsInput("Sitting through a meeting", 3)],
+    )
+    http = login("therapist")
+    text = http.get(f"/episodes/{episode.pk}/outcomes/psfs/").content.decode()
+    assert 'value="Sitting through a meeting"' in text
+    response = http.post(
+        f"/episodes/{episode.pk}/outcomes/psfs/",
+        {"activity_0": "Sitting through a meeting", "item_0": "4", "activity_1": "Lifting", "item_1": "6",
+         "collected_on": timezone.localdate().isoformat()},
+    )  # fmt: skip
+    assert response.status_code == 302
+    saved = MeasureResponse.objects.get()
+    assert (saved.value, saved.item_labels) == (5.0, ["Sitting through a meeting", "Lifting"])
+
+
+def test_send_page_explains_a_missing_consent(login, episode):
+    text = login("therapist").get(f"/episodes/{episode.pk}/outcomes/send/").content.decode()
+    assert "has not agreed to be contacted by email" in text
+
+
+def test_send_page_emails_the_link(login, episode, emailable, mailoutbox, django_capture_on_commit_callbacks):
+    http = login("therapist")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = http.post(f"/episodes/{episode.pk}/outcomes/send/", {"measures": ["nprs", "odi"]})
+    assert response.status_code == 302
+    assert len(mailoutbox) == 1 and "http://testserver/q/" in mailoutbox[0].body
+    assert QuestionnaireLink.objects.get().measures == ["nprs", "odi"]
+
+
+def test_progress_page_draws_svg_charts_with_band_goal_and_sessions(login, tess, episode):
+    today = timezone.localdate()
+    clinical.assessment_save(
+        actor=tess,
+        episode=episode,
+        data={"kind": "initial", "assessed_on": today - timedelta(days=20), "chief_complaint": "Low back pain"},
+        rom=[RomInput("thoracolumbar_flexion", 40)],
+    )
+    clinical.assessment_save(
+        actor=tess,
+        episode=episode,
+        data={"kind": "re_evaluation", "assessed_on": today, "chief_complaint": "Low back pain"},
+        rom=[RomInput("thoracolumbar_flexion", 55)],
+    )
+    clinical.goal_save(
+        actor=tess, episode=episode,
+        data={"description": "Pain <b>down</b> to 3", "measure": "nprs", "baseline": 7, "target": 3},
+    )  # fmt: skip
+    signed_note(tess, episode, on=today - timedelta(days=14))
+    services.response_record(
+        actor=tess, episode=episode, measure_id="nprs", answers=[7], collected_on=today - timedelta(days=20)
+    )
+    services.response_record(actor=tess, episode=episode, measure_id="nprs", answers=[4])
+    page = login("therapist").get(f"/episodes/{episode.pk}/progress/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert text.count("<svg") >= 2 and "<script" not in text.split("<svg", 1)[1]
+    assert "Baseline ± MCID (2)" in text
+    assert "Goal: Pain &lt;b&gt;down&lt;/b&gt; to 3" in text  # goal text is escaped inside the SVG
+    assert "Sessions" in text
+    assert "Range of motion, % of normal" in text and "Normal (100%)" in text
+
+
+@pytest.mark.parametrize(
+    ("persona", "status"),
+    [("owner", 200), ("therapist", 200), ("therapist2", 404), ("front_desk", 403), ("outsider", 404)],
+)
+@pytest.mark.parametrize(
+    "path", ["/episodes/{}/progress/", "/episodes/{}/outcomes/nprs/", "/episodes/{}/outcomes/send/"]
+)
+def test_outcome_pages_follow_the_clinical_access_rules(login, episode, persona, status, path):
+    assert login(persona).get(path.format(episode.pk)).status_code == status
+
+
+def test_unknown_measure_is_404(login, episode):
+    assert login("therapist").get(f"/episodes/{episode.pk}/outcomes/banana/").status_code == 404
+
+
+def _count(http, path):
+    http.get(path)
+    with CaptureQueriesContext(connection) as captured:
+        response = http.get(path)
+    assert response.status_code == 200
+    return len(captured.captured_queries), [q["sql"] for q in captured.captured_queries]
+
+
+@pytest.mark.parametrize("path", ["/episodes/{}/", "/episodes/{}/progress/"])
+def test_chart_and_progress_run_the_same_queries_with_few_and_many_responses(login, tess, episode, path):
+    """The chart adds two queries for the card (responses, open links); the progress page reads
+    responses, plan, signed visit days, goals, assessments + ROM. None per response."""
+    http = login("therapist")
+    grow_responses(tess, episode, 3)
+    small = _count(http, path.format(episode.pk))
+    grow_responses(tess, episode, 120)
+    large = _count(http, path.format(episode.pk))
+    if small[0] != large[0]:
+        pytest.fail("\n".join([f"small: {small[0]}", *small[1], "", f"large: {large[0]}", *large[1]]))

@@ -1,0 +1,105 @@
+"""Recording responses: the score comes from mend.outcomes.score and is stored unrounded, with its
+version; an uncomputable score is stored as None, never 0; every write is audited."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from mend.audit.models import Action, AuditEvent
+from mend.outcomes import score, services
+from mend.outcomes.models import MeasureResponse, Source
+from mend.outcomes.scoring import SCORING_VERSION
+
+from .conftest import signed_note
+
+pytestmark = pytest.mark.django_db
+
+ODI = [3, 2, 1, 2, 2, 1, 2, None, 2, 1]  # 16/45 → 35.555…% (one blank section)
+
+
+def test_clinic_response_stores_the_unrounded_score_band_and_version(tess, episode):
+    response = services.response_record(actor=tess, episode=episode, measure_id="odi", answers=ODI)
+    response.refresh_from_db()
+    expected = score("odi", ODI)
+    assert response.value == pytest.approx(16 / 45 * 100) == pytest.approx(expected.value)
+    assert response.band == expected.band
+    assert response.answers == ODI
+    assert response.answered == 9
+    assert response.scoring_version == SCORING_VERSION
+    assert response.source == Source.CLINIC
+    assert response.recorded_by == tess.membership
+    assert (response.clinic_id, response.client_id) == (episode.clinic_id, episode.client_id)
+
+
+def test_ndi_keeps_its_raw_score(tess, episode):
+    response = services.response_record(actor=tess, episode=episode, measure_id="ndi", answers=[2] * 10)
+    assert (response.value, response.raw) == (40.0, 20.0)
+
+
+def test_too_many_blanks_store_no_score_not_zero(tess, episode):
+    answers = [1, None, None, None, 1, 0, 1, 2, 1, 0]  # ODI scores with at most two blank sections
+    assert score("odi", answers) is None
+    response = services.response_record(actor=tess, episode=episode, measure_id="odi", answers=answers)
+    response.refresh_from_db()
+    assert response.value is None and response.band == "" and not response.computable
+    assert response.answers == answers
+
+
+def test_psfs_keeps_the_activities(tess, episode):
+    response = services.response_record(
+        actor=tess, episode=episode, measure_id="psfs", answers=[3, 5], item_labels=["Sitting", "Lifting"]
+    )
+    assert response.value == 4.0 and response.item_labels == ["Sitting", "Lifting"]
+
+
+@pytest.mark.parametrize(
+    ("measure", "answers", "field", "message"),
+    [
+        ("odi", [6, 0, 0, 0, 0, 0, 0, 0, 0, 0], "answers", "outside 0–5"),
+        ("odi", [1, 2], "answers", "10 items"),
+        ("nprs", [None], "answers", "Nothing was answered"),
+        ("nprs", ["a lot"], "answers", "not a number"),
+        ("nope", [1], "measure", "not a measure"),
+        ("psfs", [4], "item_labels", "Name each activity"),
+    ],
+)
+def test_answers_are_checked_against_the_registry(tess, episode, measure, answers, field, message):
+    with pytest.raises(ValidationError) as caught:
+        services.response_record(actor=tess, episode=episode, measure_id=measure, answers=answers)
+    assert message in " ".join(caught.value.message_dict[field])
+    assert not MeasureResponse.objects.exists()
+
+
+def test_collection_day_cannot_be_in_the_future(tess, episode):
+    with pytest.raises(ValidationError) as caught:
+        services.response_record(
+            actor=tess, episode=episode, measure_id="nprs", answers=[4],
+            collected_on=timezone.localdate() + timedelta(days=1),
+        )  # fmt: skip
+    assert "collected_on" in caught.value.message_dict
+
+
+def test_session_number_counts_signed_visits_up_to_the_day(tess, episode):
+    today = timezone.localdate()
+    signed_note(tess, episode, on=today - timedelta(days=14))
+    signed_note(tess, episode, on=today - timedelta(days=7))
+    first = services.response_record(
+        actor=tess, episode=episode, measure_id="nprs", answers=[7], collected_on=today - timedelta(days=14)
+    )
+    later = services.response_record(actor=tess, episode=episode, measure_id="nprs", answers=[4])
+    assert (first.session_number, later.session_number) == (1, 2)
+
+
+def test_recording_is_audited_with_the_client(tess, episode):
+    response = services.response_record(actor=tess, episode=episode, measure_id="nprs", answers=[5])
+    event = AuditEvent.objects.filter(action=Action.CREATE, object_type="outcomes.measureresponse").get()
+    assert (event.object_id, event.client_id, event.user_id) == (str(response.pk), episode.client_id, tess.user.pk)
+
+
+def test_front_desk_cannot_record(personas, episode):
+    with pytest.raises(PermissionDenied):
+        services.response_record(actor=personas.actor("front_desk"), episode=episode, measure_id="nprs", answers=[5])
