@@ -305,7 +305,7 @@ class Route(NamedTuple):
 # the outsider (404), never by front desk (403). The ICD-10 search holds no client: any clinician's.
 SEEN = (OK, OK, OK, NOT_FOUND, FORBIDDEN, NOT_FOUND)
 DONE = (FOUND, FOUND, FOUND, NOT_FOUND, FORBIDDEN, NOT_FOUND)
-# Only a note's author signs it: the owner and admin read Tess's draft but may not sign it for her.
+# Only a note's author writes and signs it: the owner and admin read Tess's draft but may not change it.
 AUTHOR_ONLY = (FORBIDDEN, FORBIDDEN, FOUND, NOT_FOUND, FORBIDDEN, NOT_FOUND)
 
 CLINICAL_ROUTES: dict[str, Route] = {
@@ -335,10 +335,16 @@ CLINICAL_ROUTES: dict[str, Route] = {
     "goal_delete": Route(lambda p, r: f"/goals/{r.goal.pk}/delete/", DONE, "post"),
     "note_start": Route(lambda p, r: f"/episodes/{r.episode.pk}/notes/new/", DONE, "post"),
     "note_detail": Route(lambda p, r: f"/notes/{r.signed.pk}/", SEEN),
-    "note_edit": Route(lambda p, r: f"/notes/{r.draft.pk}/edit/", SEEN),
-    "note_autosave": Route(lambda p, r: f"/notes/{r.draft.pk}/autosave/", SEEN, "post", _note_form),
+    # Owners and admins are sent to the read-only note: a draft is its author's to write.
+    "note_edit": Route(lambda p, r: f"/notes/{r.draft.pk}/edit/", (FOUND, FOUND, OK, NOT_FOUND, FORBIDDEN, NOT_FOUND)),
+    "note_autosave": Route(
+        lambda p, r: f"/notes/{r.draft.pk}/autosave/",
+        (FORBIDDEN, FORBIDDEN, OK, NOT_FOUND, FORBIDDEN, NOT_FOUND),
+        "post",
+        _note_form,
+    ),
     "note_sign": Route(lambda p, r: f"/notes/{r.draft.pk}/sign/", AUTHOR_ONLY, "post"),
-    "note_delete": Route(lambda p, r: f"/notes/{r.draft.pk}/delete/", DONE, "post"),
+    "note_delete": Route(lambda p, r: f"/notes/{r.draft.pk}/delete/", AUTHOR_ONLY, "post"),
     "addendum_add": Route(
         lambda p, r: f"/notes/{r.signed.pk}/addenda/new/", DONE, "post", lambda: {"text": "Left side, not right."}
     ),

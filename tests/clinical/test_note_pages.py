@@ -205,8 +205,12 @@ def test_who_may_open_a_note(login, tess, episode, persona, expected):
     draft = services.note_start(actor=tess, episode=episode)
     client = login(persona)
     assert client.get(f"/notes/{note.pk}/").status_code == expected
-    assert client.get(f"/notes/{draft.pk}/edit/").status_code == expected
-    if expected != 200:
+    # Someone else's draft opens read-only: the edit page sends the owner to the note itself.
+    assert client.get(f"/notes/{draft.pk}/edit/").status_code == (302 if expected == 200 else expected)
+    if expected == 200:
+        assert client.post(f"/notes/{draft.pk}/autosave/", note_form(), **HTMX).status_code == 403
+        assert client.post(f"/notes/{draft.pk}/delete/").status_code == 403
+    else:
         assert client.post(f"/notes/{draft.pk}/autosave/", note_form(), **HTMX).status_code == expected
         assert client.post(f"/episodes/{episode.pk}/notes/new/").status_code == expected
         assert client.post(f"/notes/{draft.pk}/delete/").status_code == expected

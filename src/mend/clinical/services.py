@@ -738,6 +738,13 @@ class TechniqueInput:
     side: str = ""
 
 
+def _require_author(actor: Actor, note: TreatmentNote) -> None:
+    # A note is its therapist's own record of the visit: others read it, only the author writes
+    # and signs it (and may amend it later with an addendum like anyone treating the client).
+    if note.therapist_id != actor.membership.pk:
+        raise PermissionDenied("Only the therapist who is writing this note can change it.")
+
+
 def _lock(note: TreatmentNote) -> None:
     if note.is_signed:
         raise NoteLocked(
@@ -815,6 +822,7 @@ def note_update(
     # Lock the row: a sign and an autosave racing on the same note must not both win.
     current = TreatmentNote.objects.select_for_update().get(pk=note.pk)
     _lock(current)
+    _require_author(actor, current)
     apply_fields(note, data, NOTE_FIELDS)
     errors: dict[str, list[str]] = {}
     if note.modalities and not set(note.modalities) <= set(MODALITIES):
@@ -886,7 +894,9 @@ def note_sign(*, actor: Actor, note: TreatmentNote) -> TreatmentNote:
 @transaction.atomic
 def note_delete_draft(*, actor: Actor, note: TreatmentNote) -> None:
     _require_write(actor, note.episode)
-    _lock(TreatmentNote.objects.select_for_update().get(pk=note.pk))
+    current = TreatmentNote.objects.select_for_update().get(pk=note.pk)
+    _lock(current)
+    _require_author(actor, current)
     _audit(AuditAction.DELETE, note, actor, note.client_id)
     note.delete()
 

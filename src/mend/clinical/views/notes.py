@@ -166,6 +166,11 @@ def note_edit(request: HttpRequest, note_id: int) -> HttpResponse:
             return _locked(request, note)
         messages.info(request, "This note is signed and can no longer be edited. Add an addendum to amend it.")
         return redirect("note_detail", note.pk)
+    if note.therapist_id != actor.membership.pk:
+        if request.method == "POST":
+            raise PermissionDenied("Only the therapist who is writing this note can change it.")
+        messages.info(request, "This draft belongs to the therapist writing it; you can read it here.")
+        return redirect("note_detail", note.pk)
     if request.method == "GET":
         audit_record(action=Action.VIEW, obj=note, client_id=note.client_id, user=actor.user)
         return _edit_page(request, _Draft(note))
