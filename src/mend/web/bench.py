@@ -447,7 +447,10 @@ def busiest_episode(subjects: Subjects) -> int:
         .first()
     )
     if episode is None:
-        raise BenchError(f"{subjects.therapist.email} has no episode of care in {subjects.clinic.slug}")
+        raise BenchError(
+            f"{subjects.therapist.email} has no episode of care in {subjects.clinic.slug}: the bench database "
+            "predates clinical data; run `mend bench --reset` to seed it again."
+        )
     return episode.pk
 
 
