@@ -22,6 +22,7 @@ from mend.clinics.models import Clinic, Membership, Role
 from mend.core.credentials import licence_status
 from mend.demo.generate import TORONTO, client_rows
 from mend.demo.load import DEMO_PASSWORD, SEED_PASSWORD, seed_clinic
+from mend.outcomes.models import MeasureResponse
 from mend.people.models import CareTeamMember, Client, Licence, TherapistProfile
 from mend.web import bench
 
@@ -243,6 +244,10 @@ def test_seed_gives_the_bench_therapist_a_long_chart():
     assert busiest.client_id == subjects.client_id
     assert busiest.notes.filter(status=NoteStatus.SIGNED).count() == 40
     assert busiest.referrals.count() >= 4  # renewed as each one's visits ran out
-    assert Episode.objects.filter(clinic=clinic).count() == 1 + 4
+    assert Episode.objects.filter(clinic=clinic).exclude(title__startswith="Synthetic ").count() == 1 + 4
+    # The evidence report's benchmark: one synthetic episode with scores per client.
+    synthetic = Episode.objects.filter(clinic=clinic, title__startswith="Synthetic ")
+    assert synthetic.count() == 40
+    assert MeasureResponse.objects.filter(episode__in=synthetic).exists()
     assert seed_clinic(2, clients=10, today=timezone.localdate(), clinical=False).created
     assert not Episode.objects.filter(clinic__slug="seed-2").exists()

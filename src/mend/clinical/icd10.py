@@ -91,3 +91,13 @@ def search(query: str, *, limit: int = 20) -> list[Code]:
     found.sort(key=lambda r: (not r[2].startswith(phrase), phrase not in r[2], len(r[1]), r[0]))
     rest = [Code(code, description) for code, description, _ in found if code not in described]
     return (preferred + rest)[:limit]
+
+
+@functools.cache
+def category(code: str) -> Code | None:
+    """The three-character category of a code (M54.50 → M54 Dorsalgia); None if it is not one."""
+    head = normalise(code)[:3]
+    cm: Any = _cm()
+    if not _SHAPE.match(head) or not cm.is_valid_item(head):
+        return None
+    return Code(head, cm.get_description(head))

@@ -23,6 +23,7 @@ from mend.clinics.models import Clinic, Location, Membership, Role, Room
 from mend.clinics.services import clinic_create, membership_add
 from mend.demo.episodes import load_demo_episodes, load_stories, record_demo_outcomes, seed_stories
 from mend.demo.generate import TORONTO, VANCOUVER, Place, client_rows, referrer_rows
+from mend.demo.outcomes import seed_outcome_episodes
 from mend.people.models import CareTeamMember, Certification, Client, Licence, ReferringProvider, TherapistProfile
 
 DEMO_PASSWORD = "mend-demo"
@@ -415,4 +416,7 @@ def seed_clinic(
         stories = seed_stories(therapists, long=long, long_notes=SEED_LONG_NOTES, short=short, seed=index)
         with transaction.atomic():
             load_stories(clinic=clinic, therapists=therapists, stories=stories, today=today, seed=100 + index)
+        # The evidence report's benchmark: one synthetic episode with scores per client (5,000 at full size).
+        client_ids = list(Client.objects.filter(clinic=clinic).order_by("pk").values_list("pk", flat=True))
+        seed_outcome_episodes(clinic, therapists, client_ids, today=today, seed=200 + index)
     return LoadResult(created=True, clinics=[clinic], clients=count)

@@ -243,3 +243,75 @@ def rom_motions() -> dict[str, RomMotion]:
             source_text=sources[entry["source"]],
         )
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class TrialFigure:
+    label: str
+    value: float
+    unit: str
+
+
+@dataclass(frozen=True, slots=True)
+class TrialReference:
+    id: str
+    name: str
+    condition: str
+    icd10: tuple[str, ...]
+    design: str
+    finding: str
+    figures: tuple[TrialFigure, ...]
+    source: str
+    source_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimReference:
+    id: str
+    claim: str
+    judge: str
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceReferences:
+    trials: tuple[TrialReference, ...]
+    claims: tuple[ClaimReference, ...]
+    guidance: str
+
+
+@functools.cache
+def evidence_references() -> EvidenceReferences:
+    """Published trial results and common marketing claims the evidence report sets the clinic's own figures beside."""
+    filename = "evidence_references.json"
+    data = _load(filename)
+    sources = data.get("sources")
+    trials, claims = data.get("trials"), data.get("claims")
+    if not isinstance(sources, dict) or not isinstance(trials, list) or not isinstance(claims, list):
+        raise KnowledgeError(f"{filename}: needs 'sources', 'trials' and 'claims'")
+    known = conditions()
+    found: list[TrialReference] = []
+    for entry in trials:
+        if entry.get("source") not in sources or entry.get("condition") not in known:
+            raise KnowledgeError(f"{filename}: {entry.get('id')!r} names an unknown source or condition")
+        figures = tuple(TrialFigure(f["label"], float(f["value"]), f["unit"]) for f in entry.get("figures", []))
+        found.append(
+            TrialReference(
+                id=entry["id"],
+                name=entry["name"],
+                condition=entry["condition"],
+                icd10=tuple(entry["icd10"]),
+                design=entry["design"],
+                finding=entry["finding"],
+                figures=figures,
+                source=entry["source"],
+                source_text=sources[entry["source"]],
+            )
+        )
+    for entry in claims:
+        if not entry.get("claim") or not entry.get("judge"):
+            raise KnowledgeError(f"{filename}: every claim needs the claim and how to judge it")
+    return EvidenceReferences(
+        trials=tuple(found),
+        claims=tuple(ClaimReference(c["id"], c["claim"], c["judge"]) for c in claims),
+        guidance=str(data.get("guidance", "")),
+    )

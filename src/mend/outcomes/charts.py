@@ -15,6 +15,7 @@ import pygal
 from pygal.style import Style
 
 from mend.outcomes.queries import MeasureSummary, RomSeries
+from mend.outcomes.stats import KaplanMeier
 
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL | re.IGNORECASE)
 DASHED = {"width": 2, "dasharray": "6,4"}
@@ -138,3 +139,39 @@ def rom_chart(rom: Sequence[RomSeries]) -> str:
                 flat = {"show_dots": False, "stroke_style": DOTTED}
                 series.append((f"Goal: {s.label}", line, flat, LINES[n % len(LINES)]))
     return _render("Range of motion, % of normal", 0, round(top, -1), dates, series)
+
+
+def km_chart(km: KaplanMeier, *, title: str) -> str:
+    """Share of episodes that reached the MCID by each session (1 − Kaplan–Meier), as a step line."""
+    points: list[tuple[float, float]] = [(0.0, 0.0)]
+    reached = 0.0
+    for step in km.steps:
+        points.append((step.time, round(reached * 100, 1)))
+        reached = step.reached
+        points.append((step.time, round(reached * 100, 1)))
+    last = max(step.time for step in km.steps) if km.steps else 1.0
+    censored = [(s.time, round(s.reached * 100, 1)) for s in km.steps if s.censored]
+    chart = pygal.XY(
+        style=_style([SCORE, SESSIONS]),
+        js=[],
+        disable_xml_declaration=True,
+        width=420,
+        height=220,
+        title=title,
+        range=(0, 100),
+        xrange=(0, last),
+        show_legend=True,
+        legend_at_bottom=True,
+        legend_at_bottom_columns=2,
+        show_x_guides=False,
+        dots_size=2,
+        margin=8,
+        x_title="Sessions",
+        y_title="% reached MCID",
+        x_value_formatter=lambda x: f"{x:g}",
+        value_formatter=lambda y: f"{y:g}%",
+        no_data_text="No episodes",
+    )
+    chart.add("Reached MCID", points, show_dots=False, stroke_style={"width": 3})
+    chart.add("Censored", censored, stroke=False, dots_size=3)
+    return _SCRIPT.sub("", chart.render(is_unicode=True))

@@ -175,3 +175,35 @@ class SendLinkForm(forms.Form):
     def __init__(self, *args: Any, choices: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["measures"].choices = choices
+
+
+class EvidenceFilterForm(forms.Form):
+    """The evidence report's filters; a therapist has no therapist filter (they see their own)."""
+
+    therapist = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Therapist")
+    started_from = forms.DateField(
+        required=False, label="Episodes started from", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    started_to = forms.DateField(required=False, label="to", widget=forms.DateInput(attrs={"type": "date"}))
+    technique = forms.ChoiceField(required=False, label="Technique used in a signed session")
+
+    def __init__(
+        self,
+        *args: Any,
+        therapists: Sequence[tuple[int, str]] | None,
+        techniques: Sequence[tuple[str, str]],
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if therapists is None:
+            del self.fields["therapist"]
+        else:
+            self.fields["therapist"].choices = [("", "All therapists"), *therapists]  # type: ignore[attr-defined]
+        self.fields["technique"].choices = [("", "Any technique"), *techniques]  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("started_from"), data.get("started_to")
+        if start and end and start > end:
+            raise forms.ValidationError("The start of the date range is after its end.")
+        return data

@@ -13,12 +13,12 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from mend import access
+from mend import access, knowledge
 from mend.audit.models import Action
 from mend.audit.services import audit_record
 from mend.clinical.models import PsfsActivity
-from mend.outcomes import charts, queries, services
-from mend.outcomes.forms import MeasureForm, SendLinkForm, measure_choices
+from mend.outcomes import charts, evidence, queries, services
+from mend.outcomes.forms import EvidenceFilterForm, MeasureForm, SendLinkForm, measure_choices
 from mend.outcomes.models import MeasureResponse
 from mend.outcomes.scoring import measures
 from mend.web.decorators import actor_required
@@ -211,3 +211,79 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
 
 def questionnaire_thanks(request: HttpRequest) -> HttpResponse:
     return render(request, "outcomes/thanks.html")
+
+
+# --- The clinic evidence report ---------------------------------------------------------------
+
+
+KM_MIN_EPISODES = 5
+
+
+def _evidence(request: HttpRequest) -> tuple[Any, EvidenceFilterForm, evidence.EvidenceReport]:
+    actor = request.actor  # type: ignore[attr-defined]
+    access.require_clinical(actor)
+    therapists = (
+        None
+        if actor.is_therapist
+        else [(m.pk, m.user.full_name or m.user.email) for m in access.therapist_memberships(actor)]
+    )
+    form = EvidenceFilterForm(request.GET or None, therapists=therapists, techniques=knowledge.technique_choices())
+    filters = evidence.EvidenceFilters()
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        filters = evidence.EvidenceFilters(
+            therapist_id=data.get("therapist"),
+            started_from=data.get("started_from"),
+            started_to=data.get("started_to"),
+            technique=data.get("technique") or "",
+        )
+    return actor, form, evidence.evidence_report(actor, filters)
+
+
+def _trial_panels(report: evidence.EvidenceReport) -> list[dict[str, Any]]:
+    """Each published trial beside the clinic's rows for the same ICD-10 categories or condition."""
+    panels = []
+    for trial in knowledge.evidence_references().trials:
+        own = [r for r in report.rows if r.condition_code in trial.icd10 or r.condition_code == trial.condition]
+        panels.append({"trial": trial, "rows": own})
+    return panels
+
+
+@actor_required
+def evidence_page(request: HttpRequest) -> HttpResponse:
+    actor, form, report = _evidence(request)
+    audit_record(action=Action.VIEW, object_type="outcomes.evidence", user=actor.user)
+    rows = [
+        {
+            "row": row,
+            "c": dict(zip(evidence.CSV_HEADER, evidence.row_cells(row), strict=True)),
+            # A curve from a handful of episodes says little and makes the page long.
+            "svg": charts.km_chart(row.km, title=f"{row.measure.short}: sessions to MCID")
+            if row.km and row.episodes >= KM_MIN_EPISODES
+            else "",
+        }
+        for row in report.rows
+    ]
+    context = {
+        "section": "evidence",
+        "form": form,
+        "report": report,
+        "rows": rows,
+        "header": evidence.CSV_HEADER,
+        "references": knowledge.evidence_references(),
+        "trial_panels": _trial_panels(report),
+        "query": request.GET.urlencode(),
+        "km_min": KM_MIN_EPISODES,
+    }
+    return render(request, "outcomes/evidence.html", context, status=400 if form.is_bound and form.errors else 200)
+
+
+@actor_required
+def evidence_csv(request: HttpRequest) -> HttpResponse:
+    actor, form, report = _evidence(request)
+    if form.is_bound and form.errors:
+        return HttpResponse("; ".join(e for errors in form.errors.values() for e in errors), status=400)
+    audit_record(action=Action.EXPORT, object_type="outcomes.evidence", user=actor.user)
+    response = HttpResponse(evidence.report_csv(report), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="evidence-report.csv"'
+    return response

@@ -455,6 +455,7 @@ def busiest_episode(subjects: Subjects) -> int:
 
 
 register("chart", "therapist", lambda s: f"/episodes/{busiest_episode(s)}/", "episode chart with the most notes")
+register("evidence_report", "owner", lambda s: "/outcomes/evidence/", "clinic evidence report over every episode")
 
 HTTP_CASES += [
     HttpCase("http_client_list", "owner", lambda s: "/clients/", same_as="client_list"),

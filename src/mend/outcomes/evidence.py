@@ -1,0 +1,303 @@
+"""The clinic evidence report: what the clinic's own care achieves, by condition and measure.
+
+Reads in a fixed number of queries whatever the clinic's size (episodes, their first referrals,
+their signed-session counts, their computable scores) and aggregates in Python with the pure
+statistics of :mod:`mend.outcomes.stats`.
+
+Definitions (also on the page and in docs/outcomes.md):
+
+- *Condition*: the ICD-10 category (first three characters) of the first diagnosis on the
+  episode's first referral; without a referral, the episode's condition from the knowledge base.
+- *Baseline*: an episode's first computable score of the measure; *latest*: its last one, when
+  there are at least two. Mean change and responders count episodes with a follow-up only.
+- *Sessions to MCID*: the session number of the first follow-up that meets the measure's default
+  MCID against the baseline. Episodes that never do are censored at their last signed session or
+  last measured session, whichever is later (discharged without response, or still in care).
+- *Drop-out*: discharged as lost to follow-up or by the client's choice with no follow-up score.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db.models import Count, Q, QuerySet
+
+from mend import access, knowledge
+from mend.access import Actor
+from mend.clinical import icd10
+from mend.clinical.models import DischargeReason, Episode, NoteStatus, Referral, TreatmentNote
+from mend.clinics.models import Role
+from mend.outcomes.models import MeasureResponse
+from mend.outcomes.scoring import Measure, change, measures
+from mend.outcomes.stats import KaplanMeier, MeanEstimate, Proportion, kaplan_meier, mean_ci, proportion_ci
+
+DROP_OUT_REASONS = frozenset({DischargeReason.LOST.value, DischargeReason.CLIENT_CHOICE.value})
+UNSPECIFIED = ("", "Condition not recorded")
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceFilters:
+    therapist_id: int | None = None
+    started_from: date | None = None
+    started_to: date | None = None
+    technique: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceRow:
+    condition_code: str  # ICD-10 category, or the knowledge condition id, or "" when unknown
+    condition: str
+    measure: Measure
+    episodes: int  # with a baseline
+    followed_up: int
+    baseline_mean: float
+    latest_mean: float | None
+    change: MeanEstimate | None
+    responders: Proportion | None
+    km: KaplanMeier | None
+    dropout: Proportion | None
+
+    @property
+    def anchor(self) -> bool:
+        """PGIC, GROC: judged by the latest answer alone, so there is no change from a baseline."""
+        mcid = self.measure.mcid
+        return mcid is not None and (mcid.followup_at_most is not None or mcid.followup_at_least is not None)
+
+
+@dataclass
+class EvidenceReport:
+    filters: EvidenceFilters
+    episodes: int
+    rows: list[EvidenceRow] = field(default_factory=list)
+
+    def rows_for(self, measure_id: str, condition_code: str | None = None) -> list[EvidenceRow]:
+        return [
+            r
+            for r in self.rows
+            if r.measure.id == measure_id and (condition_code is None or r.condition_code == condition_code)
+        ]
+
+
+def report_episodes(actor: Actor, filters: EvidenceFilters) -> QuerySet[Episode]:
+    """The episodes the report covers: the clinic's, or a therapist's own, filtered."""
+    queryset = access.episodes(actor)
+    if actor.role == Role.THERAPIST:
+        queryset = queryset.filter(therapist_id=actor.membership.pk)
+    elif filters.therapist_id is not None:
+        queryset = queryset.filter(therapist_id=filters.therapist_id)
+    if filters.started_from is not None:
+        queryset = queryset.filter(started_on__gte=filters.started_from)
+    if filters.started_to is not None:
+        queryset = queryset.filter(started_on__lte=filters.started_to)
+    if filters.technique:
+        signed_with = TreatmentNote.objects.filter(
+            clinic_id=actor.clinic_id, status=NoteStatus.SIGNED, techniques__technique=filters.technique
+        ).values("episode_id")
+        queryset = queryset.filter(pk__in=signed_with)
+    return queryset
+
+
+def _condition_of(condition: str, diagnoses: Iterable[dict[str, str]] | None) -> tuple[str, str]:
+    for diagnosis in diagnoses or ():
+        found = icd10.category(str(diagnosis.get("code", "")))
+        if found is not None:
+            return found.code, f"{found.code} {found.description}"
+        break
+    known = knowledge.conditions().get(condition)
+    if known is not None:
+        return known.id, known.name
+    return UNSPECIFIED
+
+
+def evidence_report(actor: Actor, filters: EvidenceFilters | None = None) -> EvidenceReport:
+    """The report for the actor's clinic (a therapist: their own episodes) in four queries."""
+    filters = filters or EvidenceFilters()
+    covered = report_episodes(actor, filters)
+    rows = list(covered.values_list("id", "condition", "discharge_reason"))  # 1
+    if not rows:
+        return EvidenceReport(filters, 0)
+    # The same filtered episodes as a subquery, not a list of ids: 5,000 ids would pass SQLite's
+    # variable limit on some builds.
+    episode_filter = Q(episode__in=covered.values("pk"))
+
+    first_diagnoses: dict[int, list[dict[str, str]]] = {}
+    referrals = (
+        Referral.objects.filter(episode_filter, clinic_id=actor.clinic_id)
+        .order_by("referred_on", "id")
+        .values_list("episode_id", "diagnoses")
+    )  # 2
+    for episode_id, diagnoses in referrals:
+        if episode_id not in first_diagnoses and diagnoses:
+            first_diagnoses[episode_id] = diagnoses
+
+    sessions = dict(
+        TreatmentNote.objects.filter(episode_filter, clinic_id=actor.clinic_id, status=NoteStatus.SIGNED)
+        .values("episode_id")
+        .annotate(n=Count("id"))
+        .values_list("episode_id", "n")
+    )  # 3
+
+    scores: dict[tuple[int, str], list[tuple[float, int | None]]] = {}
+    responses = (
+        MeasureResponse.objects.filter(episode_filter, clinic_id=actor.clinic_id, value__isnull=False)
+        .order_by("episode_id", "collected_on", "collected_at", "id")
+        .values_list("episode_id", "measure_id", "value", "session_number")
+    )  # 4
+    for episode_id, measure_id, value, session in responses.iterator(chunk_size=5000):
+        scores.setdefault((episode_id, measure_id), []).append((value, session))
+
+    condition_of = {pk: _condition_of(condition, first_diagnoses.get(pk)) for pk, condition, *_ in rows}
+    reason_of = {pk: reason for pk, _, reason in rows}
+    groups: dict[tuple[tuple[str, str], str], list[int]] = {}
+    for episode_id, measure_id in scores:
+        groups.setdefault((condition_of[episode_id], measure_id), []).append(episode_id)
+
+    registry = measures()
+    report = EvidenceReport(filters, len(rows))
+    for ((code, label), measure_id), episode_ids in sorted(groups.items(), key=_group_order):
+        measure = registry.get(measure_id)
+        if measure is None:
+            continue
+        series = [(scores[(pk, measure_id)], sessions.get(pk, 0), reason_of[pk]) for pk in episode_ids]
+        report.rows.append(_row(code, label, measure, series))
+    return report
+
+
+def _group_order(item: tuple[tuple[tuple[str, str], str], list[int]]) -> tuple[bool, str, str]:
+    ((code, _), measure_id), _ = item
+    return (code == "", code, measure_id)
+
+
+def _row(
+    code: str, label: str, measure: Measure, series: list[tuple[list[tuple[float, int | None]], int, str]]
+) -> EvidenceRow:
+    mcid = measure.mcid
+    anchor = mcid is not None and (mcid.followup_at_most is not None or mcid.followup_at_least is not None)
+    baselines: list[float] = []
+    latests: list[float] = []
+    improvements: list[float] = []
+    responders = judged = dropped = 0
+    times: list[float] = []
+    reached: list[bool] = []
+    for points, signed_sessions, reason in series:
+        baseline = points[0][0]
+        baselines.append(baseline)
+        followups = points if anchor else points[1:]
+        if not anchor and followups:
+            latest = followups[-1][0]
+            latests.append(latest)
+            improvements.append(change(measure.id, baseline, latest).improvement)
+        if not followups and reason in DROP_OUT_REASONS:
+            dropped += 1
+        if mcid is None or not followups:
+            if mcid is not None:
+                # Never measured again: censored at the last session known, without response.
+                times.append(float(max(signed_sessions, points[0][1] or 0)))
+                reached.append(False)
+            continue
+        judged += 1
+        last = followups[-1][0]
+        if change(measure.id, baseline if not anchor else last, last).responder:
+            responders += 1
+        event_at = None
+        for index, (value, session) in enumerate(followups, start=1):
+            if change(measure.id, baseline if not anchor else value, value).responder:
+                event_at = float(session if session is not None else index)
+                break
+        if event_at is not None:
+            times.append(event_at)
+            reached.append(True)
+        else:
+            last_session = max((s or 0) for _, s in points)
+            times.append(float(max(signed_sessions, last_session)))
+            reached.append(False)
+    followed_up = judged if anchor else len(improvements)
+    return EvidenceRow(
+        condition_code=code,
+        condition=label,
+        measure=measure,
+        episodes=len(baselines),
+        followed_up=followed_up,
+        baseline_mean=sum(baselines) / len(baselines),
+        latest_mean=(sum(latests) / len(latests)) if latests else None,
+        change=mean_ci(improvements),
+        responders=proportion_ci(responders, judged) if mcid is not None else None,
+        km=kaplan_meier(times, reached) if mcid is not None else None,
+        dropout=proportion_ci(dropped, len(baselines)),
+    )
+
+
+# --- CSV --------------------------------------------------------------------------------------
+
+CSV_HEADER = (
+    "condition_code",
+    "condition",
+    "measure",
+    "episodes",
+    "followed_up",
+    "baseline_mean",
+    "latest_mean",
+    "mean_change",
+    "mean_change_low",
+    "mean_change_high",
+    "responders",
+    "responder_rate",
+    "responder_low",
+    "responder_high",
+    "median_sessions_to_mcid",
+    "dropped_out",
+    "dropout_rate",
+    "dropout_low",
+    "dropout_high",
+)
+
+
+def fmt(value: float | None, places: int = 1) -> str:
+    """Numbers as the page and the CSV show them: fixed places, empty when there is none."""
+    return "" if value is None else f"{value:.{places}f}"
+
+
+def pct(value: float | None) -> str:
+    return "" if value is None else f"{value * 100:.1f}"
+
+
+def row_cells(row: EvidenceRow) -> list[str]:
+    """One row's cells, shared by the page and the CSV so the two cannot disagree."""
+    change_ = row.change
+    resp = row.responders
+    drop = row.dropout
+    median = row.km.median if row.km is not None else None
+    return [
+        row.condition_code,
+        row.condition,
+        row.measure.short,
+        str(row.episodes),
+        str(row.followed_up),
+        fmt(row.baseline_mean),
+        fmt(row.latest_mean),
+        fmt(change_.mean if change_ else None),
+        fmt(change_.low if change_ else None),
+        fmt(change_.high if change_ else None),
+        str(resp.successes) if resp else "",
+        pct(resp.estimate if resp else None),
+        pct(resp.low if resp else None),
+        pct(resp.high if resp else None),
+        fmt(median, 0),
+        str(drop.successes) if drop else "",
+        pct(drop.estimate if drop else None),
+        pct(drop.low if drop else None),
+        pct(drop.high if drop else None),
+    ]
+
+
+def report_csv(report: EvidenceReport) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    for row in report.rows:
+        writer.writerow(row_cells(row))
+    return out.getvalue()

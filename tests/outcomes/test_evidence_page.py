@@ -1,0 +1,125 @@
+"""The evidence report page and its CSV: same numbers, same filters, who may open them, audit, queries."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from mend.audit.models import Action, AuditEvent
+from tests.outcomes.test_evidence import START, back_pain, build_episode  # noqa: F401  (fixture)
+
+PAGE, CSV = "/outcomes/evidence/", "/outcomes/evidence.csv"
+CELL = re.compile(r'<span data-col="([a-z_]+)"(?: hidden)?>([^<]*)</span>')
+
+
+def page_rows(html: str) -> list[dict[str, str]]:
+    rows = []
+    for chunk in html.split("<tr data-row>")[1:]:
+        chunk = chunk.split("</tr>")[0]
+        rows.append({name: value.replace("&#x27;", "'").replace("&amp;", "&") for name, value in CELL.findall(chunk)})
+    return rows
+
+
+def csv_rows(body: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(body.decode())))
+
+
+def test_page_shows_the_reports_numbers_intervals_and_curve(login, back_pain):  # noqa: F811
+    html = login("owner").get(PAGE).content.decode()
+    [row] = page_rows(html)
+    assert row["condition"] == "M54 Dorsalgia"
+    assert (row["episodes"], row["followed_up"], row["mean_change"]) == ("5", "4", "1.5")
+    assert (row["responder_rate"], row["responder_low"], row["responder_high"]) == ("50.0", "15.0", "85.0")
+    assert row["median_sessions_to_mcid"] == "6"
+    assert "<svg" in html and "sessions to MCID" in html
+    assert "Cherkin" in html and "Sherman" in html and "70% improvement" in html
+
+
+@pytest.mark.parametrize("query", ["", "?technique=swedish", "?started_from=2026-01-01&started_to=2026-12-31"])
+def test_csv_equals_what_the_page_shows(login, personas, back_pain, query):  # noqa: F811
+    client = login("owner")
+    build_episode(personas, code="", condition="neck_pain", nprs=[(1, 6), (2, 3)], sessions=2)
+    shown = page_rows(client.get(PAGE + query).content.decode())
+    exported = csv_rows(client.get(CSV + query).content)
+    assert shown and len(shown) == len(exported)
+    for on_page, in_csv in zip(shown, exported, strict=True):
+        for name, value in on_page.items():
+            assert in_csv[name] == value, name
+        # Every column of the CSV that has a value is on the page.
+        assert {k for k, v in in_csv.items() if v} <= set(on_page)
+
+
+def test_filters_apply_to_page_and_csv(login, personas, back_pain):  # noqa: F811
+    client = login("owner")
+    theo = personas.memberships["therapist2"].pk
+    assert page_rows(client.get(f"{PAGE}?therapist={theo}").content.decode())[0]["episodes"] == "1"
+    assert csv_rows(client.get(f"{CSV}?therapist={theo}").content)[0]["episodes"] == "1"
+    later = (START + timedelta(days=1)).isoformat()
+    assert "No episode with a baseline" in client.get(f"{PAGE}?started_from={later}").content.decode()
+
+
+def test_a_reversed_date_range_is_a_form_error(login, back_pain):  # noqa: F811
+    response = login("owner").get(f"{PAGE}?started_from=2026-05-01&started_to=2026-01-01")
+    assert response.status_code == 400
+    assert "after its end" in response.content.decode()
+
+
+def test_a_therapist_sees_their_own_episodes_and_has_no_therapist_filter(login, back_pain):  # noqa: F811
+    html = login("therapist").get(PAGE).content.decode()
+    assert page_rows(html)[0]["episodes"] == "4"
+    assert 'name="therapist"' not in html
+
+
+@pytest.mark.parametrize(
+    ("persona", "status"),
+    [("owner", 200), ("admin", 200), ("therapist", 200), ("front_desk", 403), ("outsider", 200)],
+)
+@pytest.mark.parametrize("path", [PAGE, CSV])
+def test_who_may_open_the_report(login, back_pain, persona, status, path):  # noqa: F811
+    response = login(persona).get(path)
+    assert response.status_code == status
+    if persona == "outsider":  # their own clinic's report: none of Harbour's episodes
+        assert b"Dorsalgia" not in response.content
+
+
+def test_report_and_export_are_audited_without_client_ids(login, back_pain):  # noqa: F811
+    client = login("owner")
+    client.get(PAGE)
+    client.get(CSV)
+    events = AuditEvent.objects.filter(object_type="outcomes.evidence").order_by("seq")
+    assert [e.action for e in events] == [Action.VIEW, Action.EXPORT]
+    assert all(e.client_id is None for e in events)
+
+
+def test_navigation_links_the_report_for_clinical_roles_only(login):
+    assert b'href="/outcomes/evidence/"' in login("therapist").get("/").content
+    assert b'href="/outcomes/evidence/"' not in login("front_desk").get("/").content
+
+
+def _count(client, path: str) -> tuple[int, list[str]]:
+    client.get(path)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path)
+    assert response.status_code == 200
+    return len(captured.captured_queries), [q["sql"] for q in captured.captured_queries]
+
+
+@pytest.mark.parametrize("path", [PAGE, CSV + "?technique=myofascial_release"])
+def test_query_count_does_not_grow_with_the_clinic(login, personas, path):
+    # Session and user, membership, audit write; then the report's four reads: episodes, first
+    # referrals, signed-session counts, scores (and the therapist list for the page's filter).
+    client = login("owner")
+    for i in range(2):
+        build_episode(personas, nprs=[(1, 7), (3, 4)], sessions=3, reason="goals_met" if i else "")
+    small = _count(client, path)
+    for i in range(20):
+        build_episode(personas, code="M79.18" if i % 2 else "M54.2", nprs=[(1, 7), (3, 6 - i % 4)], sessions=3,
+                      reason="lost_to_follow_up" if i % 5 == 0 else "")  # fmt: skip
+    large = _count(client, path)
+    assert small[0] == large[0], "\n".join(["small:", *small[1], "large:", *large[1]])
