@@ -151,17 +151,14 @@ class PlanForm(forms.ModelForm):
 
 
 class RowForm(forms.Form):
-    """A formset row that may be left empty (it is then skipped) or removed."""
+    """A formset row that may be left empty (it is then skipped) or removed. Each kind of row says
+    what it means, in the shape its service takes, through its own ``item()``."""
 
     row_fields: tuple[str, ...] = ()
 
     def is_blank(self) -> bool:
         data = getattr(self, "cleaned_data", None) or {}
         return not any(data.get(name) not in (None, "") for name in self.row_fields)
-
-    def item(self) -> Any:
-        """What the row means, in the shape its service takes."""
-        raise NotImplementedError
 
 
 class PlanTechniqueForm(RowForm):
