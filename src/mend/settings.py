@@ -200,6 +200,8 @@ EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.console.EmailBackend",
 )
+# Where the file backend (EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend) writes mail.
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 
 # --- Internationalisation and time ----------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -124,11 +124,18 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="package")
-def server_url(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def mail_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the server writes the email it sends, one file per connection (Django's file backend)."""
+    return tmp_path_factory.mktemp("browser-mail")
+
+
+@pytest.fixture(scope="package")
+def server_url(chromium_path: str, mail_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Base URL of a real demo server on a free port."""
     var_dir = tmp_path_factory.mktemp("browser-var")
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DEBUG", "MEND_TEST_SQLITE")}
     env.update({"MEND_ENV": "demo", "MEND_VAR_DIR": str(var_dir), "DJANGO_SETTINGS_MODULE": "mend.settings"})
+    env.update({"EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend", "EMAIL_FILE_PATH": str(mail_dir)})
     database: _PostgresDatabase | None = None
     outer_url = os.environ.get("DATABASE_URL", "")
     if _is_postgres(outer_url):
