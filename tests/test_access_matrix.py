@@ -6,11 +6,15 @@ object answers as it would for any owner of their own clinic.
 
 The clinical record has its own matrix (every route of mend/clinical/urls.py, pages and POST
 actions), with therapist2 (Theo, not on Carol's care team) as a seventh persona: a clinical object
-is visible exactly when its client is, front desk gets 403 and everyone else 404.
+is visible exactly when its client is, front desk gets 403 and everyone else 404. Outcome measures
+(every route of mend/outcomes/urls.py and every operation of its API router) follow the same rules,
+except the evidence report (no client in it) and the client's emailed questionnaire (no sign-in).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,6 +30,11 @@ from mend.clinical import services
 from mend.clinical import urls as clinical_urls
 from mend.clinical.models import Assessment, Clearance, Episode, Goal, Referral, ScreeningFinding, TreatmentNote
 from mend.clinical.services import FindingInput, PainInput, RomInput, TechniqueInput
+from mend.outcomes import services as outcome_services
+from mend.outcomes import urls as outcomes_urls
+from mend.outcomes.api import router as outcomes_router
+from mend.outcomes.models import MeasureResponse, QuestionnaireLink
+from mend.people.models import CareTeamMember
 from mend.testing import Personas
 
 PERSONAS = ["anonymous", "owner", "admin", "therapist", "front_desk", "outsider"]
@@ -482,3 +491,307 @@ def test_api_outsider_cannot_change_harbour_client(client, personas):
 def test_api_anonymous_is_401(client, personas):
     for path in ["/api/v1/clients/", f"/api/v1/clients/{personas.carol.pk}", "/api/v1/therapists/", "/api/v1/me"]:
         assert client.get(path).status_code == 401, path
+
+
+# --- Outcome measures --------------------------------------------------------------------
+# Every route of mend/outcomes/urls.py and every operation of its API router, for the same seven
+# personas. Outcome pages are clinical (SEEN, DONE); the evidence report holds no client and
+# answers every clinical role with the episodes it may see; the emailed questionnaire is the
+# client's and its token is the only credential, signed in as anyone or not at all.
+
+SIGN_IN = "sign-in"
+CREATED, GONE = 201, 410
+OUTCOME_SECRETS = (*CLINICAL_SECRETS, b"carol@example.net")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcomes:
+    """Carol's record with an NPRS Tess recorded in clinic and an unanswered NPRS questionnaire link."""
+
+    record: Record
+    response: MeasureResponse
+    token: str
+
+    @property
+    def episode(self) -> Episode:
+        return self.record.episode
+
+
+@pytest.fixture
+def outcomes(personas, record) -> Outcomes:
+    tess = personas.actor("therapist")
+    response = outcome_services.response_record(actor=tess, episode=record.episode, measure_id="nprs", answers=[6])
+    carol = record.episode.client
+    carol.consent_email = True
+    carol.save(update_fields=["consent_email"])
+    sent = outcome_services.link_create_and_send(
+        actor=tess, episode=record.episode, measure_ids=["nprs"], base_url="http://testserver/"
+    )
+    token = sent.url.removeprefix("http://testserver/q/").removesuffix("/")
+    return Outcomes(record, response, token)
+
+
+class OutcomeRoute(NamedTuple):
+    path: Callable[[Personas, Outcomes], str]
+    # Expected status for owner, admin, therapist, therapist2, front_desk, outsider.
+    expected: tuple[int, ...]
+    anonymous: int | str = SIGN_IN
+
+
+# Theo and the outsider get a report too: of their own episodes (none here), never of Tess's.
+REPORT = (OK, OK, OK, OK, FORBIDDEN, OK)
+PUBLIC = (OK, OK, OK, OK, OK, OK)
+
+OUTCOME_ROUTES: dict[str, OutcomeRoute] = {
+    "episode_progress": OutcomeRoute(lambda p, o: f"/episodes/{o.episode.pk}/progress/", SEEN),
+    "outcome_record": OutcomeRoute(lambda p, o: f"/episodes/{o.episode.pk}/outcomes/nprs/", SEEN),
+    "outcome_link_send": OutcomeRoute(lambda p, o: f"/episodes/{o.episode.pk}/outcomes/send/", SEEN),
+    "evidence_report": OutcomeRoute(lambda p, o: "/outcomes/evidence/", REPORT),
+    "evidence_csv": OutcomeRoute(lambda p, o: "/outcomes/evidence.csv", REPORT),
+    "questionnaire": OutcomeRoute(lambda p, o: f"/q/{o.token}/", PUBLIC, OK),
+    "questionnaire_thanks": OutcomeRoute(lambda p, o: "/q/thanks/", PUBLIC, OK),
+}
+
+
+class OutcomeWrite(NamedTuple):
+    path: Callable[[Personas, Outcomes], str]
+    data: Callable[[], dict[str, Any]]
+    # Expected status for owner, admin, therapist, therapist2, front_desk, outsider.
+    expected: tuple[int, ...]
+    # The rows a write adds: one when it is done, none when it is refused.
+    rows: Callable[[], int]
+    anonymous: int | str = SIGN_IN
+
+
+def _nprs_in_clinic() -> dict[str, Any]:
+    return {"item_0": "4", "collected_on": timezone.localdate().isoformat()}
+
+
+# Recording a measure and sending a link are clinical writes; answering the link is the client's.
+OUTCOME_WRITES: dict[str, OutcomeWrite] = {
+    "outcome_record": OutcomeWrite(
+        lambda p, o: f"/episodes/{o.episode.pk}/outcomes/nprs/", _nprs_in_clinic, DONE, MeasureResponse.objects.count
+    ),
+    "outcome_link_send": OutcomeWrite(
+        lambda p, o: f"/episodes/{o.episode.pk}/outcomes/send/",
+        lambda: {"measures": ["nprs"]},
+        DONE,
+        QuestionnaireLink.objects.count,
+    ),
+    "questionnaire": OutcomeWrite(
+        lambda p, o: f"/q/{o.token}/",
+        lambda: {"nprs-item_0": "3"},
+        (FOUND,) * 6,
+        MeasureResponse.objects.count,
+        FOUND,
+    ),
+}
+
+
+def _cases(routes: dict[str, Any]) -> list[Any]:
+    return [pytest.param(route, persona, id=f"{route}-{persona}") for route in routes for persona in CLINICAL_PERSONAS]
+
+
+def _expected(row: OutcomeRoute | OutcomeWrite, persona: str) -> int | str:
+    return row.anonymous if persona == "anonymous" else row.expected[CLINICAL_PERSONAS.index(persona) - 1]
+
+
+def test_every_outcomes_route_is_in_the_matrix():
+    names = {pattern.name for pattern in outcomes_urls.urlpatterns}
+    assert set(OUTCOME_ROUTES) == names, "add a row to OUTCOME_ROUTES for every outcomes route"
+    assert set(OUTCOME_WRITES) <= names
+
+
+@pytest.mark.parametrize(("route", "persona"), _cases(OUTCOME_ROUTES))
+def test_outcome_access(client, login, personas, outcomes, route, persona):
+    row = OUTCOME_ROUTES[route]
+    path = row.path(personas, outcomes)
+    http = client if persona == "anonymous" else login(persona)
+    events = AuditEvent.objects.count()
+    response = http.get(path)
+    expected = _expected(row, persona)
+
+    if expected == SIGN_IN:
+        assert response.status_code == 302, path
+        assert response["Location"].startswith("/accounts/login/?next="), response["Location"]
+        assert AuditEvent.objects.count() == events
+        return
+    assert response.status_code == expected, (path, persona, response.status_code, response.content[:300])
+    if expected == FORBIDDEN:
+        assert b"Not allowed" in response.content
+    if expected in (FORBIDDEN, NOT_FOUND):
+        assert AuditEvent.objects.count() == events, (path, persona)
+    if expected == NOT_FOUND:
+        for secret in OUTCOME_SECRETS:
+            assert secret not in response.content, (path, persona, secret)
+
+
+@pytest.mark.parametrize(("route", "persona"), _cases(OUTCOME_WRITES))
+def test_outcome_writes(client, login, personas, outcomes, route, persona):
+    """Who may write gets the write done, once; who may not changes nothing and leaves no audit row."""
+    row = OUTCOME_WRITES[route]
+    path = row.path(personas, outcomes)
+    http = client if persona == "anonymous" else login(persona)
+    events, rows = AuditEvent.objects.count(), row.rows()
+    response = http.post(path, row.data())
+    expected = _expected(row, persona)
+
+    if expected == SIGN_IN:
+        assert response.status_code == 302, path
+        assert response["Location"].startswith("/accounts/login/?next="), response["Location"]
+    else:
+        assert response.status_code == expected, (path, persona, response.status_code, response.content[:300])
+    if expected == FOUND:
+        assert not response["Location"].startswith("/accounts/"), response["Location"]
+        assert row.rows() == rows + 1
+        return
+    assert row.rows() == rows
+    assert AuditEvent.objects.count() == events
+    if expected == NOT_FOUND:
+        for secret in OUTCOME_SECRETS:
+            assert secret not in response.content, (path, persona, secret)
+
+
+@pytest.mark.parametrize(
+    ("persona", "counted"),
+    [("owner", True), ("admin", True), ("therapist", True), ("therapist2", False), ("outsider", False)],
+)
+def test_evidence_report_counts_only_the_episodes_the_persona_may_see(login, personas, outcomes, persona, counted):
+    """Tess's episode is in her own, the owner's and the admin's report; never in Theo's (he has no
+    therapist filter: asking for Tess's is ignored), nor in Northside's (Tess is no choice there)."""
+    http = login(persona)
+    page, export = http.get("/outcomes/evidence/"), http.get("/outcomes/evidence.csv")
+    assert page.status_code == export.status_code == OK, (page.status_code, export.status_code)
+    rows = list(csv.DictReader(io.StringIO(export.content.decode())))
+    if counted:
+        assert [(r["measure"], r["condition_code"], r["episodes"]) for r in rows] == [("NPRS", "M54", "1")]
+        assert b"M54 " in page.content
+        return
+    assert rows == []
+    assert b"No episode with a baseline score" in page.content
+    assert b"M54 " not in page.content
+    tess = personas.memberships["therapist"].pk
+    filtered = http.get(f"/outcomes/evidence/?therapist={tess}")
+    assert filtered.status_code == (OK if persona == "therapist2" else 400)
+    assert b"M54 " not in filtered.content
+    assert b"M54" not in http.get(f"/outcomes/evidence.csv?therapist={tess}").content
+
+
+def test_a_therapist_sharing_the_client_still_reports_only_their_own_episodes(login, personas, outcomes):
+    """Theo on Carol's care team opens her chart, but the report counts the episodes he treats."""
+    CareTeamMember.objects.create(
+        clinic=personas.harbour, client=personas.carol, therapist=personas.memberships["therapist2"]
+    )
+    http = login("therapist2")
+    assert http.get(f"/episodes/{outcomes.episode.pk}/progress/").status_code == OK
+    assert b"M54" not in http.get("/outcomes/evidence.csv").content
+    assert b"No episode with a baseline score" in http.get("/outcomes/evidence/").content
+
+
+@pytest.mark.parametrize("persona", CLINICAL_PERSONAS)
+@pytest.mark.parametrize(
+    ("state", "status", "says"),
+    [
+        ("tampered", NOT_FOUND, b"This link does not work"),
+        ("withdrawn", NOT_FOUND, b"This link does not work"),
+        ("expired", GONE, b"This link has expired"),
+        ("used", GONE, b"already answered"),
+    ],
+)
+def test_an_unusable_questionnaire_link_answers_the_same_to_everyone(
+    client, login, personas, outcomes, state, status, says, persona
+):
+    """The link's own rules, whoever is signed in: a token that does not check out (tampered, or well
+    signed but without its row) is 404, an expired or answered one 410; nothing of Carol shows and
+    nothing is written or audited."""
+    token = outcomes.token
+    links = QuestionnaireLink.objects.filter(episode=outcomes.episode)
+    if state == "tampered":
+        token = token[:-1] + ("A" if token[-1] != "A" else "B")
+    elif state == "withdrawn":
+        links.delete()
+    elif state == "expired":
+        links.update(expires_at=timezone.now() - timedelta(seconds=1))
+    else:
+        links.update(used_at=timezone.now())
+    http = client if persona == "anonymous" else login(persona)
+    events, responses = AuditEvent.objects.count(), MeasureResponse.objects.count()
+
+    for response in (http.get(f"/q/{token}/"), http.post(f"/q/{token}/", {"nprs-item_0": "3"})):
+        assert response.status_code == status, (state, persona, response.status_code)
+        assert says in response.content
+        for secret in (b"Carol", *OUTCOME_SECRETS):
+            assert secret not in response.content, (state, persona, secret)
+    assert MeasureResponse.objects.count() == responses
+    assert AuditEvent.objects.count() == events
+
+
+class ApiRoute(NamedTuple):
+    method: str
+    path: Callable[[Outcomes], str]
+    # Expected status for owner, admin, therapist, therapist2, front_desk, outsider; signed out is 401.
+    expected: tuple[int, ...]
+    payload: dict[str, Any] | None = None
+    # The rows a write adds: one when it is done, none when it is refused.
+    rows: Callable[[], int] = lambda: 0
+
+
+API_DONE = (CREATED, CREATED, CREATED, NOT_FOUND, FORBIDDEN, NOT_FOUND)
+
+# Keyed by the operation's function in mend/outcomes/api.py.
+OUTCOME_API: dict[str, ApiRoute] = {
+    # The registry of instruments holds no client: any token of any clinic and role reads it.
+    "list_measures": ApiRoute("get", lambda o: "/api/v1/measures", (OK,) * 6),
+    "list_responses": ApiRoute("get", lambda o: f"/api/v1/episodes/{o.episode.pk}/responses", SEEN),
+    "create_response": ApiRoute(
+        "post",
+        lambda o: f"/api/v1/episodes/{o.episode.pk}/responses",
+        API_DONE,
+        {"measure": "nprs", "answers": [4]},
+        MeasureResponse.objects.count,
+    ),
+    "create_link": ApiRoute(
+        "post",
+        lambda o: f"/api/v1/episodes/{o.episode.pk}/questionnaire-links",
+        API_DONE,
+        {"measures": ["nprs"]},
+        QuestionnaireLink.objects.count,
+    ),
+}
+
+
+def test_every_outcomes_api_operation_is_in_the_matrix():
+    operations = {
+        operation.view_func.__name__
+        for path_view in outcomes_router.path_operations.values()
+        for operation in path_view.operations
+    }
+    assert set(OUTCOME_API) == operations, "add a row to OUTCOME_API for every outcomes API operation"
+
+
+@pytest.mark.parametrize(("route", "persona"), _cases(OUTCOME_API))
+def test_outcome_api_access(client, personas, outcomes, route, persona):
+    row = OUTCOME_API[route]
+    headers = {} if persona == "anonymous" else _bearer(personas, persona)
+    events = AuditEvent.objects.count()
+    rows = row.rows()
+    call = getattr(client, row.method)
+    if row.payload is None:
+        response = call(row.path(outcomes), **headers)
+    else:
+        response = call(row.path(outcomes), data=row.payload, content_type="application/json", **headers)
+
+    expected = 401 if persona == "anonymous" else row.expected[CLINICAL_PERSONAS.index(persona) - 1]
+    assert response.status_code == expected, (route, persona, response.status_code, response.content[:300])
+    if expected == OK and route == "list_responses":
+        assert [r["id"] for r in response.json()] == [outcomes.response.pk]
+    if expected == CREATED:
+        assert row.rows() == rows + 1
+        return
+    assert row.rows() == rows
+    if expected == FORBIDDEN:
+        assert response.json()["detail"]
+    if expected == NOT_FOUND:
+        assert response.json() == {"detail": "Not found."}
+    if expected in (401, FORBIDDEN, NOT_FOUND):
+        assert AuditEvent.objects.count() == events, (route, persona)
