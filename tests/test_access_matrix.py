@@ -664,16 +664,16 @@ def test_evidence_report_counts_only_the_episodes_the_persona_may_see(login, per
     assert page.status_code == export.status_code == OK, (page.status_code, export.status_code)
     rows = list(csv.DictReader(io.StringIO(export.content.decode())))
     if counted:
-        assert [(r["measure"], r["condition_code"], r["episodes"]) for r in rows] == [("NPRS", "M54", "1")]
-        assert b"M54 " in page.content
+        assert [(r["measure"], r["condition_code"], r["episodes"]) for r in rows] == [("NPRS", "M54.5", "1")]
+        assert b"M54.5 " in page.content
         return
     assert rows == []
     assert b"No episode with a baseline score" in page.content
-    assert b"M54 " not in page.content
+    assert b"M54.5 " not in page.content
     tess = personas.memberships["therapist"].pk
     filtered = http.get(f"/outcomes/evidence/?therapist={tess}")
     assert filtered.status_code == (OK if persona == "therapist2" else 400)
-    assert b"M54 " not in filtered.content
+    assert b"M54.5 " not in filtered.content
     assert b"M54" not in http.get(f"/outcomes/evidence.csv?therapist={tess}").content
 
 

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mend import knowledge
+from mend.access import Actor
 from mend.accounts.models import User
 from mend.audit.models import AuditEvent
 from mend.clinical import icd10, queries
@@ -21,7 +22,11 @@ from mend.clinical.screening import Action
 from mend.clinics.models import Clinic, Membership, Role
 from mend.core.credentials import licence_status
 from mend.demo.generate import TORONTO, client_rows
-from mend.demo.load import DEMO_PASSWORD, SEED_PASSWORD, seed_clinic
+from mend.demo.history import Course
+from mend.demo.load import DEMO_PASSWORD, HARBOUR_PAST_EPISODES, SEED_PASSWORD, seed_clinic
+from mend.demo.stories import HARBOUR_STORIES, NORTHSIDE_STORIES
+from mend.outcomes import score
+from mend.outcomes.evidence import evidence_report
 from mend.outcomes.models import MeasureResponse
 from mend.people.models import CareTeamMember, Client, Licence, TherapistProfile
 from mend.web import bench
@@ -136,8 +141,11 @@ def _stage(chart: queries.Chart) -> str:
 
 @pytest.fixture
 def harbour_charts(demo) -> list[queries.Chart]:
+    """The charts of Harbour's stories (its past episodes are tested apart)."""
     today = timezone.localdate()
-    episodes = Episode.objects.filter(clinic__slug="harbour").select_related("client", "therapist")
+    episodes = Episode.objects.filter(
+        clinic__slug="harbour", title__in=[story.title for story in HARBOUR_STORIES]
+    ).select_related("client", "therapist")
     return [queries.chart(episode, today=today) for episode in episodes]
 
 
@@ -157,7 +165,7 @@ def test_demo_harbour_has_episodes_at_every_stage_for_every_therapist(harbour_ch
         assert episode.condition in knowledge.conditions()
     # Each client tells one story, so a chart is never crowded by another one's.
     assert len({chart.episode.client_id for chart in harbour_charts}) == len(harbour_charts)
-    northside = Episode.objects.filter(clinic__slug="northside")
+    northside = Episode.objects.filter(clinic__slug="northside", title__in=[s.title for s in NORTHSIDE_STORIES])
     assert northside.count() == 4
     assert all(e.client.clinic.slug == "northside" for e in northside.select_related("client__clinic"))
 
@@ -234,6 +242,60 @@ def test_demo_notes_hashes_and_audit_trail_verify(demo, capsys):
     counts = (Episode.objects.count(), TreatmentNote.objects.count(), AuditEvent.objects.count())
     call_command("demo")
     assert (Episode.objects.count(), TreatmentNote.objects.count(), AuditEvent.objects.count()) == counts
+
+
+def _past(clinic: str):
+    stories = {s.title for s in (*HARBOUR_STORIES, *NORTHSIDE_STORIES)}
+    return Episode.objects.filter(clinic__slug=clinic).exclude(title__in=stories)
+
+
+def test_demo_past_episodes_are_finished_care_recorded_as_the_services_record_it(demo):
+    past = list(_past("harbour").prefetch_related("notes__techniques", "measure_responses", "goals", "referrals"))
+    assert len(past) == HARBOUR_PAST_EPISODES
+    today = timezone.localdate()
+    for episode in past:
+        assert episode.discharged_on is not None and episode.discharged_on < today
+        assert CareTeamMember.objects.filter(client=episode.client_id, therapist=episode.therapist, is_primary=True)
+        notes = sorted(episode.notes.all(), key=lambda n: n.visit_on)
+        assert notes and all(queries.note_hash_matches(n) and n.signed_by_id == episode.therapist_id for n in notes)
+        assert episode.started_on == notes[0].visit_on and notes[-1].visit_on <= episode.discharged_on
+        [referral] = episode.referrals.all()
+        assert referral.closed_at is not None and referral.received_on <= episode.started_on
+        code = referral.diagnosis_codes[0]
+        assert code in knowledge.conditions()[episode.condition].icd10 and icd10.lookup(code).code == code
+        [goal] = episode.goals.all()
+        assert episode.discharge_outcomes[0]["baseline"] == float(goal.baseline) == notes[0].pain_pre
+        assert episode.discharge_outcomes[0]["latest"] == notes[-1].pain_pre
+        for response in episode.measure_responses.all():
+            result = score(response.measure_id, response.answers)
+            assert result is not None and result.value == response.value, response
+            assert response.note.episode_id == episode.pk and response.collected_on == response.note.visit_on
+    # No one-off: Northside has its past too.
+    assert _past("northside").exists()
+
+
+def test_demo_evidence_report_has_groups_worth_reading(demo):
+    owner = Membership.objects.select_related("user").get(clinic__slug="harbour", role=Role.OWNER)
+    report = evidence_report(Actor(user=owner.user, membership=owner))
+    groups, _small = report.grouped(5)
+    assert len(groups) >= 10, [g.condition for g in groups]
+    nprs = {row.condition_code: row for group in groups for row in group.rows if row.measure.id == "nprs"}
+    back, neck = nprs["M54.5"], nprs["M54.2"]
+    for row in (back, neck):
+        assert row.episodes >= 25 and row.responders is not None and row.change is not None
+        # Responders, and non-responders: neither 0% nor 100%, and a real interval around it.
+        assert 0.35 < row.responders.estimate < 0.9 and row.responders.high - row.responders.low > 0.1
+        assert row.change.low is not None and row.change.low > 0
+        assert row.dropout is not None and row.km is not None and row.km.median is not None
+    # Some clients got worse, and some plateaued: improvement is not universal.
+    pains = [
+        [n.pain_pre for n in sorted(e.notes.all(), key=lambda n: n.visit_on)]
+        for e in _past("harbour").prefetch_related("notes")
+    ]
+    assert sum(1 for p in pains if len(p) > 1 and p[-1] > p[0]) >= 3
+    assert sum(1 for p in pains if len(p) > 3 and abs(p[-1] - p[0]) <= 1) >= 3
+    assert sum(1 for p in pains if len(p) <= 3) >= 10
+    assert {c.value for c in Course} == {"responds", "slow", "plateau", "worse", "drops_out"}
 
 
 def test_seed_gives_the_bench_therapist_a_long_chart():

@@ -4,7 +4,7 @@ reaches the chart's outcome card and the clinic evidence report.
 
 The demo server writes its mail to ``mail_dir`` (Django's file backend, see conftest.py). The demo
 data are seeded: Jacqueline Haynes is one of therapist1's clients at Harbour Medical Massage, agreed
-to email, and her open hip flexor strain episode (ICD-10 category S76) has a single NPRS score of 8.
+to email, and her open hip flexor strain episode (ICD-10-CM subcategory S76.0) has a single NPRS score of 8.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.browser
 THERAPIST = "therapist1@example.org"
 CLIENT = "Jacqueline Haynes"
 EPISODE = "Right hip flexor strain, track"
-CONDITION_CODE = "S76"
+CONDITION_CODE = "S76.0"
 CHART_URL = re.compile(r"/episodes/(\d+)/$")
 LINK = re.compile(r"https?://\S+/q/[^/\s]+/")
 

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from mend.clinical.models import Episode, NoteStatus, NoteTechnique, Referral, TreatmentNote
-from mend.outcomes.evidence import EvidenceFilters, evidence_report
+from mend.outcomes.evidence import EvidenceFilters, evidence_report, fmt
 from mend.outcomes.models import MeasureResponse
 
 START = date(2026, 3, 2)
@@ -84,7 +84,7 @@ def build_episode(
 
 @pytest.fixture
 def back_pain(personas):
-    """Five low back pain episodes (M54) with NPRS, MCID 2 points:
+    """Five low back pain episodes (M54.5) with NPRS, MCID 2 points:
 
     A 8 → 5 → 3   improvement 5, reaches MCID at session 4          (event at 4)
     B 6 → 5 → 4   improvement 2, reaches it at session 6            (event at 6)
@@ -102,7 +102,7 @@ def back_pain(personas):
 def test_report_numbers_match_the_hand_computation(personas, back_pain):
     report = evidence_report(personas.actor("owner"))
     [row] = report.rows
-    assert (row.condition_code, row.condition) == ("M54", "M54 Dorsalgia")
+    assert (row.condition_code, row.condition) == ("M54.5", "M54.5 Low back pain")
     assert row.measure.id == "nprs"
     assert (row.episodes, row.followed_up) == (5, 4)
     assert row.baseline_mean == pytest.approx((8 + 6 + 7 + 5 + 4) / 5)
@@ -162,3 +162,22 @@ def test_uncomputable_scores_are_left_out_not_counted_as_zero(personas):
     MeasureResponse.objects.filter(episode=episode, value=4).update(value=None)
     [row] = evidence_report(personas.actor("owner")).rows
     assert (row.episodes, row.followed_up, row.change) == (1, 0, None)
+
+
+def test_groups_of_fewer_episodes_than_the_threshold_are_set_apart(personas, back_pain):
+    build_episode(personas, code="M54.2", condition="neck_pain", nprs=[(1, 6), (2, 3)], sessions=2)
+    report = evidence_report(personas.actor("owner"))
+    groups, small = report.grouped(5)
+    assert [(g.condition_code, [r.measure.id for r in g.rows]) for g in groups] == [("M54.5", ["nprs"])]
+    assert [(r.condition_code, r.episodes) for r in small] == [("M54.2", 1)]
+    # Low back and neck pain share the category M54 but are compared apart.
+    assert groups[0].curves and groups[0].curves[0][1].n == 5
+    everything, none = report.grouped(1)
+    assert none == [] and [g.condition_code for g in everything] == ["M54.2", "M54.5"]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"), [(-0.04, "0.0"), (-0.0, "0.0"), (-0.05, "-0.1"), (1.25, "1.2"), (None, "")]
+)
+def test_numbers_never_show_a_negative_zero(value, shown):
+    assert fmt(value) == shown

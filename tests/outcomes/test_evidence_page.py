@@ -33,7 +33,7 @@ def csv_rows(body: bytes) -> list[dict[str, str]]:
 def test_page_shows_the_reports_numbers_intervals_and_curve(login, back_pain):  # noqa: F811
     html = login("owner").get(PAGE).content.decode()
     [row] = page_rows(html)
-    assert row["condition"] == "M54 Dorsalgia"
+    assert row["condition"] == "M54.5 Low back pain"
     assert (row["episodes"], row["followed_up"], row["mean_change"]) == ("5", "4", "1.5")
     assert (row["responder_rate"], row["responder_low"], row["responder_high"]) == ("50.0", "15.0", "85.0")
     assert row["median_sessions_to_mcid"] == "6"
@@ -48,11 +48,27 @@ def test_csv_equals_what_the_page_shows(login, personas, back_pain, query):  # n
     shown = page_rows(client.get(PAGE + query).content.decode())
     exported = csv_rows(client.get(CSV + query).content)
     assert shown and len(shown) == len(exported)
-    for on_page, in_csv in zip(shown, exported, strict=True):
+    # The page lists small groups apart, so rows are matched by condition and measure.
+    by_key = {(r["condition_code"], r["measure"]): r for r in exported}
+    assert len(by_key) == len(exported)
+    for on_page in shown:
+        in_csv = by_key[(on_page["condition_code"], on_page["measure"])]
         for name, value in on_page.items():
             assert in_csv[name] == value, name
         # Every column of the CSV that has a value is on the page.
         assert {k for k, v in in_csv.items() if v} <= set(on_page)
+
+
+def test_small_groups_are_listed_apart_and_collapsed(login, personas, back_pain):  # noqa: F811
+    build_episode(personas, code="M54.2", condition="neck_pain", nprs=[(1, 6), (2, 3)], sessions=2)
+    html = login("owner").get(PAGE).content.decode()
+    main, _, rest = html.partition('<details class="evidence-small">')
+    assert [r["condition_code"] for r in page_rows(main)] == ["M54.5"]
+    assert '<th scope="rowgroup" colspan="8">M54.5 Low back pain</th>' in main
+    assert "1 smaller group (fewer than 5 episodes each)" in rest
+    assert [(r["condition"], r["episodes"]) for r in page_rows(rest)] == [("M54.2 Cervicalgia", "1")]
+    # Its curve is not drawn: one episode says nothing about time to respond.
+    assert "M54.5 Low back pain: sessions to MCID" in html and "Cervicalgia: sessions to MCID" not in html
 
 
 def test_filters_apply_to_page_and_csv(login, personas, back_pain):  # noqa: F811
@@ -85,7 +101,7 @@ def test_who_may_open_the_report(login, back_pain, persona, status, path):  # no
     response = login(persona).get(path)
     assert response.status_code == status
     if persona == "outsider":  # their own clinic's report: none of Harbour's episodes
-        assert b"Dorsalgia" not in response.content
+        assert b"M54.5 " not in response.content
 
 
 def test_report_and_export_are_audited_without_client_ids(login, back_pain):  # noqa: F811

@@ -94,6 +94,24 @@ def search(query: str, *, limit: int = 20) -> list[Code]:
 
 
 @functools.cache
+def group(code: str) -> Code | None:
+    """The code's subcategory: its first four characters where the code goes that deep (M54.50 →
+    M54.5 Low back pain, S76.011D → S76.0 Injury of muscle, fascia and tendon of hip), else its
+    category (M79.7 → M79.7 Fibromyalgia is its own subcategory; G44 → G44). Three characters
+    lump too much to compare care by: M54 Dorsalgia holds both neck and low back pain."""
+    cm: Any = _cm()
+    full = normalise(code)
+    if not _SHAPE.match(full[:3]) or not cm.is_valid_item(full):
+        return None
+    plain = full.replace(".", "")
+    if len(plain) >= 4:
+        sub = f"{plain[:3]}.{plain[3]}"
+        if cm.is_valid_item(sub):
+            return Code(sub, cm.get_description(sub))
+    return category(code)
+
+
+@functools.cache
 def category(code: str) -> Code | None:
     """The three-character category of a code (M54.50 → M54 Dorsalgia); None if it is not one."""
     head = normalise(code)[:3]

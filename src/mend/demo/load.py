@@ -23,6 +23,7 @@ from mend.clinics.models import Clinic, Location, Membership, Role, Room
 from mend.clinics.services import clinic_create, membership_add
 from mend.demo.episodes import load_demo_episodes, load_stories, record_demo_outcomes, seed_stories
 from mend.demo.generate import TORONTO, VANCOUVER, Place, client_rows, referrer_rows
+from mend.demo.history import load_history
 from mend.demo.outcomes import seed_outcome_episodes
 from mend.people.models import CareTeamMember, Certification, Client, Licence, ReferringProvider, TherapistProfile
 
@@ -348,9 +349,14 @@ def load_demo(*, today: date) -> LoadResult:
         today=today,
     )
     record_demo_outcomes(episodes, today=today)
+    # Two years of finished episodes, so the evidence report has something to say.
+    load_history(harbour, count=HARBOUR_PAST_EPISODES, today=today, seed=21)
+    load_history(northside, count=NORTHSIDE_PAST_EPISODES, today=today, seed=22)
     return LoadResult(created=True, clinics=[harbour, northside], clients=clients)
 
 
+HARBOUR_PAST_EPISODES = 180
+NORTHSIDE_PAST_EPISODES = 12
 SEED_WEIGHTS = [22, 20, 18, 12, 14, 10]
 SEED_LONG_NOTES = 40
 SEED_SHORT_EPISODES = 200

@@ -141,28 +141,37 @@ def rom_chart(rom: Sequence[RomSeries]) -> str:
     return _render("Range of motion, % of normal", 0, round(top, -1), dates, series)
 
 
-def km_chart(km: KaplanMeier, *, title: str) -> str:
-    """Share of episodes that reached the MCID by each session (1 − Kaplan–Meier), as a step line."""
+def _km_points(km: KaplanMeier) -> list[tuple[float, float]]:
+    """1 − S(t) as a step line: flat until each event time, then up."""
     points: list[tuple[float, float]] = [(0.0, 0.0)]
     reached = 0.0
     for step in km.steps:
         points.append((step.time, round(reached * 100, 1)))
         reached = step.reached
         points.append((step.time, round(reached * 100, 1)))
-    last = max(step.time for step in km.steps) if km.steps else 1.0
-    censored = [(s.time, round(s.reached * 100, 1)) for s in km.steps if s.censored]
+    return points
+
+
+def km_chart(curves: Sequence[tuple[str, KaplanMeier]], *, title: str) -> str:
+    """Share of episodes that reached the MCID by each session (1 − Kaplan–Meier), one step line per
+    measure; open dots mark where episodes were censored."""
+    last = max((step.time for _, km in curves for step in km.steps), default=1.0)
+    colors = [LINES[i % len(LINES)] for i in range(len(curves))]
     chart = pygal.XY(
-        style=_style([SCORE, SESSIONS]),
+        style=_style(colors + colors),
         js=[],
         disable_xml_declaration=True,
-        width=420,
-        height=220,
+        width=440,
+        height=290,
         title=title,
         range=(0, 100),
-        xrange=(0, last),
+        xrange=(0, max(1.0, last)),
         show_legend=True,
         legend_at_bottom=True,
-        legend_at_bottom_columns=2,
+        legend_at_bottom_columns=min(3, max(1, len(curves))),
+        # pygal sizes the legend by every series, titled or not; the margin keeps a second row visible.
+        margin_bottom=8 + 22 * ((len(curves) - 1) // 3),
+        truncate_legend=-1,
         show_x_guides=False,
         dots_size=2,
         margin=8,
@@ -172,6 +181,10 @@ def km_chart(km: KaplanMeier, *, title: str) -> str:
         value_formatter=lambda y: f"{y:g}%",
         no_data_text="No episodes",
     )
-    chart.add("Reached MCID", points, show_dots=False, stroke_style={"width": 3})
-    chart.add("Censored", censored, stroke=False, dots_size=3)
+    for label, km in curves:
+        chart.add(f"{label} (n={km.n})", _km_points(km), show_dots=False, stroke_style={"width": 3})
+    for _label, km in curves:
+        censored = [(s.time, round(s.reached * 100, 1)) for s in km.steps if s.censored]
+        # Unnamed: the censoring marks share their measure's colour and stay out of the legend.
+        chart.add(None, censored, stroke=False, dots_size=3)
     return _SCRIPT.sub("", chart.render(is_unicode=True))

@@ -6,8 +6,9 @@ statistics of :mod:`mend.outcomes.stats`.
 
 Definitions (also on the page and in docs/outcomes.md):
 
-- *Condition*: the ICD-10 category (first three characters) of the first diagnosis on the
-  episode's first referral; without a referral, the episode's condition from the knowledge base.
+- *Condition*: the ICD-10-CM subcategory (first four characters: M54.5 Low back pain, M54.2
+  Cervicalgia) of the first diagnosis on the episode's first referral; without a referral, the
+  episode's condition from the knowledge base.
 - *Baseline*: an episode's first computable score of the measure; *latest*: its last one, when
   there are at least two. Mean change and responders count episodes with a follow-up only.
 - *Sessions to MCID*: the session number of the first follow-up that meets the measure's default
@@ -49,7 +50,7 @@ class EvidenceFilters:
 
 @dataclass(frozen=True, slots=True)
 class EvidenceRow:
-    condition_code: str  # ICD-10 category, or the knowledge condition id, or "" when unknown
+    condition_code: str  # ICD-10-CM subcategory, or the knowledge condition id, or "" when unknown
     condition: str
     measure: Measure
     episodes: int  # with a baseline
@@ -69,10 +70,35 @@ class EvidenceRow:
 
 
 @dataclass
+class EvidenceGroup:
+    condition_code: str
+    condition: str
+    rows: list[EvidenceRow] = field(default_factory=list)
+
+    @property
+    def curves(self) -> list[tuple[str, KaplanMeier]]:
+        """Each measure's sessions-to-MCID curve, for the measures that have one."""
+        return [(row.measure.short, row.km) for row in self.rows if row.km is not None and row.km.steps]
+
+
+@dataclass
 class EvidenceReport:
     filters: EvidenceFilters
     episodes: int
     rows: list[EvidenceRow] = field(default_factory=list)
+
+    def grouped(self, min_episodes: int) -> tuple[list[EvidenceGroup], list[EvidenceRow]]:
+        """Rows by condition, for groups of at least ``min_episodes`` episodes with a baseline; and
+        the rows of smaller groups, whose numbers are too unsteady to read beside the others."""
+        groups: dict[str, EvidenceGroup] = {}
+        small = []
+        for row in self.rows:
+            if row.episodes < min_episodes:
+                small.append(row)
+                continue
+            group = groups.setdefault(row.condition_code, EvidenceGroup(row.condition_code, row.condition))
+            group.rows.append(row)
+        return list(groups.values()), small
 
     def rows_for(self, measure_id: str, condition_code: str | None = None) -> list[EvidenceRow]:
         return [
@@ -103,7 +129,7 @@ def report_episodes(actor: Actor, filters: EvidenceFilters) -> QuerySet[Episode]
 
 def _condition_of(condition: str, diagnoses: Iterable[dict[str, str]] | None) -> tuple[str, str]:
     for diagnosis in diagnoses or ():
-        found = icd10.category(str(diagnosis.get("code", "")))
+        found = icd10.group(str(diagnosis.get("code", "")))
         if found is not None:
             return found.code, f"{found.code} {found.description}"
         break
@@ -258,7 +284,10 @@ CSV_HEADER = (
 
 def fmt(value: float | None, places: int = 1) -> str:
     """Numbers as the page and the CSV show them: fixed places, empty when there is none."""
-    return "" if value is None else f"{value:.{places}f}"
+    if value is None:
+        return ""
+    text = f"{value:.{places}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.0"
 
 
 def pct(value: float | None) -> str:

@@ -216,7 +216,13 @@ def questionnaire_thanks(request: HttpRequest) -> HttpResponse:
 # --- The clinic evidence report ---------------------------------------------------------------
 
 
-KM_MIN_EPISODES = 5
+# Groups smaller than this are listed apart, collapsed: one or two episodes make a 100% with an
+# interval from 20% to 100%, honest but noise beside the groups that say something.
+MIN_EPISODES = 5
+
+
+def _cells(row: evidence.EvidenceRow) -> dict[str, Any]:
+    return {"row": row, "c": dict(zip(evidence.CSV_HEADER, evidence.row_cells(row), strict=True))}
 
 
 def _evidence(request: HttpRequest) -> tuple[Any, EvidenceFilterForm, evidence.EvidenceReport]:
@@ -241,11 +247,17 @@ def _evidence(request: HttpRequest) -> tuple[Any, EvidenceFilterForm, evidence.E
 
 
 def _trial_panels(report: evidence.EvidenceReport) -> list[dict[str, Any]]:
-    """Each published trial beside the clinic's rows for the same ICD-10 categories or condition."""
+    """Each published trial beside the clinic's rows for the same ICD-10-CM codes or condition;
+    groups under the minimum size are counted, not set beside a trial."""
     panels = []
     for trial in knowledge.evidence_references().trials:
-        own = [r for r in report.rows if r.condition_code in trial.icd10 or r.condition_code == trial.condition]
-        panels.append({"trial": trial, "rows": own})
+        own = [
+            r
+            for r in report.rows
+            if r.condition_code == trial.condition or any(r.condition_code.startswith(c) for c in trial.icd10)
+        ]
+        shown = [r for r in own if r.episodes >= MIN_EPISODES]
+        panels.append({"trial": trial, "rows": shown, "omitted": len(own) - len(shown)})
     return panels
 
 
@@ -253,27 +265,29 @@ def _trial_panels(report: evidence.EvidenceReport) -> list[dict[str, Any]]:
 def evidence_page(request: HttpRequest) -> HttpResponse:
     actor, form, report = _evidence(request)
     audit_record(action=Action.VIEW, object_type="outcomes.evidence", user=actor.user)
-    rows = [
-        {
-            "row": row,
-            "c": dict(zip(evidence.CSV_HEADER, evidence.row_cells(row), strict=True)),
-            # A curve from a handful of episodes says little and makes the page long.
-            "svg": charts.km_chart(row.km, title=f"{row.measure.short}: sessions to MCID")
-            if row.km and row.episodes >= KM_MIN_EPISODES
-            else "",
-        }
-        for row in report.rows
-    ]
+    groups, small = report.grouped(MIN_EPISODES)
     context = {
         "section": "evidence",
         "form": form,
         "report": report,
-        "rows": rows,
+        "groups": [
+            {
+                "group": group,
+                "rows": [_cells(row) for row in group.rows],
+                # One chart per condition: a line per measure with an MCID.
+                "svg": charts.km_chart(group.curves, title=f"{group.condition}: sessions to MCID")
+                if group.curves
+                else "",
+                "reached": "; ".join(f"{label} {km.events} of {km.n}" for label, km in group.curves),
+            }
+            for group in groups
+        ],
+        "small": [_cells(row) for row in small],
         "header": evidence.CSV_HEADER,
         "references": knowledge.evidence_references(),
         "trial_panels": _trial_panels(report),
         "query": request.GET.urlencode(),
-        "km_min": KM_MIN_EPISODES,
+        "min_episodes": MIN_EPISODES,
     }
     return render(request, "outcomes/evidence.html", context, status=400 if form.is_bound and form.errors else 200)
 
