@@ -30,12 +30,16 @@ from django.db import transaction
 from mend import knowledge
 from mend.clinical import icd10, queries, rules
 from mend.clinical.models import (
+    Assessment,
+    AssessmentKind,
     DischargeReason,
     Episode,
     Goal,
     NoteStatus,
     NoteTechnique,
+    PainRegion,
     PlanOfCare,
+    PsfsActivity,
     Referral,
     TreatmentNote,
 )
@@ -286,6 +290,7 @@ def load_history(clinic: Clinic, *, count: int, today: date, seed: int) -> int:
     with transaction.atomic():
         Episode.objects.bulk_create([p.episode for p in pasts])
         _referrals_plans_goals(pasts, providers, rng)
+        _assessments(pasts)
         _notes(pasts, rng)
         _scores(pasts, rng)
         # The discharge snapshot, as episode_discharge records it from the goals and notes.
@@ -358,6 +363,53 @@ def _referrals_plans_goals(pasts: Sequence[_Past], providers: Sequence[Referring
     Referral.objects.bulk_create(referrals)
     PlanOfCare.objects.bulk_create(plans)
     Goal.objects.bulk_create(goals)
+
+
+def _assessments(pasts: Sequence[_Past]) -> None:
+    """The initial assessment at the first visit: the complaint, a pain map and the PSFS activities."""
+    assessments = []
+    for past in pasts:
+        episode, profile = past.episode, past.profile
+        assessments.append(
+            Assessment(
+                clinic_id=episode.clinic_id,
+                client_id=episode.client_id,
+                episode=episode,
+                kind=AssessmentKind.INITIAL,
+                assessed_on=episode.started_on,
+                therapist=episode.therapist,
+                chief_complaint=_side_text(profile.complaint, past.side),
+                history=_side_text(profile.history, past.side),
+                nprs=past.pains[0],
+                posture=_side_text(profile.posture, past.side),
+            )
+        )
+    Assessment.objects.bulk_create(assessments)
+    regions, activities = [], []
+    for past, assessment in zip(pasts, assessments, strict=True):
+        baseline = past.pains[0]
+        for n, (region, side_code, quality) in enumerate(past.profile.pain):
+            regions.append(
+                PainRegion(
+                    clinic_id=assessment.clinic_id,
+                    assessment=assessment,
+                    region=region,
+                    side=_region_side(side_code, past.side),
+                    intensity=max(1, baseline - 2 * n),  # the first region is the worst
+                    quality=quality,
+                )
+            )
+        for activity in past.profile.psfs:
+            activities.append(
+                PsfsActivity(
+                    clinic_id=assessment.clinic_id,
+                    assessment=assessment,
+                    activity=_side_text(activity, past.side),
+                    score=max(0, min(10, round(10 - baseline * 0.9))),
+                )
+            )
+    PainRegion.objects.bulk_create(regions)
+    PsfsActivity.objects.bulk_create(activities)
 
 
 def _notes(pasts: Sequence[_Past], rng: random.Random) -> None:

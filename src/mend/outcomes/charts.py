@@ -65,7 +65,7 @@ def _render(title: str, low: float, high: float, dates: Sequence[date], series: 
         legend_at_bottom=True,
         legend_at_bottom_columns=min(3, max(1, named)),
         # pygal sizes the legend by every series, titled or not; the margin keeps a second row visible.
-        margin_bottom=8 + 22 * ((named - 1) // 4),
+        margin_bottom=8 + 22 * ((named - 1) // 3),
         show_x_guides=False,
         truncate_legend=-1,
         dots_size=4,
