@@ -186,6 +186,29 @@ def take_clinical(page: Page, therapist: Page, out: Path) -> None:
     expect(page.get_by_role("heading", name="Plan of care", level=1)).to_be_visible()
     shoot(page, out, "14-plan.png")
 
+    take_outcomes(page, therapist, chart, out)
+
+
+def take_outcomes(page: Page, therapist: Page, chart: str, out: Path) -> None:
+    """The chart's progress charts, the in-clinic measure form, and the clinic evidence report."""
+    therapist.goto(chart + "progress/")
+    expect(therapist.get_by_role("heading", level=1)).to_contain_text("Progress")
+    expect(therapist.locator(".chart svg").first).to_be_visible()
+    shoot(therapist, out, "15-progress.png")
+
+    therapist.goto(chart + "outcomes/nprs/")
+    expect(therapist.get_by_role("radio").first).to_be_attached()
+    therapist.get_by_role("radio", name=re.compile(r"^3\b")).first.check(force=True)
+    shoot(therapist, out, "16-measure-form.png")
+
+    page.goto("/outcomes/evidence/")
+    expect(page.locator("tr[data-row]").first).to_be_visible()
+    shoot(page, out, "17-evidence.png")
+    # The curves: sessions to reach the minimal clinically important difference, per condition.
+    page.locator("#km-heading").scroll_into_view_if_needed()
+    scroll_to(page, page_y(page.locator("#km-heading")) - 16)
+    shoot(page, out, "18-evidence-curves.png")
+
 
 def take(page: Page, new_page: Callable[[], Page], out: Path, password: str) -> None:
     page.goto("/accounts/login/")
