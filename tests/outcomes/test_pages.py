@@ -91,6 +91,10 @@ def test_psfs_form_starts_from_the_assessments_activities(login, tess, episode):
     http = login("therapist")
     text = http.get(f"/episodes/{episode.pk}/outcomes/psfs/").content.decode()
     assert 'value="Sitting through a meeting"' in text
+    # The question is asked once, above the activities, and each activity's group points to it.
+    assert text.count('id="psfs-question"') == 1
+    assert text.count('aria-describedby="psfs-question"') == text.count('<span class="scale-number">Activity ')
+    assert text.count('<span class="scale-number">Activity ') >= 3
     response = http.post(
         f"/episodes/{episode.pk}/outcomes/psfs/",
         {"activity_0": "Sitting through a meeting", "item_0": "4", "activity_1": "Lifting", "item_1": "6",
