@@ -83,7 +83,10 @@ def test_filters_apply_to_page_and_csv(login, personas, back_pain):  # noqa: F81
 def test_a_reversed_date_range_is_a_form_error(login, back_pain):  # noqa: F811
     response = login("owner").get(f"{PAGE}?started_from=2026-05-01&started_to=2026-01-01")
     assert response.status_code == 400
-    assert "after its end" in response.content.decode()
+    html = response.content.decode()
+    assert "after its end" in html
+    # Named beside the field to correct, which keeps what was typed.
+    assert '<ul class="errorlist" id="id_started_to_error">' in html and 'value="2026-01-01"' in html
 
 
 def test_a_therapist_sees_their_own_episodes_and_has_no_therapist_filter(login, back_pain):  # noqa: F811

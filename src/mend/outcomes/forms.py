@@ -205,5 +205,6 @@ class EvidenceFilterForm(forms.Form):
         data = super().clean() or {}
         start, end = data.get("started_from"), data.get("started_to")
         if start and end and start > end:
-            raise forms.ValidationError("The start of the date range is after its end.")
+            # On the end field, so the page marks the field to correct.
+            self.add_error("started_to", "The start of the date range is after its end.")
         return data
