@@ -298,6 +298,18 @@ def test_demo_evidence_report_has_groups_worth_reading(demo):
     assert {c.value for c in Course} == {"responds", "slow", "plateau", "worse", "drops_out"}
 
 
+def test_demo_evidence_report_page_and_csv_render(demo, client):
+    client.post(reverse("login"), {"username": "owner@example.org", "password": DEMO_PASSWORD})
+    page = client.get(reverse("evidence_report"))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert '<th scope="rowgroup" colspan="8">M54.5 Low back pain</th>' in html
+    assert html.count("<svg") >= 10  # a curve per condition with enough episodes
+    assert "smaller group" in html and "Cherkin" in html
+    csv = client.get(reverse("evidence_csv")).content.decode()
+    assert csv.count("\n") == html.count("<tr data-row>") + 1  # the header and a line per row shown
+
+
 def test_seed_gives_the_bench_therapist_a_long_chart():
     seed_clinic(1, clients=40, today=timezone.localdate())
     clinic = Clinic.objects.get(slug="seed-1")
