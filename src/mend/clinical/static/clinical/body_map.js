@@ -61,7 +61,7 @@
     function addRow() {
       var index = Number(total.value);
       var holder = document.createElement("tbody");
-      holder.innerHTML = template.innerHTML.replace(/__prefix__/g, String(index));
+      holder.innerHTML = template.innerHTML.replace(/__prefix__/g, String(index)).replace(/__rownumber__/g, String(index + 1));
       var row = holder.querySelector("[data-formset-row]");
       body.appendChild(row);
       total.value = String(index + 1);
@@ -125,7 +125,7 @@
       button.addEventListener("click", function () {
         var index = Number(total.value);
         var holder = document.createElement("tbody");
-        holder.innerHTML = template.innerHTML.replace(/__prefix__/g, String(index));
+        holder.innerHTML = template.innerHTML.replace(/__prefix__/g, String(index)).replace(/__rownumber__/g, String(index + 1));
         var row = holder.querySelector("[data-formset-row]");
         body.appendChild(row);
         total.value = String(index + 1);

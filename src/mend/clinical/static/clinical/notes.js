@@ -24,7 +24,7 @@
       if (!template || !total || !rows) return;
       var index = parseInt(total.value, 10);
       var holder = document.createElement("div");
-      holder.innerHTML = template.innerHTML.replace(/__prefix__/g, String(index));
+      holder.innerHTML = template.innerHTML.replace(/__prefix__/g, String(index)).replace(/__rownumber__/g, String(index + 1));
       var row = holder.firstElementChild;
       rows.insertBefore(row, template);
       total.value = String(index + 1);

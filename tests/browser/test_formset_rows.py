@@ -1,0 +1,31 @@
+"""Rows added in the browser are named by their number, like the rows the server drew."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from playwright.sync_api import Page, expect
+
+THERAPIST = "therapist1@example.org"
+CLIENT = "Jacqueline Haynes"
+EPISODE = "Right hip flexor strain, track"
+
+
+def test_an_added_pain_region_row_is_labelled_with_its_number(signed_in: Callable[[str], Page]) -> None:
+    page = signed_in(THERAPIST)
+    page.goto("/clients/?q=Haynes")
+    page.get_by_role("link", name=CLIENT).first.click()
+    page.get_by_role("link", name=EPISODE).first.click()
+    expect(page).to_have_url(re.compile(r"/episodes/\d+/$"))
+    page.goto(page.url + "assessments/new/")
+    rows = page.locator("[data-formset-body='pain'] [data-formset-row]")
+    before = rows.count()
+    page.get_by_role("button", name="Add a pain region").click()
+    expect(rows).to_have_count(before + 1)
+    added = rows.nth(before)
+    labels = added.locator("label.visually-hidden").all_inner_texts()
+    assert labels and all(text.endswith(f", row {before + 1}") for text in labels), labels
+    assert not any("new" in text or "__" in text for text in labels), labels
+    # The new row's first field takes the focus, so typing goes straight into it.
+    expect(added.locator("select, input").first).to_be_focused()
