@@ -256,6 +256,8 @@ def test_discharge_shows_outcomes_then_closes_the_episode(login, full_episode, t
     chart = _chart(http, full_episode).content.decode()
     assert "Discharged: Goals met" in chart and "Pain gone; sitting through a workday." in chart
     assert "Start today's note" not in chart and "/discharge/" not in chart
+    # The referral closed with the episode: no countdown to an expiry that no longer matters.
+    assert ">Closed</span>" in chart and "days left" not in chart and "ago</span>" not in chart
     # The outcomes recorded at discharge.
     full_episode.refresh_from_db()
     assert full_episode.discharge_outcomes[0]["status"] == "met"
