@@ -149,6 +149,9 @@ def _check(measure: Measure, answers: Answers) -> list[float | None]:
             raise ScoringError(f"{measure.short} item {n}: {answer!r} is not a number.")
         if not measure.min <= answer <= measure.max:
             raise ScoringError(f"{measure.short} item {n}: {answer} is outside {measure.min:g}–{measure.max:g}.")
+        if answer != int(answer):
+            # Every item is answered by choosing a category (a box, a statement, a number on a scale).
+            raise ScoringError(f"{measure.short} item {n}: {answer} is not one of the answers; use a whole number.")
         checked.append(float(answer))
     return checked
 
@@ -315,6 +318,10 @@ def change(measure_id: str, baseline: Score | float | int, followup: Score | flo
     measure = measures().get(measure_id)
     if measure is None:
         raise ScoringError(f"Unknown measure {measure_id!r}.")
+    if baseline is None or followup is None:
+        # score() answers None when a score cannot be computed; there is no change to measure.
+        which = "baseline" if baseline is None else "follow-up"
+        raise ScoringError(f"The {which} {measure.short} score could not be computed, so there is no change.")
     before, after = _value(baseline), _value(followup)
     improvement = (after - before) if measure.higher_is_better else (before - after)
     relative = improvement / abs(before) if before != 0 else None
