@@ -105,8 +105,10 @@ def test_report_numbers_match_the_hand_computation(personas, back_pain):
     assert (row.condition_code, row.condition) == ("M54.5", "M54.5 Low back pain")
     assert row.measure.id == "nprs"
     assert (row.episodes, row.followed_up) == (5, 4)
-    assert row.baseline_mean == pytest.approx((8 + 6 + 7 + 5 + 4) / 5)
+    # Both means over the four followed up (D has no follow-up), so they differ by the mean change.
+    assert row.baseline_mean == pytest.approx((8 + 6 + 7 + 4) / 4)
     assert row.latest_mean == pytest.approx((3 + 4 + 7 + 5) / 4)
+    assert row.baseline_mean - row.latest_mean == pytest.approx(row.change.mean)
     # Improvements 5, 2, 0, −1: mean 1.5, squared deviations 21, sd √(21/3) = √7, t(0.975, 3) = 3.182446.
     assert row.change.mean == pytest.approx(1.5)
     half = 3.182446 * math.sqrt(7) / 2
@@ -162,6 +164,19 @@ def test_uncomputable_scores_are_left_out_not_counted_as_zero(personas):
     MeasureResponse.objects.filter(episode=episode, value=4).update(value=None)
     [row] = evidence_report(personas.actor("owner")).rows
     assert (row.episodes, row.followed_up, row.change) == (1, 0, None)
+
+
+def test_baseline_mean_is_over_all_episodes_when_none_was_followed_up(personas):
+    build_episode(personas, nprs=[(1, 8)], sessions=1)
+    build_episode(personas, nprs=[(1, 5)], sessions=1)
+    [row] = evidence_report(personas.actor("owner")).rows
+    assert (row.baseline_mean, row.latest_mean, row.change) == (6.5, None, None)
+
+
+def test_report_counts_the_episodes_with_a_score(personas, back_pain):
+    build_episode(personas, nprs=[], sessions=2)  # matches the filters, never measured
+    report = evidence_report(personas.actor("owner"))
+    assert (report.episodes, report.measured) == (6, 5)
 
 
 def test_groups_of_fewer_episodes_than_the_threshold_are_set_apart(personas, back_pain):

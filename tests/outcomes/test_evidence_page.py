@@ -59,6 +59,21 @@ def test_csv_equals_what_the_page_shows(login, personas, back_pain, query):  # n
         assert {k for k, v in in_csv.items() if v} <= set(on_page)
 
 
+@pytest.mark.parametrize("query", ["?therapist=999999", "?technique=not-a-technique"])
+def test_an_unknown_filter_value_shows_no_results(login, back_pain, query):  # noqa: F811
+    response = login("owner").get(PAGE + query)
+    assert response.status_code == 400
+    assert "<tr data-row>" not in response.content.decode()
+
+
+def test_the_summary_counts_matching_and_measured_episodes(login, personas, back_pain):  # noqa: F811
+    build_episode(personas, nprs=[], sessions=1)
+    html = login("owner").get(PAGE).content.decode()
+    assert "6 episodes match, 5 with an outcome score." in html
+    html = login("owner").get(PAGE + "?technique=swedish").content.decode()
+    assert "Episodes of care matching the filters" in html and "1 episode matches." in html
+
+
 def test_small_groups_are_listed_apart_and_collapsed(login, personas, back_pain):  # noqa: F811
     build_episode(personas, code="M54.2", condition="neck_pain", nprs=[(1, 6), (2, 3)], sessions=2)
     html = login("owner").get(PAGE).content.decode()
@@ -85,6 +100,9 @@ def test_a_reversed_date_range_is_a_form_error(login, back_pain):  # noqa: F811
     assert response.status_code == 400
     html = response.content.decode()
     assert "after its end" in html
+    # No numbers from filters that do not hold, and no download of them.
+    assert "<tr data-row>" not in html and "No results until the filters are corrected" in html
+    assert 'href="/outcomes/evidence.csv' not in html
     # Named beside the field to correct, which keeps what was typed.
     assert '<ul class="errorlist" id="id_started_to_error">' in html and 'value="2026-01-01"' in html
 

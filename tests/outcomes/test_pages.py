@@ -37,6 +37,34 @@ def test_chart_card_shows_due_latest_change_and_responder(login, tess, episode):
     assert "baseline, every 2 sessions, discharge" in text
 
 
+def test_chart_card_flags_a_client_worse_by_the_mcid(login, tess, episode):
+    today = timezone.localdate()
+    services.response_record(
+        actor=tess, episode=episode, measure_id="nprs", answers=[5], collected_on=today - timedelta(days=14)
+    )
+    services.response_record(actor=tess, episode=episode, measure_id="nprs", answers=[7])
+    text = login("therapist").get(f"/episodes/{episode.pk}/").content.decode()
+    assert "2 worse" in text and "−2 worse" not in text
+    assert "worse by the MCID or more" in text and "below MCID" not in text
+    assert "MCID 2 points" in text
+
+
+def test_chart_card_of_a_discharged_episode_asks_for_nothing(login, tess, episode):
+    clinical.episode_discharge(actor=tess, episode=episode, reason="plateau")
+    text = login("therapist").get(f"/episodes/{episode.pk}/").content.decode()
+    assert "Outcome measures" in text
+    assert ">due</span>" not in text and "Due now:" not in text
+    assert "not collected at discharge" in text
+
+
+def test_chart_card_says_when_the_client_cannot_be_emailed(login, episode, personas):
+    page = login("therapist").get(f"/episodes/{episode.pk}/").content.decode()
+    assert "(no email consent)" in page
+    personas.carol.email, personas.carol.consent_email = "carol@example.org", True
+    personas.carol.save()
+    assert "(no email consent)" not in login("therapist").get(f"/episodes/{episode.pk}/").content.decode()
+
+
 def test_an_uncomputable_score_shows_not_computable_never_zero(login, tess, episode):
     services.response_record(
         actor=tess, episode=episode, measure_id="odi", answers=[1, None, None, None, None, 0, 1, 2, 1, 0]

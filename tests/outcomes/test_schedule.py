@@ -63,7 +63,7 @@ def test_every_n_weeks_counts_from_the_last_response():
     when = parse_when("every 2 weeks")
     assert not due(when, collected=[D0], sessions=[], today=D0 + timedelta(days=13)).due
     assert due(when, collected=[D0], sessions=[], today=D0 + timedelta(days=14)).due
-    assert due(when, collected=[D0], sessions=[], today=D0 + timedelta(days=3)).next == "from 2026-03-16"
+    assert due(when, collected=[D0], sessions=[], today=D0 + timedelta(days=3)).next == "from 16 Mar 2026"
 
 
 def test_discharge_is_due_when_the_planned_sessions_are_done():

@@ -10,7 +10,9 @@ Definitions (also on the page and in docs/outcomes.md):
   Cervicalgia) of the first diagnosis on the episode's first referral; without a referral, the
   episode's condition from the knowledge base.
 - *Baseline*: an episode's first computable score of the measure; *latest*: its last one, when
-  there are at least two. Mean change and responders count episodes with a follow-up only.
+  there are at least two. Mean change and responders count episodes with a follow-up only, and
+  so do the baseline and latest means (over all episodes only when none was followed up), so
+  that the latest mean minus the baseline mean is the mean change.
 - *Sessions to MCID*: the session number of the first follow-up that meets the measure's default
   MCID against the baseline. Episodes that never do are censored at their last signed session or
   last measured session, whichever is later (discharged without response, or still in care).
@@ -84,8 +86,9 @@ class EvidenceGroup:
 @dataclass
 class EvidenceReport:
     filters: EvidenceFilters
-    episodes: int
+    episodes: int  # matching the filters
     rows: list[EvidenceRow] = field(default_factory=list)
+    measured: int = 0  # of those, with at least one computable score
 
     def grouped(self, min_episodes: int) -> tuple[list[EvidenceGroup], list[EvidenceRow]]:
         """Rows by condition, for groups of at least ``min_episodes`` episodes with a baseline; and
@@ -183,7 +186,7 @@ def evidence_report(actor: Actor, filters: EvidenceFilters | None = None) -> Evi
         groups.setdefault((condition_of[episode_id], measure_id), []).append(episode_id)
 
     registry = measures()
-    report = EvidenceReport(filters, len(rows))
+    report = EvidenceReport(filters, len(rows), measured=len({pk for pk, _ in scores}))
     for ((code, label), measure_id), episode_ids in sorted(groups.items(), key=_group_order):
         measure = registry.get(measure_id)
         if measure is None:
@@ -204,6 +207,7 @@ def _row(
     mcid = measure.mcid
     anchor = mcid is not None and (mcid.followup_at_most is not None or mcid.followup_at_least is not None)
     baselines: list[float] = []
+    paired: list[float] = []  # the baselines of the episodes followed up, beside their latest scores
     latests: list[float] = []
     improvements: list[float] = []
     responders = judged = dropped = 0
@@ -215,6 +219,7 @@ def _row(
         followups = points if anchor else points[1:]
         if not anchor and followups:
             latest = followups[-1][0]
+            paired.append(baseline)
             latests.append(latest)
             improvements.append(change(measure.id, baseline, latest).improvement)
         if not followups and reason in DROP_OUT_REASONS:
@@ -248,7 +253,8 @@ def _row(
         measure=measure,
         episodes=len(baselines),
         followed_up=followed_up,
-        baseline_mean=sum(baselines) / len(baselines),
+        # Over the episodes followed up when there are any, so latest − baseline is the mean change.
+        baseline_mean=sum(paired) / len(paired) if paired else sum(baselines) / len(baselines),
         latest_mean=(sum(latests) / len(latests)) if latests else None,
         change=mean_ci(improvements),
         responders=proportion_ci(responders, judged) if mcid is not None else None,

@@ -78,6 +78,16 @@ class MeasureSummary:
         return found.responder if found is not None else None
 
     @property
+    def worse(self) -> bool:
+        """Worse than at baseline by at least the MCID: a change the client feels, the wrong way."""
+        found, mcid = self.change, self.measure.mcid
+        if found is None or mcid is None or found.improvement >= 0:
+            return False
+        by_points = mcid.absolute is not None and -found.improvement >= mcid.absolute - 1e-9
+        by_share = mcid.relative is not None and found.relative is not None and -found.relative >= mcid.relative - 1e-9
+        return by_points or by_share
+
+    @property
     def mcid_text(self) -> str:
         mcid = self.measure.mcid
         if mcid is None:
@@ -140,6 +150,7 @@ def signed_visit_days(notes: Iterable[TreatmentNote]) -> list[date]:
 class OutcomesCard:
     summaries: list[MeasureSummary]
     links: list[QuestionnaireLink] = field(default_factory=list)
+    can_email: bool = True  # the client has an email address and agreed to be emailed
 
     @property
     def due(self) -> list[MeasureSummary]:
@@ -165,6 +176,7 @@ def outcomes_card(
             discharged_on=episode.discharged_on,
         ),
         links,
+        can_email=bool(episode.client.email and episode.client.consent_email),
     )
 
 

@@ -136,7 +136,7 @@ def due(
         if today >= next_on:
             reasons.append(f"{(today - last).days // 7} weeks since the last")
         else:
-            upcoming.append(f"from {next_on.isoformat()}")
+            upcoming.append(f"from {next_on.day} {next_on:%b %Y}")
     if when.discharge:
         ended = discharged_on is not None or (planned_sessions is not None and len(sessions) >= planned_sessions > 0)
         last_visit = max(sessions) if sessions else None

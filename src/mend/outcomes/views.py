@@ -235,7 +235,9 @@ def _evidence(request: HttpRequest) -> tuple[Any, EvidenceFilterForm, evidence.E
     )
     form = EvidenceFilterForm(request.GET or None, therapists=therapists, techniques=knowledge.technique_choices())
     filters = evidence.EvidenceFilters()
-    if form.is_bound and form.is_valid():
+    if form.is_bound and not form.is_valid():
+        return actor, form, evidence.EvidenceReport(filters, 0)  # no numbers from filters that do not hold
+    if form.is_bound:
         data = form.cleaned_data
         filters = evidence.EvidenceFilters(
             therapist_id=data.get("therapist"),
@@ -288,6 +290,8 @@ def evidence_page(request: HttpRequest) -> HttpResponse:
         "trial_panels": _trial_panels(report),
         "query": request.GET.urlencode(),
         "min_episodes": MIN_EPISODES,
+        "invalid": form.is_bound and bool(form.errors),
+        "filtered": form.is_bound and not form.errors and any(form.cleaned_data.values()),
     }
     return render(request, "outcomes/evidence.html", context, status=400 if form.is_bound and form.errors else 200)
 

@@ -21,3 +21,9 @@ def signed(value: float | None) -> str:
         return ""
     text = f"{value:+.1f}".removesuffix(".0")
     return text.replace("-", "−")
+
+
+@register.filter
+def magnitude(value: float | None) -> str:
+    """The size of a change without its sign, for "2 worse" rather than "−2 worse"."""
+    return "" if value is None else score(abs(value))
