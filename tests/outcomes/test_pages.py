@@ -214,3 +214,54 @@ def test_chart_and_progress_run_the_same_queries_with_few_and_many_responses(log
     large = _count(http, path.format(episode.pk))
     if small[0] != large[0]:
         pytest.fail("\n".join([f"small: {small[0]}", *small[1], "", f"large: {large[0]}", *large[1]]))
+
+
+def _open_planned_episode(tess, client, title):
+    episode = clinical.episode_open(
+        actor=tess, client=client, data={"title": title, "started_on": timezone.localdate() - timedelta(days=7)}
+    )
+    clinical.plan_save(
+        actor=tess,
+        episode=episode,
+        data={
+            "sessions_per_week": 1,
+            "weeks": 4,
+            "session_minutes": 60,
+            "measures": [{"measure": "nprs", "when": "baseline"}],
+        },
+        techniques=[{"technique": "swedish", "region": "neck", "side": "", "pressure": 2}],
+    )
+    return episode
+
+
+def test_today_lists_the_measures_due_with_record_links(login, tess, episode):
+    http = login("therapist")
+    text = http.get("/").content.decode()
+    assert "Outcome measures due" in text
+    assert f"/episodes/{episode.pk}/outcomes/odi/" in text and "Chronic low back pain" in text
+    services.response_record(actor=tess, episode=episode, measure_id="nprs", answers=[6])
+    services.response_record(actor=tess, episode=episode, measure_id="odi", answers=[2] * 10)
+    services.response_record(
+        actor=tess, episode=episode, measure_id="psfs", answers=[4], item_labels=["Sitting through a meeting"]
+    )
+    text = http.get("/").content.decode()
+    assert f"/episodes/{episode.pk}/outcomes/" not in text
+    assert "No outcome measure of your clients' plans of care is due." in text
+    # Owners and front desk have no caseload of their own: no such list.
+    assert "Outcome measures due" not in login("owner").get("/").content.decode()
+
+
+def test_today_reads_what_is_due_in_the_same_queries_however_many_episodes(login, tess, personas, episode):
+    http = login("therapist")
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert http.get("/").status_code == 200
+        return len(captured.captured_queries)
+
+    few = count()
+    for n in range(3):
+        _open_planned_episode(tess, personas.carol, f"Neck pain {n}")
+    many = count()
+    assert few == many
+    assert http.get("/").content.decode().count("/outcomes/nprs/") == 4

@@ -10,7 +10,8 @@ from datetime import date
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from mend import knowledge
+from mend import access, knowledge
+from mend.access import Actor
 from mend.clinical.models import Assessment, Episode, Goal, NoteStatus, PlanOfCare, TreatmentNote
 from mend.clinical.queries import measure_label
 from mend.outcomes.models import MeasureResponse, QuestionnaireLink
@@ -178,6 +179,44 @@ def outcomes_card(
         links,
         can_email=bool(episode.client.email and episode.client.consent_email),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class DueToday:
+    episode: Episode
+    due: list[MeasureSummary]
+
+
+def todays_due(actor: Actor, today: date) -> list[DueToday]:
+    """The therapist's open episodes with a plan whose measures are due, in three queries however
+    many clients they have: the episodes with client and plan, their responses, their signed visits."""
+    episodes = list(
+        access.episodes(actor)
+        .filter(therapist=actor.membership, discharged_on__isnull=True, plan__isnull=False)
+        .select_related("client", "plan")
+    )  # 1
+    ids = [e.pk for e in episodes]
+    responses: dict[int, list[MeasureResponse]] = {}
+    for r in MeasureResponse.objects.filter(episode_id__in=ids).order_by("collected_on", "collected_at", "id"):  # 2
+        responses.setdefault(r.episode_id, []).append(r)
+    visits: dict[int, list[date]] = {}
+    signed = TreatmentNote.objects.filter(episode_id__in=ids, status=NoteStatus.SIGNED).order_by("visit_on")
+    for episode_id, visit_on in signed.values_list("episode_id", "visit_on"):  # 3
+        visits.setdefault(episode_id, []).append(visit_on)
+    found = []
+    for episode in episodes:
+        listed = summaries(
+            plan=episode.plan,
+            responses=responses.get(episode.pk, []),
+            sessions=visits.get(episode.pk, []),
+            today=today,
+            discharged_on=None,
+        )
+        due_now = [s for s in listed if s.due.due]
+        if due_now:
+            found.append(DueToday(episode, due_now))
+    found.sort(key=lambda d: (d.episode.client.display_name, d.episode.started_on))
+    return found
 
 
 # --- Progress page --------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from mend import access
 from mend.clinical import queries as clinical_queries
+from mend.outcomes import queries as outcome_queries
 from mend.people import queries
 from mend.web.decorators import actor_required
 
@@ -27,6 +28,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "expiring": expiring,
         "today": today,
         "flags": clinical_queries.todays_flags(actor, today) if actor.is_therapist else [],
+        "measures_due": outcome_queries.todays_due(actor, today) if actor.is_therapist else [],
     }
     return render(request, "web/home.html", context)
 
