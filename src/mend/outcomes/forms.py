@@ -18,6 +18,10 @@ from mend.outcomes.scoring import Measure, measures
 from mend.outcomes.services import PSFS_MAX_ACTIVITIES
 from mend.outcomes.wording import Wording, WordingError, wording
 
+# A phone (about 300 px for the scale) fits six 44 px answer buttons in a row; longer scales wrap
+# into rows of equal length (0–10: 6 + 5) instead of leaving one answer alone on the last row.
+NARROW_MAX_COLUMNS = 6
+
 # Answer labels that are part of the scale's published coding (issue 4, registry): HIT-6 answers
 # are category indexes Never…Always.
 CATEGORY_LABELS = {"hit6": ("Never", "Rarely", "Sometimes", "Very often", "Always")}
@@ -35,12 +39,34 @@ class Choice:
 class ItemRow:
     number: int
     item_id: str
+    topic: str  # what the item is about, from its id: the label when the wording is not loaded
     text: str
     name: str
+    group_id: str  # the item's auto id: prefix of its legend, error and answer ids
     choices: tuple[Choice, ...]
     errors: Sequence[str]
     activity: forms.BoundField | None = None
     wide_labels: bool = False
+
+    @property
+    def narrow_columns(self) -> int:
+        """Columns of the scale on a phone: as many as fit, in rows of equal length."""
+        rows = -(-len(self.choices) // NARROW_MAX_COLUMNS)
+        return -(-len(self.choices) // max(rows, 1))
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorLink:
+    """A problem in the form's error summary and the id of the control to correct."""
+
+    target: str
+    message: str
+
+
+def item_topic(item_id: str) -> str:
+    """A readable topic from a registry item id: ``walk_2_blocks`` → "Walk 2 blocks"."""
+    words = item_id.replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
 
 
 def _values(measure: Measure) -> list[int]:
@@ -92,7 +118,10 @@ class MeasureForm(forms.Form):
                 )
         if in_clinic:
             self.fields["collected_on"] = forms.DateField(
-                initial=timezone.localdate, widget=forms.DateInput(attrs={"type": "date"}), label="Collected on"
+                initial=timezone.localdate,
+                widget=forms.DateInput(attrs={"type": "date"}),
+                label="Collected on",
+                error_messages={"required": "Enter the day the measure was collected."},
             )
 
     @property
@@ -123,8 +152,10 @@ class MeasureForm(forms.Form):
                 ItemRow(
                     number=n + 1,
                     item_id=item_id,
+                    topic=item_topic(item_id),
                     text=text,
                     name=bound.html_name,
+                    group_id=bound.auto_id,
                     choices=choices,
                     errors=bound.errors,
                     activity=self[f"activity_{n}"] if self.is_psfs else None,
@@ -132,6 +163,27 @@ class MeasureForm(forms.Form):
                 )
             )
         return rows
+
+    def error_links(self) -> list[ErrorLink]:
+        """The field problems in page order, each with the control it concerns (for the summary)."""
+        links = []
+        for n in range(self.count):
+            item = self[f"item_{n}"]
+            if self.is_psfs:
+                activity = self[f"activity_{n}"]
+                links += [ErrorLink(activity.auto_id, f"Activity {n + 1}: {e}") for e in activity.errors]
+                name = f"Activity {n + 1}"
+            elif self.count == 1:
+                name = self.measure.short
+            elif self.wording is None and n < len(self.measure.item_ids):
+                name = f"Item {n + 1} ({item_topic(self.measure.item_ids[n])})"
+            else:
+                name = f"Item {n + 1}"
+            # The first answer button: following the link puts the keyboard in the item's scale.
+            links += [ErrorLink(f"{item.auto_id}_0", f"{name}: {e}") for e in item.errors]
+        if "collected_on" in self.fields:
+            links += [ErrorLink(self["collected_on"].auto_id, str(e)) for e in self["collected_on"].errors]
+        return links
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -167,14 +219,55 @@ def measure_choices(ids: Sequence[str] | None = None) -> list[tuple[str, str]]:
     return [(m, f"{registry[m].short} · {registry[m].construct}") for m in chosen if m in registry]
 
 
+@dataclass(frozen=True, slots=True)
+class Unsendable:
+    """A measure of the episode that a client cannot answer alone, and why (shown, not offered)."""
+
+    id: str
+    label: str
+    reason: str
+
+
+def unsendable_reason(measure: Measure) -> str:
+    """Why ``measure`` cannot go in an emailed link, or "" when it can (the checks
+    ``services.link_create_and_send`` makes, asked before the therapist ticks it)."""
+    if measure.items is None:
+        return "in clinic only, the client names activities with you"
+    try:
+        found = wording(measure)
+    except WordingError:
+        return "in clinic only: the clinic's wording file has a problem"
+    return "" if found is not None else "in clinic only: wording not loaded"
+
+
 class SendLinkForm(forms.Form):
     measures = forms.MultipleChoiceField(
-        widget=forms.CheckboxSelectMultiple, label="Questionnaires to send", choices=()
+        widget=forms.CheckboxSelectMultiple,
+        label="Questionnaires to send",
+        choices=(),
+        error_messages={"required": "Choose at least one questionnaire to send."},
     )
 
     def __init__(self, *args: Any, choices: list[tuple[str, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["measures"].choices = choices
+        registry = measures()
+        sendable: list[tuple[str, str]] = []
+        self.unavailable: list[Unsendable] = []
+        for value, label in choices:
+            reason = unsendable_reason(registry[value])
+            if reason:
+                self.unavailable.append(Unsendable(value, label, reason))
+            else:
+                sendable.append((value, label))
+        self.fields["measures"].choices = sendable  # type: ignore[attr-defined]
+        # Preselect only what can be sent: a due PSFS or licensed measure is listed, not ticked.
+        ids = [value for value, _ in sendable]
+        wanted = [m for m in self.initial.get("measures", []) if m in ids]
+        self.initial["measures"] = wanted or ids[:1]
+
+    @property
+    def can_send(self) -> bool:
+        return bool(self.fields["measures"].choices)  # type: ignore[attr-defined]
 
 
 class EvidenceFilterForm(forms.Form):

@@ -89,11 +89,13 @@ def link_send(request: HttpRequest, pk: int) -> HttpResponse:
     actor = request.actor  # type: ignore[attr-defined]
     episode = access.episode_or_404(actor, pk)
     card = queries.outcomes_card(episode, plan=getattr(episode, "plan", None), notes=[], today=timezone.localdate())
-    ids = [s.measure.id for s in card.summaries if s.measure.items is not None] or [
-        m for m in measures() if measures()[m].items is not None
-    ]
+    # Every measure of the episode is listed; those a client cannot answer alone (PSFS, licensed
+    # wording not loaded) are shown disabled with the reason rather than refused after submitting.
+    ids = [s.measure.id for s in card.summaries] or list(measures())
     form = SendLinkForm(
-        request.POST or None, choices=measure_choices(ids), initial={"measures": card.sendable_due or ids[:1]}
+        request.POST if request.method == "POST" else None,
+        choices=measure_choices(ids),
+        initial={"measures": card.sendable_due},
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -195,6 +197,8 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
             if by_measure.get("__all__") and forms_:
                 forms_[0].add_error(None, by_measure["__all__"])
         else:
+            # The thanks page says the answers arrived only to whoever just sent them.
+            request.session["outcomes_questionnaire_answered"] = True
             return redirect("questionnaire_thanks")
     if request.method == "GET":
         audit_record(action=Action.VIEW, obj=link, client_id=link.client_id, user_email=link.sent_to,
@@ -205,12 +209,16 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
         "clinic": link.clinic,
         "forms": forms_,
         "problems": sum(len(f.errors) + len(f.non_field_errors()) for f in forms_) if request.method == "POST" else 0,
+        "error_links": [(f.measure.name, link) for f in forms_ for link in f.error_links()],
     }
     return render(request, "outcomes/questionnaire.html", context, status=400 if request.method == "POST" else 200)
 
 
+@never_cache
 def questionnaire_thanks(request: HttpRequest) -> HttpResponse:
-    return render(request, "outcomes/thanks.html")
+    """After a submission, the confirmation; opened directly, a neutral page (it confirms nothing)."""
+    answered = bool(request.session.get("outcomes_questionnaire_answered"))  # set by questionnaire()
+    return render(request, "outcomes/thanks.html", {"answered": answered})
 
 
 # --- The clinic evidence report ---------------------------------------------------------------
