@@ -455,6 +455,7 @@ def busiest_episode(subjects: Subjects) -> int:
 
 
 register("chart", "therapist", lambda s: f"/episodes/{busiest_episode(s)}/", "episode chart with the most notes")
+register("today_therapist", "therapist", lambda s: "/", "a therapist's Today: flags and measures due")
 register("evidence_report", "owner", lambda s: "/outcomes/evidence/", "clinic evidence report over every episode")
 
 HTTP_CASES += [
