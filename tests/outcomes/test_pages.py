@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -265,3 +266,24 @@ def test_today_reads_what_is_due_in_the_same_queries_however_many_episodes(login
     many = count()
     assert few == many
     assert http.get("/").content.decode().count("/outcomes/nprs/") == 4
+
+
+def test_too_few_answers_ask_before_saving_as_not_computable(login, episode):
+    http = login("therapist")
+    url = f"/episodes/{episode.pk}/outcomes/odi/"
+    posted = {"item_0": "2", "item_1": "3", "item_2": "1", "collected_on": timezone.localdate().isoformat()}
+    asked = http.post(url, posted)
+    assert asked.status_code == 400
+    text = asked.content.decode()
+    assert "Only 3 of 10 items are answered: too few to compute the ODI score." in text
+    assert 'name="save_incomplete"' in text
+    assert re.search(r'name="item_1" id="[^"]+" value="3" checked', text)  # nothing chosen is lost
+    assert not MeasureResponse.objects.exists()
+    saved = http.post(url, {**posted, "save_incomplete": "on"})
+    assert saved.status_code == 302
+    response = MeasureResponse.objects.get()
+    assert (response.value, response.answered) == (None, 3)
+    # Enough answers to score: saved at once, no question asked.
+    enough = {f"item_{n}": "2" for n in range(9)} | {"collected_on": timezone.localdate().isoformat()}
+    assert http.post(url, enough).status_code == 302
+    assert MeasureResponse.objects.filter(value__isnull=False).count() == 1

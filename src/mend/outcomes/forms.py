@@ -14,7 +14,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from mend.outcomes.scoring import Measure, measures
+from mend.outcomes.scoring import Measure, ScoringError, measures, score
 from mend.outcomes.services import PSFS_MAX_ACTIVITIES
 from mend.outcomes.wording import Wording, WordingError, wording
 
@@ -123,6 +123,10 @@ class MeasureForm(forms.Form):
                 label="Collected on",
                 error_messages={"required": "Enter the day the measure was collected."},
             )
+            # Shown once the answers given cannot be scored: saving them then is a choice, not a slip.
+            self.fields["save_incomplete"] = forms.BooleanField(
+                required=False, label="Save these answers as “not computable”"
+            )
 
     @property
     def is_psfs(self) -> bool:
@@ -195,7 +199,36 @@ class MeasureForm(forms.Form):
                     self.add_error(f"activity_{n}", "Name the activity this score is for.")
                 if activity and not rated:
                     self.add_error(f"item_{n}", f"Rate “{activity}” from 0 to 10, or clear the activity.")
+        if "save_incomplete" in self.fields and not self.errors and not data.get("save_incomplete"):
+            self._confirm_incomplete()
         return data
+
+    @property
+    def asks_to_confirm(self) -> bool:
+        """Whether the page shows the "save as not computable" box (asked, or already ticked)."""
+        return "save_incomplete" in self.fields and (
+            self.has_error("__all__", "incomplete") or bool(self["save_incomplete"].value())
+        )
+
+    def _confirm_incomplete(self) -> None:
+        answers = self.answers()
+        answered = sum(1 for a in answers if a is not None)
+        if not answered:
+            return  # "Nothing was answered" is the service's to say
+        try:
+            computable = score(self.measure.id, answers) is not None
+        except ScoringError:
+            return  # the service names the item
+        if not computable:
+            self.add_error(
+                None,
+                forms.ValidationError(
+                    f"Only {answered} of {len(answers)} items are answered: too few to compute the "
+                    f"{self.measure.short} score. Answer more items, or tick "
+                    "“Save these answers as ‘not computable’” to keep them as they are.",
+                    code="incomplete",
+                ),
+            )
 
     def answers(self) -> list[int | None]:
         result: list[int | None] = []
