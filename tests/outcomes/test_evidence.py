@@ -196,3 +196,15 @@ def test_groups_of_fewer_episodes_than_the_threshold_are_set_apart(personas, bac
 )
 def test_numbers_never_show_a_negative_zero(value, shown):
     assert fmt(value) == shown
+
+
+def test_km_chart_tells_measures_apart_by_pattern_not_colour_alone():
+    from mend.outcomes.charts import km_chart
+    from mend.outcomes.stats import kaplan_meier
+
+    first = kaplan_meier([2, 4, 5, 6], [True, True, False, True])
+    second = kaplan_meier([3, 5, 6], [True, False, True])
+    svg = km_chart([("NPRS", first), ("ODI", second)], title="M54.5 Low back pain: sessions to MCID")
+    assert "NPRS (n=4)" in svg and "ODI (n=3)" in svg
+    assert "stroke-dasharray:9,5" in svg.replace(" ", "")
+    assert "<script" not in svg

@@ -181,8 +181,13 @@ def km_chart(curves: Sequence[tuple[str, KaplanMeier]], *, title: str) -> str:
         value_formatter=lambda y: f"{y:g}%",
         no_data_text="No episodes",
     )
-    for label, km in curves:
-        chart.add(f"{label} (n={km.n})", _km_points(km), show_dots=False, stroke_style={"width": 3})
+    # Told apart by line pattern as well as colour, for readers who do not see the colours.
+    patterns = ("", "9,5", "2,4", "12,4,2,4")
+    for i, (label, km) in enumerate(curves):
+        style: dict[str, object] = {"width": 3}
+        if patterns[i % len(patterns)]:
+            style["dasharray"] = patterns[i % len(patterns)]
+        chart.add(f"{label} (n={km.n})", _km_points(km), show_dots=False, stroke_style=style)
     for _label, km in curves:
         censored = [(s.time, round(s.reached * 100, 1)) for s in km.steps if s.censored]
         # Unnamed: the censoring marks share their measure's colour and stay out of the legend.
