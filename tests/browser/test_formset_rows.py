@@ -12,12 +12,17 @@ CLIENT = "Jacqueline Haynes"
 EPISODE = "Right hip flexor strain, track"
 
 
-def test_an_added_pain_region_row_is_labelled_with_its_number(signed_in: Callable[[str], Page]) -> None:
-    page = signed_in(THERAPIST)
+def _hip_strain_chart(page: Page) -> Page:
+    """Therapist1's open hip flexor strain episode, reached as a therapist would."""
     page.goto("/clients/?q=Haynes")
     page.get_by_role("link", name=CLIENT).first.click()
     page.get_by_role("link", name=EPISODE).first.click()
     expect(page).to_have_url(re.compile(r"/episodes/\d+/$"))
+    return page
+
+
+def test_an_added_pain_region_row_is_labelled_with_its_number(signed_in: Callable[[str], Page]) -> None:
+    page = _hip_strain_chart(signed_in(THERAPIST))
     page.goto(page.url + "assessments/new/")
     rows = page.locator("[data-formset-body='pain'] [data-formset-row]")
     before = rows.count()
@@ -32,11 +37,7 @@ def test_an_added_pain_region_row_is_labelled_with_its_number(signed_in: Callabl
 
 
 def test_a_chosen_answer_can_be_cleared_to_leave_the_item_blank(signed_in: Callable[[str], Page]) -> None:
-    page = signed_in(THERAPIST)
-    page.goto("/clients/?q=Haynes")
-    page.get_by_role("link", name=CLIENT).first.click()
-    page.get_by_role("link", name=EPISODE).first.click()
-    expect(page).to_have_url(re.compile(r"/episodes/\d+/$"))
+    page = _hip_strain_chart(signed_in(THERAPIST))
     page.goto(page.url + "outcomes/odi/")
     first = page.locator(".scale-item").first
     first.locator("label.scale-option").nth(3).click()
