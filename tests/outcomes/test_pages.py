@@ -287,3 +287,12 @@ def test_too_few_answers_ask_before_saving_as_not_computable(login, episode):
     enough = {f"item_{n}": "2" for n in range(9)} | {"collected_on": timezone.localdate().isoformat()}
     assert http.post(url, enough).status_code == 302
     assert MeasureResponse.objects.filter(value__isnull=False).count() == 1
+
+
+def test_today_with_clinical_lists_is_audited(login, episode):
+    from mend.audit.models import AuditEvent
+
+    login("therapist").get("/")
+    assert AuditEvent.objects.filter(object_type="clinical.today", action="view").count() == 1
+    login("owner").get("/")  # no caseload lists: nothing clinical was read
+    assert AuditEvent.objects.filter(object_type="clinical.today").count() == 1

@@ -7,6 +7,8 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from mend import access
+from mend.audit.models import Action
+from mend.audit.services import audit_record
 from mend.clinical import queries as clinical_queries
 from mend.outcomes import queries as outcome_queries
 from mend.people import queries
@@ -30,6 +32,9 @@ def home(request: HttpRequest) -> HttpResponse:
         "flags": clinical_queries.todays_flags(actor, today) if actor.is_therapist else [],
         "measures_due": outcome_queries.todays_due(actor, today) if actor.is_therapist else [],
     }
+    if context["flags"] or context["measures_due"]:
+        # Clients' names beside their screening flags and episodes: a read of clinical information.
+        audit_record(action=Action.VIEW, object_type="clinical.today", user=actor.user)
     return render(request, "web/home.html", context)
 
 
