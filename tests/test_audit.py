@@ -9,10 +9,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
-from mend import context
 from mend.audit.models import Action, AuditEvent
 from mend.audit.services import audit_record
 from mend.people.models import Client
+from mend.platform import context
 
 TABLE = AuditEvent._meta.db_table
 

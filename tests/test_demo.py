@@ -13,7 +13,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mend import knowledge
-from mend.access import Actor
 from mend.accounts.models import User
 from mend.audit.models import AuditEvent
 from mend.clinical import icd10, queries
@@ -29,6 +28,7 @@ from mend.outcomes import score
 from mend.outcomes.evidence import evidence_report
 from mend.outcomes.models import MeasureResponse
 from mend.people.models import CareTeamMember, Client, Licence, TherapistProfile
+from mend.platform.actor import Actor
 from mend.web import bench
 
 pytestmark = pytest.mark.django_db

@@ -20,8 +20,7 @@ Loaders here (``*_or_404``) are the only way views and API routes fetch a single
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -29,41 +28,11 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from mend.clinical.models import Assessment, Clearance, Episode, Goal, Referral, ScreeningFinding, TreatmentNote
-from mend.clinics.models import Clinic, Location, Membership, Role, Room
+from mend.clinics.models import Location, Membership, Role, Room
 from mend.people.models import Client, ReferringProvider, TherapistProfile
-
-if TYPE_CHECKING:
-    from mend.accounts.models import User
+from mend.platform.actor import Actor
 
 M = TypeVar("M", bound=models.Model)
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """A user acting through one membership in the active clinic."""
-
-    user: User
-    membership: Membership
-
-    @property
-    def clinic(self) -> Clinic:
-        return self.membership.clinic
-
-    @property
-    def clinic_id(self) -> int:
-        return self.membership.clinic_id
-
-    @property
-    def role(self) -> str:
-        return self.membership.role
-
-    @property
-    def is_owner(self) -> bool:
-        return self.role == Role.OWNER
-
-    @property
-    def is_therapist(self) -> bool:
-        return self.role == Role.THERAPIST
 
 
 def can_see_clinical(actor: Actor) -> bool:

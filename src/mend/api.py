@@ -16,10 +16,10 @@ from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
-from mend import context
-from mend.access import Actor
 from mend.accounts.models import ApiToken
 from mend.accounts.services import api_token_touch, token_hash
+from mend.platform import context
+from mend.platform.actor import Actor
 from mend.web.api_errors import field_errors
 from mend.web.forms import errors_by_field
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from mend.access import Actor
 from mend.accounts.models import User
 from mend.clinics.models import Clinic, Location, Membership, Role, Room
 from mend.people.models import CareTeamMember, Client, Licence, ReferringProvider, TherapistProfile
+from mend.platform.actor import Actor
 
 PASSWORD = "correct horse battery staple"
 

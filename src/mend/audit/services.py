@@ -8,9 +8,9 @@ from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from mend import context
 from mend.audit.chain import GENESIS, row_hmac
 from mend.audit.models import Action, AuditEvent
+from mend.platform import context
 
 # Any fixed number: the key of the PostgreSQL advisory lock that serialises chain appends.
 _CHAIN_LOCK_KEY = 0x6D656E64

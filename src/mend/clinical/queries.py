@@ -13,7 +13,6 @@ from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
 from mend import access, knowledge
-from mend.access import Actor
 from mend.clinical import rules
 from mend.clinical.models import (
     Addendum,
@@ -32,6 +31,7 @@ from mend.clinical.models import (
 )
 from mend.clinical.rules import Direction, GoalState, PlannedTechnique, ReferralStatus
 from mend.clinical.screening import Action, Finding, Screening, apply_clearances, screen
+from mend.platform.actor import Actor
 
 # --- Measures a goal can follow -----------------------------------------------------------------
 # "nprs" (pain 0–10, lower is better), "psfs:<activity>" (0–10, higher is better),

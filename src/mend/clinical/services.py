@@ -16,7 +16,6 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from mend import access, knowledge
-from mend.access import Actor
 from mend.audit.models import Action as AuditAction
 from mend.audit.services import audit_record
 from mend.clinical import icd10, queries, rules
@@ -47,6 +46,7 @@ from mend.clinical.screening import SIDES, Action, catalogue
 from mend.clinics.models import Membership, Role
 from mend.outcomes import measures
 from mend.people.models import Client, ReferringProvider
+from mend.platform.actor import Actor
 from mend.writes import apply_fields, editable_fields, merge_errors
 
 HEALTH_HISTORY_VERSION = "2026.1"

@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from mend.clinics.validators import validate_country, validate_currency, validate_timezone
+from mend.platform.roles import Role
 
 
 class Clinic(models.Model):
@@ -65,13 +66,6 @@ class Room(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.location.name})"
-
-
-class Role(models.TextChoices):
-    OWNER = "owner", "Owner"
-    ADMIN = "admin", "Admin"
-    THERAPIST = "therapist", "Therapist"
-    FRONT_DESK = "front_desk", "Front desk"
 
 
 class Membership(models.Model):

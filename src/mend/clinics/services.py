@@ -8,10 +8,10 @@ from typing import Any
 from django.db import transaction
 
 from mend import access
-from mend.access import Actor
 from mend.audit.models import Action
 from mend.audit.services import audit_record
 from mend.clinics.models import Clinic, Location, Membership, Role, Room
+from mend.platform.actor import Actor
 from mend.writes import apply_fields
 
 CLINIC_FIELDS = {"name", "timezone", "country", "currency"}

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from mend import context, knowledge
-from mend.access import Actor
+from mend import knowledge
 from mend.clinical import queries, rules, services
 from mend.clinical.models import DischargeReason, Episode, PlanOfCare, Referral
 from mend.clinical.rules import PlannedTechnique
@@ -48,6 +47,8 @@ from mend.demo.stories import (
     Story,
 )
 from mend.people.models import CareTeamMember, Client, ReferringProvider
+from mend.platform import context
+from mend.platform.actor import Actor
 
 # --- Loading --------------------------------------------------------------------------------
 

@@ -30,13 +30,13 @@ from datetime import date
 from django.db.models import Count, Q, QuerySet
 
 from mend import access, knowledge
-from mend.access import Actor
 from mend.clinical import icd10
 from mend.clinical.models import DischargeReason, Episode, NoteStatus, Referral, TreatmentNote
 from mend.clinics.models import Role
 from mend.outcomes.models import MeasureResponse
 from mend.outcomes.scoring import Measure, change, measures
 from mend.outcomes.stats import KaplanMeier, MeanEstimate, Proportion, kaplan_meier, mean_ci, proportion_ci
+from mend.platform.actor import Actor
 
 DROP_OUT_REASONS = frozenset({DischargeReason.LOST.value, DischargeReason.CLIENT_CHOICE.value})
 UNSPECIFIED = ("", "Condition not recorded")

@@ -11,12 +11,12 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from mend import access, knowledge
-from mend.access import Actor
 from mend.clinical.models import Assessment, Episode, Goal, NoteStatus, PlanOfCare, TreatmentNote
 from mend.clinical.queries import measure_label
 from mend.outcomes.models import MeasureResponse, QuestionnaireLink
 from mend.outcomes.schedule import Due, When, due, parse_when
 from mend.outcomes.scoring import Change, Measure, change, measures
+from mend.platform.actor import Actor
 
 
 def episode_responses(episode: Episode) -> list[MeasureResponse]:

@@ -23,13 +23,13 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from mend import access
-from mend.access import Actor
 from mend.audit.models import Action as AuditAction
 from mend.audit.services import audit_record
 from mend.clinical.models import Episode, NoteStatus, TreatmentNote
 from mend.outcomes.models import MeasureResponse, QuestionnaireLink, Source
 from mend.outcomes.scoring import SCORING_VERSION, ScoringError, measures, score
 from mend.outcomes.wording import WordingError, wording
+from mend.platform.actor import Actor
 
 _LINK_SALT = "mend.outcomes.questionnaire-link"
 PSFS_MAX_ACTIVITIES = 5

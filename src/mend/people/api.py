@@ -14,13 +14,13 @@ from ninja.pagination import PageNumberPagination, paginate
 from pydantic import Field
 
 from mend import access
-from mend.access import Actor
 from mend.audit.models import Action
 from mend.audit.services import audit_record
 from mend.core.credentials import licence_status
 from mend.people import queries, services
 from mend.people.forms import ClientForm, LicenceForm, TherapistProfileForm
 from mend.people.models import Client, Sex, TherapistProfile
+from mend.platform.actor import Actor
 from mend.web.api_errors import field_errors, form_errors
 
 clients_router = Router(tags=["clients"])

@@ -7,10 +7,10 @@ from datetime import date, timedelta
 from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 
 from mend import access
-from mend.access import Actor
 from mend.core.credentials import LicenceStatus, licence_status
 from mend.core.search import SearchQuery, parse_search
 from mend.people.models import CareTeamMember, Client, Licence, TherapistProfile
+from mend.platform.actor import Actor
 
 
 def _care_team_prefetch() -> Prefetch[CareTeamMember]:

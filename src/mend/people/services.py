@@ -13,7 +13,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from mend import access
-from mend.access import Actor
 from mend.audit.models import Action
 from mend.audit.services import audit_record
 from mend.clinics.models import Membership, Role
@@ -27,6 +26,7 @@ from mend.people.models import (
     ReferringProvider,
     TherapistProfile,
 )
+from mend.platform.actor import Actor
 from mend.writes import apply_fields, editable_fields
 
 CLIENT_FIELDS = editable_fields(Client, {"clinic", "created_at", "updated_at"})

@@ -9,9 +9,9 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
-from mend import context
-from mend.access import Actor
 from mend.clinics.models import Membership
+from mend.platform import context
+from mend.platform.actor import Actor
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 SESSION_CLINIC_KEY = "mend_clinic_id"

@@ -15,11 +15,11 @@ from ninja import Schema
 from pydantic import Field
 
 from mend import knowledge
-from mend.access import Actor
 from mend.audit.models import Action
 from mend.audit.services import audit_record
 from mend.clinical.screening import Screening, catalogue
 from mend.clinics.models import Membership
+from mend.platform.actor import Actor
 from mend.web.api_errors import field_errors
 from mend.web.forms import errors_by_field
 

@@ -13,13 +13,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from mend import access
-from mend.access import Actor
 from mend.audit.models import Action
 from mend.audit.services import audit_record
 from mend.clinical import queries, services
 from mend.clinical.forms.episodes import DischargeForm, EpisodeForm
 from mend.clinical.models import Episode, PlanOfCare
 from mend.outcomes import queries as outcome_queries
+from mend.platform.actor import Actor
 from mend.web.decorators import actor_required
 from mend.web.forms import merge_validation_error
 

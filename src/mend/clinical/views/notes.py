@@ -15,13 +15,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from mend import access, knowledge
-from mend.access import Actor
 from mend.audit.models import Action
 from mend.audit.services import audit_record
 from mend.clinical import queries, services
 from mend.clinical.forms.notes import AddendumForm, NoteForm, NoteTechniqueFormSet
 from mend.clinical.forms.plans import kept_forms
 from mend.clinical.models import SIDE_CHOICES, Addendum, NoteStatus, TreatmentNote
+from mend.platform.actor import Actor
 from mend.web.decorators import actor_required
 from mend.web.forms import merge_validation_error
 

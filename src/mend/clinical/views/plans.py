@@ -12,7 +12,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from mend import access, knowledge
-from mend.access import Actor
 from mend.audit.models import Action
 from mend.audit.services import audit_record
 from mend.clinical import queries, services
@@ -27,6 +26,7 @@ from mend.clinical.forms.plans import (
     kept_forms,
 )
 from mend.clinical.models import Assessment, Episode, Goal, NoteStatus, PlanOfCare, TreatmentNote
+from mend.platform.actor import Actor
 from mend.web.decorators import actor_required
 
 # --- Goals ------------------------------------------------------------------------------------
