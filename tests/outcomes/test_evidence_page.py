@@ -41,22 +41,76 @@ def test_page_shows_the_reports_numbers_intervals_and_curve(login, back_pain):  
     assert "Cherkin" in html and "Sherman" in html and "70% improvement" in html
 
 
-@pytest.mark.parametrize("query", ["", "?technique=swedish", "?started_from=2026-01-01&started_to=2026-12-31"])
-def test_csv_equals_what_the_page_shows(login, personas, back_pain, query):  # noqa: F811
+# Columns the CSV leaves blank when they are computed over fewer than five followed-up episodes.
+OVER_FOLLOWED_UP = {
+    "baseline_mean", "latest_mean", "mean_change", "mean_change_low", "mean_change_high",
+    "responders", "responder_rate", "responder_low", "responder_high",
+}  # fmt: skip
+
+
+def followed_up_five(personas):
+    """Five more M54.5 episodes followed up, so the group's change statistics may leave Mend."""
+    for n in range(5):
+        build_episode(personas, nprs=[(1, 7), (3, 4 + n % 2)], sessions=3)
+
+
+@pytest.mark.parametrize(
+    "query", ["", "?technique=myofascial_release", "?started_from=2026-01-01&started_to=2026-12-31"]
+)
+def test_csv_holds_the_cells_the_page_shows_for_groups_of_five_or_more(login, personas, back_pain, query):  # noqa: F811
     client = login("owner")
+    followed_up_five(personas)
     build_episode(personas, code="", condition="neck_pain", nprs=[(1, 6), (2, 3)], sessions=2)
-    shown = page_rows(client.get(PAGE + query).content.decode())
+    html = client.get(PAGE + query).content.decode()
+    shown = page_rows(html.partition('<details class="evidence-small">')[0])
     exported = csv_rows(client.get(CSV + query).content)
-    assert shown and len(shown) == len(exported)
-    # The page lists small groups apart, so rows are matched by condition and measure.
-    by_key = {(r["condition_code"], r["measure"]): r for r in exported}
-    assert len(by_key) == len(exported)
-    for on_page in shown:
-        in_csv = by_key[(on_page["condition_code"], on_page["measure"])]
+    assert shown and [(r["condition_code"], r["measure"]) for r in exported] == [
+        (r["condition_code"], r["measure"]) for r in shown
+    ]
+    for on_page, in_csv in zip(shown, exported, strict=True):
         for name, value in on_page.items():
             assert in_csv[name] == value, name
         # Every column of the CSV that has a value is on the page.
         assert {k for k, v in in_csv.items() if v} <= set(on_page)
+
+
+def test_csv_leaves_out_groups_of_fewer_than_five_episodes(login, personas, back_pain):  # noqa: F811
+    """One neck pain episode is one client's scores: the page sets it apart, the export omits it."""
+    build_episode(personas, code="M54.2", condition="neck_pain", nprs=[(1, 6), (2, 3)], sessions=2)
+    client = login("owner")
+    assert "M54.2 Cervicalgia" in client.get(PAGE).content.decode()
+    exported = csv_rows(client.get(CSV).content)
+    assert [r["condition_code"] for r in exported] == ["M54.5"]
+
+
+def test_csv_blanks_statistics_over_fewer_than_five_followed_up_episodes(login, back_pain):  # noqa: F811
+    """Five episodes, four followed up: counts, drop-out and the Kaplan–Meier median (over all five)
+    are exported; the means, change and responders (over the four) are not."""
+    [row] = csv_rows(login("owner").get(CSV).content)
+    assert (row["episodes"], row["followed_up"], row["median_sessions_to_mcid"]) == ("5", "4", "6")
+    assert (row["dropped_out"], row["dropout_rate"]) == ("1", "20.0")
+    assert {name: row[name] for name in OVER_FOLLOWED_UP} == dict.fromkeys(OVER_FOLLOWED_UP, "")
+
+
+def test_csv_filtered_down_to_one_therapists_single_client_is_empty(login, personas, back_pain):  # noqa: F811
+    theo = personas.memberships["therapist2"].pk
+    client = login("owner")
+    assert page_rows(client.get(f"{PAGE}?therapist={theo}").content.decode())[0]["episodes"] == "1"
+    response = client.get(f"{CSV}?therapist={theo}")
+    assert response.status_code == 200
+    assert csv_rows(response.content) == []
+
+
+def test_a_therapists_csv_holds_only_their_own_episodes(login, personas, back_pain):  # noqa: F811
+    """Tess has four episodes of back_pain and Theo one; with a fifth of Tess's the group is exported,
+    counting hers only, whatever therapist the query names."""
+    build_episode(personas, nprs=[(1, 7), (3, 4)], sessions=3)
+    theo = personas.memberships["therapist2"].pk
+    tess = login("therapist")
+    for query in ("", f"?therapist={theo}"):
+        [row] = csv_rows(tess.get(CSV + query).content)
+        assert (row["condition_code"], row["episodes"]) == ("M54.5", "5")
+    assert csv_rows(login("therapist2").get(CSV).content) == []
 
 
 @pytest.mark.parametrize("query", ["?therapist=999999", "?technique=not-a-technique"])
@@ -90,7 +144,7 @@ def test_filters_apply_to_page_and_csv(login, personas, back_pain):  # noqa: F81
     client = login("owner")
     theo = personas.memberships["therapist2"].pk
     assert page_rows(client.get(f"{PAGE}?therapist={theo}").content.decode())[0]["episodes"] == "1"
-    assert csv_rows(client.get(f"{CSV}?therapist={theo}").content)[0]["episodes"] == "1"
+    assert csv_rows(client.get(f"{CSV}?technique=myofascial_release").content) == []  # four episodes
     later = (START + timedelta(days=1)).isoformat()
     assert "No episode with a baseline" in client.get(f"{PAGE}?started_from={later}").content.decode()
 

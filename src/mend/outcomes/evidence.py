@@ -41,6 +41,12 @@ from mend.platform.actor import Actor
 DROP_OUT_REASONS = frozenset({DischargeReason.LOST.value, DischargeReason.CLIENT_CHOICE.value})
 UNSPECIFIED = ("", "Condition not recorded")
 
+# The small-cell rule. The page lists groups of fewer episodes apart, collapsed: one responder out
+# of one is 100% with an interval from 21% to 100%, honest but noise. An export leaves Mend's access
+# rules and audit trail, so it never carries a number computed over fewer episodes than this: a
+# mean over one episode is that client's score (docs/outcomes.md, "Small groups").
+MIN_EPISODES = 5
+
 
 @dataclass(frozen=True, slots=True)
 class EvidenceFilters:
@@ -329,10 +335,44 @@ def row_cells(row: EvidenceRow) -> list[str]:
     ]
 
 
+# Cells computed over the episodes followed up (the baseline mean too, when any was followed up
+# and the measure has a baseline to change from): blank in an export when they are fewer than
+# MIN_EPISODES. Counts, drop-out and the Kaplan–Meier median are over every episode of the group.
+_OVER_FOLLOWED_UP = frozenset(
+    {
+        "latest_mean",
+        "mean_change",
+        "mean_change_low",
+        "mean_change_high",
+        "responders",
+        "responder_rate",
+        "responder_low",
+        "responder_high",
+    }
+)
+
+
+def export_cells(row: EvidenceRow) -> list[str] | None:
+    """A row's cells as they may leave Mend, or None when the group is too small to export at all."""
+    if row.episodes < MIN_EPISODES:
+        return None
+    cells = row_cells(row)
+    if row.followed_up >= MIN_EPISODES:
+        return cells
+    blank = set(_OVER_FOLLOWED_UP)
+    if row.followed_up and not row.anchor:
+        blank.add("baseline_mean")
+    return ["" if name in blank else cell for name, cell in zip(CSV_HEADER, cells, strict=True)]
+
+
 def report_csv(report: EvidenceReport) -> str:
+    """The report as CSV under the small-cell rule: groups under ``MIN_EPISODES`` episodes are left
+    out, and statistics over fewer followed-up episodes are blank (see ``export_cells``)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_HEADER)
     for row in report.rows:
-        writer.writerow(row_cells(row))
+        cells = export_cells(row)
+        if cells is not None:
+            writer.writerow(cells)
     return out.getvalue()

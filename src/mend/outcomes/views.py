@@ -21,8 +21,7 @@ from mend.outcomes import charts, evidence, queries, services
 from mend.outcomes.forms import EvidenceFilterForm, MeasureForm, SendLinkForm, measure_choices
 from mend.outcomes.models import MeasureResponse
 from mend.outcomes.scoring import measures
-from mend.web.decorators import actor_required
-from mend.web.forms import merge_validation_error
+from mend.platform.pages import actor_required, merge_validation_error
 
 
 def _measure_or_404(measure_id: str) -> Any:
@@ -224,9 +223,7 @@ def questionnaire_thanks(request: HttpRequest) -> HttpResponse:
 # --- The clinic evidence report ---------------------------------------------------------------
 
 
-# Groups smaller than this are listed apart, collapsed: one or two episodes make a 100% with an
-# interval from 20% to 100%, honest but noise beside the groups that say something.
-MIN_EPISODES = 5
+MIN_EPISODES = evidence.MIN_EPISODES
 
 
 def _cells(row: evidence.EvidenceRow) -> dict[str, Any]:
