@@ -198,3 +198,32 @@ def test_all_blank_is_never_scored_as_zero(measure_id):
 @given(st.sampled_from(sorted(measures())), st.floats(0, 50), st.floats(0, 50))
 def test_improvement_is_antisymmetric(measure_id, a, b):
     assert change(measure_id, a, b).improvement == pytest.approx(-change(measure_id, b, a).improvement)
+
+
+# --- The registry lives below the apps ----------------------------------------------------------
+
+
+def test_every_scoring_rule_the_registry_allows_is_implemented():
+    from mend.knowledge.outcome_measures import SCORING_RULES
+    from mend.outcomes.scoring import RULES
+
+    assert set(RULES) == SCORING_RULES
+
+
+def test_the_registry_is_the_same_objects_from_knowledge_and_outcomes():
+    from mend.knowledge import outcome_measures
+
+    assert measures() is outcome_measures.measures()
+    assert {m.rule for m in measures().values()} <= outcome_measures.SCORING_RULES
+
+
+def test_the_registry_loads_without_the_outcomes_app():
+    """The clinical app checks plan measures against the registry, so it must not need mend.outcomes."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from mend.knowledge.outcome_measures import measures; assert 'nprs' in measures(); "
+        "assert not [m for m in sys.modules if m.startswith(('mend.outcomes', 'django'))], sorted(sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

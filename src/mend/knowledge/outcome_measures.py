@@ -1,0 +1,117 @@
+"""The outcome-measure registry, from ``measures.json``: what each instrument is, how it is scored,
+its bands, its minimal clinically important difference with the source, and its licence.
+
+Knowledge, not scoring: the clinical app reads it to check a plan's measures and the outcomes app
+scores with it (``mend.outcomes.scoring``), so it sits below both. Plain Python, no Django.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from mend.knowledge import KnowledgeError
+
+# The scoring rules ``mend.outcomes.scoring`` implements, one per instrument family; a test keeps
+# the two lists equal, so a measure cannot name a rule nothing scores.
+SCORING_RULES = frozenset({"single", "mean", "sum", "odi", "ndi", "quickdash", "fiqr", "pss10", "hit6"})
+
+_KNOWN_KEYS = frozenset(
+    {
+        "id", "name", "short", "construct", "rule", "items", "min", "max", "direction", "score_min", "score_max",
+        "missing", "max_missing", "bands", "raw_bands", "mcid", "licence", "ships_text", "loinc", "item_text",
+        "item_ids",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Mcid:
+    absolute: float | None = None
+    relative: float | None = None
+    followup_at_most: float | None = None  # anchors such as PGIC: a responder answers 1 or 2
+    followup_at_least: float | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    id: str
+    name: str
+    short: str
+    construct: str
+    rule: str
+    items: int | None
+    min: float
+    max: float
+    direction: str  # "lower" or "higher" is better
+    score_min: float
+    score_max: float
+    missing: str
+    max_missing: int
+    bands: tuple[tuple[float, str], ...]
+    raw_bands: tuple[tuple[float, str], ...]
+    mcid: Mcid | None
+    licence: str
+    ships_text: bool
+    loinc: str | None
+    item_text: tuple[str, ...]
+    item_ids: tuple[str, ...]
+    extra: dict[str, Any]
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.direction == "higher"
+
+
+def _measure(entry: dict[str, Any]) -> Measure:
+    mcid = entry.get("mcid")
+    if entry.get("direction") not in ("lower", "higher"):
+        raise KnowledgeError(f"measures.json: {entry.get('id')} needs a direction")
+    if entry.get("rule") not in SCORING_RULES:
+        raise KnowledgeError(f"measures.json: {entry.get('id')} has an unknown scoring rule")
+    if mcid is not None and not mcid.get("source"):
+        raise KnowledgeError(f"measures.json: {entry['id']}'s MCID needs its source")
+    return Measure(
+        id=entry["id"],
+        name=entry["name"],
+        short=entry["short"],
+        construct=entry["construct"],
+        rule=entry["rule"],
+        items=entry["items"],
+        min=entry["min"],
+        max=entry["max"],
+        direction=entry["direction"],
+        score_min=entry["score_min"],
+        score_max=entry["score_max"],
+        missing=entry["missing"],
+        max_missing=entry.get("max_missing", 0),
+        bands=tuple((float(b), str(label)) for b, label in entry.get("bands", [])),
+        raw_bands=tuple((float(b), str(label)) for b, label in entry.get("raw_bands", [])),
+        mcid=Mcid(**mcid) if mcid else None,
+        licence=entry["licence"],
+        ships_text=bool(entry["ships_text"]),
+        loinc=entry.get("loinc"),
+        item_text=tuple(entry.get("item_text", ())),
+        item_ids=tuple(entry.get("item_ids", ())),
+        extra={k: v for k, v in entry.items() if k not in _KNOWN_KEYS},
+    )
+
+
+@functools.cache
+def measures() -> dict[str, Measure]:
+    """Every measure of the registry by id, in the file's order."""
+    text = resources.files("mend.knowledge").joinpath("measures.json").read_text(encoding="utf-8")
+    data = json.loads(text)
+    result = {}
+    for entry in data["measures"]:
+        measure = _measure(entry)
+        if measure.id in result:
+            raise KnowledgeError(f"measures.json: duplicate id {measure.id}")
+        if measure.ships_text is False and measure.item_text:
+            raise KnowledgeError(f"measures.json: {measure.id} is licensed; its wording must not ship")
+        result[measure.id] = measure
+    return result
