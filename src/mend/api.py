@@ -20,8 +20,7 @@ from mend.accounts.models import ApiToken
 from mend.accounts.services import api_token_touch, token_hash
 from mend.platform import context
 from mend.platform.actor import Actor
-from mend.web.api_errors import field_errors
-from mend.web.forms import errors_by_field
+from mend.platform.api import field_errors, invalid
 
 
 class BearerToken(HttpBearer):
@@ -72,7 +71,7 @@ def _schema_errors(request: HttpRequest, exc: NinjaValidationError) -> HttpRespo
 
 @api.exception_handler(ValidationError)
 def _model_errors(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    return field_errors(request, errors_by_field(exc))
+    return invalid(request, exc)
 
 
 @api.exception_handler(Http404)

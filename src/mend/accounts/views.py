@@ -10,7 +10,7 @@ from django.urls import reverse_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 
 from mend.accounts import services
-from mend.web.middleware import SESSION_CLINIC_KEY
+from mend.platform.pages import SESSION_CLINIC_KEY
 
 
 class EmailAuthenticationForm(AuthenticationForm):

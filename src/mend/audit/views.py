@@ -8,7 +8,7 @@ from mend import access
 from mend.audit.forms import AuditFilterForm
 from mend.audit.queries import DEFAULT_SORT, AuditFilter, audit_events_for_clinic
 from mend.people.models import Client
-from mend.web.decorators import actor_required
+from mend.platform.pages import actor_required
 
 
 @actor_required

@@ -12,9 +12,7 @@ from mend import access
 from mend.clinics import services
 from mend.clinics.forms import ClinicSettingsForm, LocationForm, RoomForm
 from mend.clinics.models import Room
-from mend.web.decorators import actor_required
-from mend.web.forms import merge_validation_error
-from mend.web.middleware import SESSION_CLINIC_KEY
+from mend.platform.pages import SESSION_CLINIC_KEY, actor_required, merge_validation_error
 
 
 @actor_required

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.forms.models import model_to_dict
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
@@ -21,7 +22,7 @@ from mend.people import queries, services
 from mend.people.forms import ClientForm, LicenceForm, TherapistProfileForm
 from mend.people.models import Client, Sex, TherapistProfile
 from mend.platform.actor import Actor
-from mend.web.api_errors import field_errors, form_errors
+from mend.platform.api import invalid
 
 clients_router = Router(tags=["clients"])
 therapists_router = Router(tags=["therapists"])
@@ -29,10 +30,6 @@ therapists_router = Router(tags=["therapists"])
 
 def _actor(request: HttpRequest) -> Actor:
     return request.auth  # type: ignore[attr-defined,no-any-return]
-
-
-def _form_errors(request: HttpRequest, form: Any) -> HttpResponse:
-    return field_errors(request, form_errors(form))
 
 
 # --- Clients --------------------------------------------------------------------------
@@ -140,10 +137,8 @@ def _client_form(actor: Actor, payload: ClientIn, instance: Client | None) -> Cl
     )
 
 
-def _rename_form_field(errors: dict[str, list[str]]) -> dict[str, list[str]]:
-    if "primary_therapist" in errors:
-        errors["primary_therapist_id"] = errors.pop("primary_therapist")
-    return errors
+# The form's field is the membership; the API names the therapist's profile id.
+CLIENT_RENAME = {"primary_therapist": "primary_therapist_id"}
 
 
 @clients_router.get("/", response=list[ClientOut], summary="List clients, newest search first")
@@ -167,7 +162,7 @@ def create_client(request: HttpRequest, payload: ClientIn) -> Any:
     actor = _actor(request)
     form = _client_form(actor, payload, None)
     if not form.is_valid():
-        return field_errors(request, _rename_form_field(form_errors(form)))
+        return invalid(request, form, rename=CLIENT_RENAME)
     data = dict(form.cleaned_data)
     therapist = data.pop("primary_therapist", None)
     client = services.client_create(actor=actor, data=data, primary_therapist=therapist)
@@ -180,7 +175,7 @@ def update_client(request: HttpRequest, client_id: int, payload: ClientIn) -> An
     client = queries.client_detail(actor, client_id)
     form = _client_form(actor, payload, client)
     if not form.is_valid():
-        return field_errors(request, _rename_form_field(form_errors(form)))
+        return invalid(request, form, rename=CLIENT_RENAME)
     data = dict(form.cleaned_data)
     therapist = data.pop("primary_therapist", None)
     change_primary = "primary_therapist_id" in payload.dict(exclude_unset=True)
@@ -291,13 +286,13 @@ def create_therapist(request: HttpRequest, payload: TherapistCreateIn) -> Any:
     actor = _actor(request)
     access.require_manage_clinic(actor)
     form = _profile_form(payload, None)
-    errors = form_errors(form) if not form.is_valid() else {}
+    errors = dict(form.errors.as_data()) if not form.is_valid() else {}
     if "@" not in payload.email or len(payload.email) > 254:
-        errors["email"] = ["Enter a valid email address."]
+        errors["email"] = [ValidationError("Enter a valid email address.")]
     if not payload.full_name.strip():
-        errors["full_name"] = ["This field is required."]
+        errors["full_name"] = [ValidationError("This field is required.")]
     if errors:
-        return field_errors(request, errors)
+        return invalid(request, ValidationError(errors))
     with transaction.atomic():
         profile = services.therapist_create(
             actor=actor, email=payload.email, full_name=payload.full_name, data=form.cleaned_data
@@ -312,7 +307,7 @@ def update_therapist(request: HttpRequest, therapist_id: int, payload: Therapist
     access.require_edit_therapist(actor, profile)
     form = _profile_form(payload, profile)
     if not form.is_valid():
-        return _form_errors(request, form)
+        return invalid(request, form)
     services.therapist_profile_update(actor=actor, profile=profile, data=form.cleaned_data)
     return queries.therapist_detail(actor, therapist_id)
 
@@ -326,6 +321,6 @@ def add_licence(request: HttpRequest, therapist_id: int, payload: LicenceIn) -> 
     access.require_edit_therapist(actor, profile)
     form = LicenceForm(payload.dict())
     if not form.is_valid():
-        return _form_errors(request, form)
+        return invalid(request, form)
     services.licence_save(actor=actor, profile=profile, data=form.cleaned_data)
     return Status(201, queries.therapist_detail(actor, therapist_id))

@@ -22,9 +22,7 @@ from mend.people.forms import (
     TherapistProfileForm,
 )
 from mend.people.models import Certification, Licence
-from mend.web.decorators import actor_required
-from mend.web.forms import merge_validation_error
-from mend.web.htmx import render_page
+from mend.platform.pages import actor_required, merge_validation_error, render_page
 
 
 def _page_number(request: HttpRequest) -> int:

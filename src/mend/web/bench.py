@@ -184,7 +184,7 @@ def ensure_api_token(subjects: Subjects) -> str:
 
 
 def _signed_in(user: User, clinic: Clinic) -> HttpClient:
-    from mend.web.middleware import SESSION_CLINIC_KEY
+    from mend.platform.pages import SESSION_CLINIC_KEY
 
     http = HttpClient()
     http.force_login(user, backend=_MODEL_BACKEND)

@@ -12,9 +12,9 @@ from django.utils.cache import add_never_cache_headers
 from mend.clinics.models import Membership
 from mend.platform import context
 from mend.platform.actor import Actor
+from mend.platform.pages import SESSION_CLINIC_KEY
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-SESSION_CLINIC_KEY = "mend_clinic_id"
 
 Handler = Callable[[HttpRequest], HttpResponse]
 

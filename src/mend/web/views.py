@@ -12,7 +12,7 @@ from mend.audit.services import audit_record
 from mend.clinical import queries as clinical_queries
 from mend.outcomes import queries as outcome_queries
 from mend.people import queries
-from mend.web.decorators import actor_required
+from mend.platform.pages import actor_required
 
 
 @actor_required

@@ -20,8 +20,8 @@ from mend.audit.services import audit_record
 from mend.clinical.screening import Screening, catalogue
 from mend.clinics.models import Membership
 from mend.platform.actor import Actor
-from mend.web.api_errors import field_errors
-from mend.web.forms import errors_by_field
+from mend.platform.api import field_errors
+from mend.platform.errors import messages_by_path as errors_by_field
 
 
 class Detail(Schema):

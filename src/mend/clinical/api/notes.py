@@ -30,7 +30,7 @@ from mend.clinical.api._common import (
 )
 from mend.clinical.models import Addendum, TreatmentNote
 from mend.clinical.services import NoteLocked, SigningRefused, TechniqueInput
-from mend.web.forms import errors_by_field
+from mend.platform.errors import messages_by_path as errors_by_field
 
 router = Router(tags=["notes"])
 

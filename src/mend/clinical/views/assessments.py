@@ -23,8 +23,7 @@ from mend.audit.services import audit_record
 from mend.clinical import queries, rules, services
 from mend.clinical.forms.assessments import ROW_SETS, AssessmentForm, RowFormSet, filled_rows
 from mend.clinical.models import Assessment, AssessmentKind, Episode
-from mend.web.decorators import actor_required
-from mend.web.forms import merge_validation_error
+from mend.platform.pages import actor_required, merge_validation_error
 
 ROW_KEY = re.compile(r"^(pain|rom|psfs|palpation)-(\d+)$")
 ROW_TITLES = {

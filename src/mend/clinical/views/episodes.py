@@ -20,8 +20,7 @@ from mend.clinical.forms.episodes import DischargeForm, EpisodeForm
 from mend.clinical.models import Episode, PlanOfCare
 from mend.outcomes import queries as outcome_queries
 from mend.platform.actor import Actor
-from mend.web.decorators import actor_required
-from mend.web.forms import merge_validation_error
+from mend.platform.pages import actor_required, merge_validation_error
 
 TIMELINE_ON_CHART = 10
 

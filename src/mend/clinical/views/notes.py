@@ -22,8 +22,7 @@ from mend.clinical.forms.notes import AddendumForm, NoteForm, NoteTechniqueFormS
 from mend.clinical.forms.plans import kept_forms
 from mend.clinical.models import SIDE_CHOICES, Addendum, NoteStatus, TreatmentNote
 from mend.platform.actor import Actor
-from mend.web.decorators import actor_required
-from mend.web.forms import merge_validation_error
+from mend.platform.pages import actor_required, merge_validation_error
 
 SIDES = dict(SIDE_CHOICES)
 

@@ -27,7 +27,7 @@ from mend.clinical.forms.plans import (
 )
 from mend.clinical.models import Assessment, Episode, Goal, NoteStatus, PlanOfCare, TreatmentNote
 from mend.platform.actor import Actor
-from mend.web.decorators import actor_required
+from mend.platform.pages import actor_required
 
 # --- Goals ------------------------------------------------------------------------------------
 

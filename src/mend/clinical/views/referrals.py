@@ -15,8 +15,7 @@ from mend.audit.models import Action
 from mend.audit.services import audit_record
 from mend.clinical import icd10, services
 from mend.clinical.forms.referrals import ReferralForm
-from mend.web.decorators import actor_required
-from mend.web.forms import merge_validation_error
+from mend.platform.pages import actor_required, merge_validation_error
 
 ICD10_RESULTS = 20
 

@@ -30,8 +30,7 @@ from mend.clinical.models import Episode, HealthHistory
 from mend.clinical.screening import Action as Screen
 from mend.clinical.screening import Screening, catalogue
 from mend.clinical.views.assessments import apply_row_errors
-from mend.web.decorators import actor_required
-from mend.web.forms import merge_validation_error
+from mend.platform.pages import actor_required, merge_validation_error
 
 
 def screening_message(screening: Screening) -> str:

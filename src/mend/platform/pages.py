@@ -1,0 +1,86 @@
+"""What every page shares: the actor gate, the one htmx switch, and a service's errors on a form.
+
+Apps' views import these; the web shell only wires them (middleware, URLs, error pages).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django import forms
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
+from django.forms.formsets import BaseFormSet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from mend.platform.errors import Path, messages_by_path, parse
+
+# The session key holding the active clinic's id: set by signing in and by the clinic switcher,
+# read by the middleware that makes ``request.actor``.
+SESSION_CLINIC_KEY = "mend_clinic_id"
+
+View = Callable[..., HttpResponse]
+
+
+def actor_required(view: View) -> View:
+    """Signed in, with an active clinic membership; views then use ``request.actor``."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if getattr(request, "actor", None) is None:
+            return render(request, "web/no_clinic.html", status=403)
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def render_page(
+    request: HttpRequest,
+    template: str,
+    context: dict[str, Any],
+    *,
+    partial: str | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """Render ``partial`` for an htmx request that targets part of the page, else the whole page."""
+    htmx = getattr(request, "htmx", None)
+    is_htmx = bool(htmx) and not getattr(htmx, "boosted", False)
+    chosen = partial if (partial and is_htmx) else template
+    return render(request, chosen, context, status=status)
+
+
+def merge_validation_error(
+    form: forms.BaseForm,
+    error: ValidationError,
+    *,
+    formsets: Mapping[str, BaseFormSet[Any]] | None = None,
+) -> None:
+    """Show a service's validation error where its field paths point (see ``mend.platform.errors``).
+
+    ``visit_on`` goes beside the form's field; ``techniques[2].pressure`` beside that field in the
+    third row of the formset passed as ``techniques``; ``techniques`` or ``techniques[2]`` above
+    that formset or row. Whatever the page does not show goes above the form, so no message is lost.
+    """
+    for name, messages in messages_by_path(error).items():
+        found = parse(name)
+        formset = (formsets or {}).get(found.field)
+        if formset is not None:
+            _onto_formset(formset, found, messages)
+        elif found.row is None and found.field in form.fields:
+            form.add_error(found.field, messages)
+        else:
+            form.add_error(None, messages)
+
+
+def _onto_formset(formset: BaseFormSet[Any], found: Path, messages: list[str]) -> None:
+    if found.row is not None and found.row < len(formset.forms):
+        row = formset.forms[found.row]
+        row.add_error(found.sub if found.sub in row.fields else None, messages)
+    else:
+        # non_form_errors() returns the formset's own list, so extending it shows the messages.
+        formset.non_form_errors().extend(messages)
