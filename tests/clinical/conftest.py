@@ -47,7 +47,7 @@ def signed_note(actor, episode, *, on: date | None = None, pain=(6, 4)):
         actor=actor,
         note=note,
         data={"subjective": "Stiff in the mornings.", "pain_pre": pain[0], "pain_post": pain[1]},
-        techniques=[TechniqueInput("myofascial_release", "lower_back", 30, 3)],
+        techniques=[TechniqueInput("myofascial_release", "lower_back", 30, 2)],
     )
     return services.note_sign(actor=actor, note=note)
 

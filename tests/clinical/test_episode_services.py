@@ -10,6 +10,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from mend.audit.models import AuditEvent
+from mend.clinical.seal import addendum_seal_ok, note_seal_ok
 from mend.clinical import queries, services
 from mend.clinical.models import NoteStatus, TreatmentNote
 from mend.clinical.services import FindingInput, NoteLocked, PainInput, PsfsInput, RomInput, TechniqueInput
@@ -50,7 +51,7 @@ def test_referral_counts_signed_visits_until_exhausted(tess, episode, referral):
 
 def test_a_signed_note_is_locked_and_its_hash_checks(tess, episode):
     note = signed_note(tess, episode)
-    assert note.status == NoteStatus.SIGNED and queries.note_hash_matches(note)
+    assert note.status == NoteStatus.SIGNED and note_seal_ok(note)
     with pytest.raises(NoteLocked, match="addendum"):
         services.note_update(actor=tess, note=note, data={"subjective": "changed"})
     note.refresh_from_db()
@@ -69,8 +70,8 @@ def test_an_addendum_amends_without_touching_the_note(tess, episode):
     note = signed_note(tess, episode)
     addendum = services.addendum_add(actor=tess, note=note, text="Pain was 5 before, not 6.", reason="Correction")
     note.refresh_from_db()
-    assert note.pain_pre == 6 and queries.note_hash_matches(note)
-    assert len(addendum.content_hash) == 64
+    assert note.pain_pre == 6 and note_seal_ok(note)
+    assert len(addendum.content_hash) == 64 and addendum_seal_ok(addendum, note)
 
 
 def test_fever_at_the_pre_session_check_stops_signing_that_day_only(tess, episode):

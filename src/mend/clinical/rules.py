@@ -1,4 +1,4 @@
-"""Pure rules of the episode of care: referral status, goal status, range of motion, note hashes,
+"""Pure rules of the episode of care: referral status, goal status, range of motion, note seals,
 and conflicts between a plan and the client's screening.
 
 No Django import: plain values in, plain values out, so each rule is tested on its own.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import hmac
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -134,11 +135,24 @@ def percent_of_normal(degrees: float, normal: float) -> float | None:
 # --- Notes ------------------------------------------------------------------------------------
 
 
-def content_hash(content: Mapping[str, Any]) -> str:
-    """SHA-256 of a note's content in canonical JSON: the same content always gives the same hash,
-    so a signed note can be checked against what was signed."""
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+def canonical(content: Mapping[str, Any]) -> bytes:
+    """A note's content as canonical JSON: the same content always gives the same bytes."""
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8")
+
+
+def content_seal(key: bytes, content: Mapping[str, Any]) -> str:
+    """HMAC-SHA256 of a note's canonical content under ``key``.
+
+    Keyed, not a bare hash: with write access to the database one could change a signed note
+    and recompute a SHA-256, but not a seal whose key lives outside the database.
+    """
+    if not key:
+        raise ValueError("A seal needs a key.")
+    return hmac.new(key, canonical(content), hashlib.sha256).hexdigest()
+
+
+def seal_matches(key: bytes, content: Mapping[str, Any], seal: str) -> bool:
+    return hmac.compare_digest(content_seal(key, content), seal or "")
 
 
 # --- Plan × screening ---------------------------------------------------------------------------
@@ -206,3 +220,25 @@ def plan_conflicts(planned: Iterable[PlannedTechnique], screening: Screening) ->
                     Conflict(item.technique, item.region, item.side, action.rule_id, action.action, message)
                 )
     return conflicts
+
+
+@dataclass(frozen=True, slots=True)
+class RowConflict:
+    """A technique row of a note that breaks today's screening: its index in the list, and why."""
+
+    row: int
+    conflict: Conflict
+
+
+def technique_conflicts(rows: Iterable[PlannedTechnique], screening: Screening) -> list[RowConflict]:
+    """Technique rows that break an active restriction, avoided region or pressure cap.
+
+    A REFER or BLOCK stops the whole visit and is reported once for the day, not per row.
+    Rows are numbered as given (0-based), so a caller can name the row the person typed.
+    """
+    found = []
+    for index, row in enumerate(rows):
+        for conflict in plan_conflicts([row], screening):
+            if conflict.action not in (Action.REFER, Action.BLOCK):
+                found.append(RowConflict(index, conflict))
+    return found

@@ -11,7 +11,7 @@ Written in bulk (a few thousand rows in well under a second) rather than through
 stories use: these are finished, signed records, and replaying each signature through the
 services would make ``mend demo`` many times slower. Everything a signature or a score depends on
 is computed the way the services compute it: note content hashes with
-:func:`mend.clinical.rules.content_hash`, scores with :func:`mend.outcomes.score`, the discharge
+:func:`mend.clinical.seal.seal`, scores with :func:`mend.outcomes.score`, the discharge
 snapshot with :func:`mend.clinical.queries.goal_outcomes`. ``tests/test_demo.py`` checks that.
 """
 
@@ -28,6 +28,8 @@ from typing import Any
 from django.db import transaction
 
 from mend import knowledge
+from mend.audit.models import Action
+from mend.audit.services import audit_record
 from mend.clinical import icd10, queries, rules
 from mend.clinical.models import (
     Assessment,
@@ -43,6 +45,7 @@ from mend.clinical.models import (
     Referral,
     TreatmentNote,
 )
+from mend.clinical.seal import seal
 from mend.clinics.models import Clinic
 from mend.demo.episodes import _answers_for
 from mend.demo.stories import GENERIC, PLAN_NEXT, PROFILES, Profile
@@ -442,8 +445,19 @@ def _notes(pasts: Sequence[_Past], rng: random.Random) -> None:
         note.status = NoteStatus.SIGNED
         note.signed_at = _at(note.visit_on, 17)
         note.signed_by = note.therapist
-        note.content_hash = rules.content_hash(queries.note_content(note, techniques[note.pk]))
+        note.content_hash = seal(queries.note_content(note, techniques[note.pk]))
     TreatmentNote.objects.bulk_update(notes, ["status", "signed_at", "signed_by", "content_hash"], batch_size=500)
+    # As note_sign does, each seal goes into the clinic's audit chain, so `mend audit verify`
+    # checks the demo's past notes like any other.
+    for note in notes:
+        audit_record(
+            action=Action.UPDATE,
+            obj=note,
+            client_id=note.client_id,
+            clinic_id=note.clinic_id,
+            role="therapist",
+            digest=note.content_hash,
+        )
 
 
 def _scores(pasts: Sequence[_Past], rng: random.Random) -> None:

@@ -21,6 +21,7 @@ from mend.clinical.screening import Screening, catalogue
 from mend.clinics.models import Membership
 from mend.platform.actor import Actor
 from mend.platform.api import field_errors
+from mend.platform.errors import dotted
 from mend.platform.errors import messages_by_path as errors_by_field
 
 
@@ -68,6 +69,8 @@ _ROW_NAMES = {
 def _api_field(name: str, rename: Mapping[str, str]) -> str:
     if name in rename:
         return rename[name]
+    if "[" in name:
+        return dotted(name)
     match = _ROW.match(name)
     if match and match.group(1) in _ROW_NAMES:
         return f"{_ROW_NAMES[match.group(1)]}.{match.group(2)}"

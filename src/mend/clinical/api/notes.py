@@ -29,8 +29,9 @@ from mend.clinical.api._common import (
     viewed,
 )
 from mend.clinical.models import Addendum, TreatmentNote
+from mend.clinical.seal import note_seal_ok
 from mend.clinical.services import NoteLocked, SigningRefused, TechniqueInput
-from mend.platform.errors import messages_by_path as errors_by_field
+from mend.platform.errors import dotted, messages_by_path
 
 router = Router(tags=["notes"])
 
@@ -197,7 +198,7 @@ def _detail(note: TreatmentNote) -> dict[str, Any]:
     note = _loaded(note)
     return {
         **note_dict(note),
-        "hash_ok": queries.note_hash_matches(note) if note.is_signed else None,
+        "hash_ok": note_seal_ok(note) if note.is_signed else None,
         "screening": screening_dict(queries.screening_on(note.episode, note.visit_on), note.visit_on),
     }
 
@@ -258,7 +259,7 @@ def update_note(request: HttpRequest, note_id: int, payload: NotePatch) -> Any:
             del supplied[required]
     techniques = None if rows is None else [TechniqueInput(**row) for row in rows]
     try:
-        services.note_update(actor=actor, note=note, data=supplied, techniques=techniques)
+        note = services.note_update(actor=actor, note=note, data=supplied, techniques=techniques)
     except NoteLocked as locked:
         return conflict(str(locked))
     except ValidationError as error:
@@ -277,11 +278,11 @@ def sign_note(request: HttpRequest, note_id: int) -> Any:
     actor = actor_of(request)
     note = access.note_or_404(actor, note_id)
     try:
-        services.note_sign(actor=actor, note=note)
+        note = services.note_sign(actor=actor, note=note)
     except NoteLocked as locked:
         return conflict(str(locked))
     except SigningRefused as refused:
-        errors = errors_by_field(refused)
+        errors = {dotted(name): messages for name, messages in messages_by_path(refused).items()}
         reason = " ".join(message for messages in errors.values() for message in messages)
         return JsonResponse({"detail": reason, "errors": errors}, status=422)
     return _detail(note)

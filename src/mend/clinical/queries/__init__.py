@@ -12,7 +12,16 @@ from mend.clinical.queries.goals import (
     measure_range,
     measurements,
 )
-from mend.clinical.queries.notes import NoteDraft, note_content, note_hash_matches, note_prefill
+from mend.clinical.queries.notes import (
+    NoteDraft,
+    TechniqueRow,
+    addendum_content,
+    note_content,
+    note_prefill,
+    signing_refusals,
+    technique_row_label,
+    technique_warnings,
+)
 from mend.clinical.queries.plans import plan_conflicts, plan_suggestion
 from mend.clinical.queries.referrals import referral_statuses, referrals_with_use, usable_referral
 from mend.clinical.queries.screening import TodayFlag, active_findings, screening_from, screening_on, todays_flags
@@ -22,9 +31,11 @@ __all__ = [
     "GoalView",
     "Measurement",
     "NoteDraft",
+    "TechniqueRow",
     "TimelineEvent",
     "TodayFlag",
     "active_findings",
+    "addendum_content",
     "chart",
     "goal_outcomes",
     "goal_views",
@@ -34,7 +45,6 @@ __all__ = [
     "measure_range",
     "measurements",
     "note_content",
-    "note_hash_matches",
     "note_prefill",
     "plan_conflicts",
     "plan_suggestion",
@@ -42,6 +52,9 @@ __all__ = [
     "referrals_with_use",
     "screening_from",
     "screening_on",
+    "signing_refusals",
+    "technique_row_label",
+    "technique_warnings",
     "todays_flags",
     "usable_referral",
 ]

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from mend import knowledge
 from mend.clinical import rules
 from mend.clinical.models import (
+    Addendum,
     Episode,
     NoteStatus,
     NoteTechnique,
     PlanOfCare,
     TreatmentNote,
 )
+from mend.clinical.queries.screening import screening_on
+from mend.clinical.screening import Screening, catalogue
+from mend.platform.errors import WHOLE, path
 
 # --- Notes ----------------------------------------------------------------------------------
 
@@ -44,9 +48,70 @@ def note_content(note: TreatmentNote, techniques: Sequence[NoteTechnique]) -> di
     }
 
 
-def note_hash_matches(note: TreatmentNote) -> bool:
-    """Whether a signed note still holds what was signed."""
-    return note.is_signed and note.content_hash == rules.content_hash(note_content(note, list(note.techniques.all())))
+def addendum_content(addendum: Addendum, note: TreatmentNote) -> dict[str, Any]:
+    """What an addendum's signature covers: its text and reason, bound to the note's own seal."""
+    return {
+        "note": note.pk,
+        "note_seal": note.content_hash,
+        "text": addendum.text,
+        "reason": addendum.reason,
+        "at": addendum.signed_at,
+        "by": addendum.signed_by_id,
+    }
+
+
+class TechniqueRow(Protocol):
+    """A technique row as a note holds it, saved (NoteTechnique) or typed (the form's row)."""
+
+    technique: str
+    region: str
+    side: str
+    pressure: int | None
+
+
+def technique_row_label(row: int, technique: str, region: str, side: str = "") -> str:
+    """How a person names a technique row: 'Row 2 (Deep tissue massage, Lower back, left)'."""
+    known, regions = knowledge.techniques(), knowledge.body_regions()
+    parts = [known[technique].name if technique in known else technique]
+    if region:
+        parts.append(regions[region].name if region in regions else region)
+    if side:
+        parts.append("both sides" if side == "bilateral" else side)
+    return f"Row {row + 1} ({', '.join(parts)})"
+
+
+def technique_warnings(screening: Screening, rows: Sequence[TechniqueRow]) -> dict[int, list[str]]:
+    """For each technique row (by position) that breaks an active restriction, avoided region or
+    pressure cap of ``screening`` (region and side aware), what it breaks, naming the rule."""
+    probes = [rules.PlannedTechnique(r.technique, r.region or None, r.side or None, r.pressure) for r in rows]
+    names = catalogue().rules
+    found: dict[int, list[str]] = {}
+    for hit in rules.technique_conflicts(probes, screening):
+        rule_id = hit.conflict.rule_id
+        rule = names[rule_id].name if rule_id in names else rule_id
+        found.setdefault(hit.row, []).append(f"Breaks today's screening ({rule}): {hit.conflict.message}")
+    return found
+
+
+def signing_refusals(note: TreatmentNote, techniques: Sequence[TechniqueRow]) -> dict[str, list[str]]:
+    """Why the screening of the visit's day forbids signing ``note``, by field path; empty when it may.
+
+    A REFER or BLOCK stops the visit; a missing clearance holds signing; and, as a BLOCK does,
+    every technique row that breaks a restriction or pressure cap of that day, named with the rule.
+    """
+    screening = screening_on(note.episode, note.visit_on)
+    if not screening.can_treat_today:
+        reasons = " ".join(a.explanation for a in screening.by_action(screening.status))
+        return {WHOLE: [f"Screening says no treatment on {note.visit_on:%Y-%m-%d}: {reasons}"]}
+    refusals: dict[str, list[str]] = {}
+    if screening.uncleared:
+        names = ", ".join(sorted({catalogue().rules[a.rule_id].name for a in screening.uncleared}))
+        refusals[WHOLE] = [f"Record the physician's clearance first ({names})."]
+    for row, messages in technique_warnings(screening, techniques).items():
+        t = techniques[row]
+        label = technique_row_label(row, t.technique, t.region, t.side)
+        refusals[path("techniques", row)] = [f"{label}: {message}" for message in messages]
+    return refusals
 
 
 @dataclass(frozen=True, slots=True)

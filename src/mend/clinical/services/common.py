@@ -38,8 +38,18 @@ def require_open(episode: Episode) -> None:
         raise ValidationError({"__all__": "This episode of care was discharged; open a new episode to record more."})
 
 
-def audit(action: str, obj: models.Model, actor: Actor, client_id: int) -> None:
-    audit_record(action=action, obj=obj, client_id=client_id, user=actor.user)
+def audit(action: str, obj: models.Model, actor: Actor, client_id: int, *, digest: str = "") -> None:
+    # The actor names the clinic and role, so a write made outside a request (a command, the demo
+    # loader, an import) lands in its clinic's audit chain like one made from a page.
+    audit_record(
+        action=action,
+        obj=obj,
+        client_id=client_id,
+        user=actor.user,
+        clinic_id=actor.clinic_id,
+        role=actor.role,
+        digest=digest,
+    )
 
 
 def check_region(field: str, region: str, side: str, errors: dict[str, list[str]]) -> None:

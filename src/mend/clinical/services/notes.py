@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from mend import access, knowledge
 from mend.audit.models import Action as AuditAction
-from mend.clinical import queries, rules
+from mend.clinical import queries
 from mend.clinical.models import (
     Addendum,
     Episode,
@@ -21,7 +21,7 @@ from mend.clinical.models import (
     NoteTechnique,
     TreatmentNote,
 )
-from mend.clinical.screening import catalogue
+from mend.clinical.seal import seal
 from mend.clinical.services.common import (
     NoteLocked,
     SigningRefused,
@@ -32,6 +32,7 @@ from mend.clinical.services.common import (
 )
 from mend.clinics.models import Role
 from mend.platform.actor import Actor
+from mend.platform.errors import path
 from mend.writes import apply_fields
 
 # --- Treatment notes --------------------------------------------------------------------------
@@ -114,24 +115,41 @@ def _check_note_techniques(items: Sequence[TechniqueInput], duration: int | None
     known = knowledge.techniques()
     total = 0
     for n, t in enumerate(items):
-        field = f"technique-{n}"
+        row = path("techniques", n)
         if t.technique not in known:
-            errors.setdefault(field, []).append("Choose a technique from the list.")
+            errors.setdefault(row, []).append("Choose a technique from the list.")
         if not t.region:
-            errors.setdefault(field, []).append("Say where on the body.")
-        check_region(field, t.region, t.side, errors)
+            errors.setdefault(row, []).append("Say where on the body.")
+        check_region(row, t.region, t.side, errors)
         if not isinstance(t.minutes, int) or not 1 <= t.minutes <= 120:
-            errors.setdefault(field, []).append("Minutes run from 1 to 120.")
+            errors.setdefault(row, []).append("Minutes run from 1 to 120.")
         else:
             total += t.minutes
         if not isinstance(t.pressure, int) or not 1 <= t.pressure <= 5:
-            errors.setdefault(field, []).append("Pressure is a level from 1 (light) to 5 (very deep).")
+            errors.setdefault(row, []).append("Pressure is a level from 1 (light) to 5 (very deep).")
     if duration and total > duration:
         errors.setdefault("techniques", []).append(
             f"The techniques add up to {total} minutes, more than the {duration}-minute session."
         )
     if errors:
         raise ValidationError(errors)
+
+
+def _locked_row(note: TreatmentNote) -> TreatmentNote:
+    """The note's row, locked until the transaction ends, as the database holds it now.
+
+    Autosave and signing race on the same note. Each works on this fresh, locked row, never on
+    the caller's copy: a copy loaded before an autosave committed would bring its old text back.
+    """
+    return TreatmentNote.objects.select_for_update().select_related("episode").get(pk=note.pk)
+
+
+def _sync(caller: TreatmentNote, saved: TreatmentNote) -> TreatmentNote:
+    """Bring the caller's copy up to what was saved, so code holding it sees the truth too."""
+    if caller is not saved:
+        for field in TreatmentNote._meta.concrete_fields:
+            setattr(caller, field.attname, getattr(saved, field.attname))
+    return saved
 
 
 @transaction.atomic
@@ -142,35 +160,34 @@ def note_update(
     data: Mapping[str, Any],
     techniques: Sequence[TechniqueInput] | None = None,
 ) -> TreatmentNote:
-    """Save a draft (also what autosave calls). A signed note refuses: :class:`NoteLocked`."""
+    """Save a draft (also what autosave calls) and return it. A signed note refuses: :class:`NoteLocked`."""
     require_write(actor, note.episode)
-    # Lock the row: a sign and an autosave racing on the same note must not both win.
-    current = TreatmentNote.objects.select_for_update().get(pk=note.pk)
+    current = _locked_row(note)
     _lock(current)
     _require_author(actor, current)
-    apply_fields(note, data, NOTE_FIELDS)
+    apply_fields(current, data, NOTE_FIELDS)
     errors: dict[str, list[str]] = {}
-    if note.modalities and not set(note.modalities) <= set(MODALITIES):
+    if current.modalities and not set(current.modalities) <= set(MODALITIES):
         errors["modalities"] = ["Modalities are heat and cold."]
     try:
-        note.full_clean()
+        current.full_clean()
     except ValidationError as error:
         errors.update(error.message_dict)
     if techniques is not None:
         try:
-            _check_note_techniques(techniques, note.duration_minutes)
+            _check_note_techniques(techniques, current.duration_minutes)
         except ValidationError as error:
             errors.update(error.message_dict)
     if errors:
         raise ValidationError(errors)
-    note.save()
+    current.save()
     if techniques is not None:
-        NoteTechnique.objects.filter(note=note).delete()
+        NoteTechnique.objects.filter(note=current).delete()
         NoteTechnique.objects.bulk_create(
             [
                 NoteTechnique(
-                    clinic_id=note.clinic_id,
-                    note=note,
+                    clinic_id=current.clinic_id,
+                    note=current,
                     technique=t.technique,
                     region=t.region,
                     side=t.side,
@@ -180,40 +197,40 @@ def note_update(
                 for t in techniques
             ]
         )
-    audit(AuditAction.UPDATE, note, actor, note.client_id)
-    return note
+    audit(AuditAction.UPDATE, current, actor, current.client_id)
+    return _sync(note, current)
 
 
 @transaction.atomic
 def note_sign(*, actor: Actor, note: TreatmentNote) -> TreatmentNote:
-    """Lock the note and store its content hash. Refused on a day screening blocks treatment, or
-    while a needed clearance is missing; the visit then counts against the usable referral."""
+    """Sign the note as the database holds it: seal its content and lock it.
+
+    Refused (:class:`SigningRefused`) on a day screening blocks treatment, while a needed
+    clearance is missing, or while a technique row breaks a restriction or pressure cap of that
+    day's screening. The visit then counts against the referral usable that day, and the seal is
+    recorded in the audit chain.
+    """
     require_write(actor, note.episode)
-    current = TreatmentNote.objects.select_for_update().get(pk=note.pk)
+    current = _locked_row(note)
     _lock(current)
-    if note.therapist_id != actor.membership.pk:
+    if current.therapist_id != actor.membership.pk:
         raise PermissionDenied("Only the therapist who wrote the note can sign it.")
-    screening = queries.screening_on(note.episode, note.visit_on)
-    if not screening.can_treat_today:
-        reasons = " ".join(a.explanation for a in screening.by_action(screening.status))
-        raise SigningRefused({"__all__": f"Screening says no treatment on {note.visit_on:%Y-%m-%d}: {reasons}"})
-    if screening.uncleared:
-        names = ", ".join(sorted({catalogue().rules[a.rule_id].name for a in screening.uncleared}))
-        raise SigningRefused({"__all__": f"Record the physician's clearance first ({names})."})
-    techniques = list(NoteTechnique.objects.filter(note=note))
+    techniques = list(NoteTechnique.objects.filter(note=current).order_by("pk"))
+    refusals = queries.signing_refusals(current, techniques)
     if not techniques:
-        raise SigningRefused({"techniques": "Record at least one technique before signing."})
-    if note.pain_pre is None or note.pain_post is None:
-        raise SigningRefused({"pain_post": "Record pain before and after the session before signing."})
-    referral = queries.usable_referral(note.episode, note.visit_on)
-    note.referral = referral
-    note.status = NoteStatus.SIGNED
-    note.signed_at = timezone.now()
-    note.signed_by = actor.membership
-    note.content_hash = rules.content_hash(queries.note_content(note, techniques))
-    note.save()
-    audit(AuditAction.UPDATE, note, actor, note.client_id)
-    return note
+        refusals.setdefault("techniques", []).append("Record at least one technique before signing.")
+    if current.pain_pre is None or current.pain_post is None:
+        refusals.setdefault("pain_post", []).append("Record pain before and after the session before signing.")
+    if refusals:
+        raise SigningRefused(refusals)
+    current.referral = queries.usable_referral(current.episode, current.visit_on)
+    current.status = NoteStatus.SIGNED
+    current.signed_at = timezone.now()
+    current.signed_by = actor.membership
+    current.content_hash = seal(queries.note_content(current, techniques))
+    current.save()
+    audit(AuditAction.UPDATE, current, actor, current.client_id, digest=current.content_hash)
+    return _sync(note, current)
 
 
 @transaction.atomic
@@ -242,9 +259,7 @@ def addendum_add(*, actor: Actor, note: TreatmentNote, text: str, reason: str = 
         signed_by=actor.membership,
         signed_at=now,
     )
-    addendum.content_hash = rules.content_hash(
-        {"note": note.pk, "note_hash": note.content_hash, "text": addendum.text, "reason": addendum.reason, "at": now}
-    )
+    addendum.content_hash = seal(queries.addendum_content(addendum, note))
     addendum.save()
-    audit(AuditAction.CREATE, addendum, actor, note.client_id)
+    audit(AuditAction.CREATE, addendum, actor, note.client_id, digest=addendum.content_hash)
     return addendum

@@ -1,4 +1,4 @@
-"""Referral and goal status, range of motion, note hashes and plan conflicts."""
+"""Referral and goal status, range of motion, note seals, plan conflicts and note-row conflicts."""
 
 from __future__ import annotations
 
@@ -12,12 +12,14 @@ from mend.clinical.rules import (
     GoalState,
     PlannedTechnique,
     ReferralState,
-    content_hash,
+    content_seal,
     goal_progress,
     goal_state,
     percent_of_normal,
     plan_conflicts,
     referral_status,
+    seal_matches,
+    technique_conflicts,
 )
 from mend.clinical.screening import Finding, catalogue, screen
 from mend.knowledge import techniques
@@ -97,15 +99,79 @@ def test_range_of_motion_as_percent_of_normal():
     assert percent_of_normal(0, 0) is None
 
 
+KEY = b"k" * 32
+
+
 @given(st.dictionaries(st.text(max_size=5), st.integers() | st.text(max_size=10), max_size=6))
-def test_content_hash_depends_on_content_not_key_order(content):
+def test_seal_depends_on_content_not_key_order(content):
     reordered = dict(reversed(list(content.items())))
-    assert content_hash(content) == content_hash(reordered)
-    assert len(content_hash(content)) == 64
+    assert content_seal(KEY, content) == content_seal(KEY, reordered)
+    assert len(content_seal(KEY, content)) == 64
+    assert seal_matches(KEY, reordered, content_seal(KEY, content))
 
 
-def test_content_hash_changes_when_one_word_changes():
-    assert content_hash({"subjective": "better"}) != content_hash({"subjective": "worse"})
+def test_seal_changes_when_one_word_changes():
+    assert content_seal(KEY, {"subjective": "better"}) != content_seal(KEY, {"subjective": "worse"})
+
+
+@given(st.dictionaries(st.text(max_size=5), st.text(max_size=10), min_size=1, max_size=4))
+def test_a_seal_cannot_be_remade_without_its_key(content):
+    """An unkeyed SHA-256 of the same content, or a seal under another key, never verifies."""
+    import hashlib
+
+    from mend.clinical.rules import canonical
+
+    seal = content_seal(KEY, content)
+    assert not seal_matches(b"x" * 32, content, seal)
+    assert not seal_matches(KEY, content, hashlib.sha256(canonical(content)).hexdigest())
+
+
+def test_a_seal_needs_a_key():
+    with pytest.raises(ValueError, match="key"):
+        content_seal(b"", {"a": 1})
+
+
+def test_note_rows_over_an_anticoagulant_pressure_cap_are_named_by_row():
+    """The review's case: the plan's deep tissue at pressure 4 on a client now taking anticoagulants."""
+    screening = screen([Finding("anticoagulant")])
+    rows = [
+        PlannedTechnique("swedish", "lower_back", pressure=2),
+        PlannedTechnique("deep_tissue", "lower_back", pressure=4),
+        PlannedTechnique("swedish", "upper_back", pressure=4),
+    ]
+    found = technique_conflicts(rows, screening)
+    assert sorted({f.row for f in found}) == [1, 2]
+    assert all(f.conflict.rule_id == "anticoagulant" for f in found)
+    assert any("above the cap" in f.conflict.message for f in found if f.row == 2)
+
+
+def test_note_rows_follow_region_and_side_of_a_restriction():
+    screening = screen([Finding("recent_surgery", "knee", "right")])
+    rows = [PlannedTechnique("swedish", "knee", "left", 2), PlannedTechnique("swedish", "knee", "right", 2)]
+    assert [f.row for f in technique_conflicts(rows, screening)] == [1]
+
+
+def test_a_blocked_day_is_not_repeated_on_every_row():
+    """REFER and BLOCK stop the visit as a whole; they are not row conflicts."""
+    assert (
+        technique_conflicts([PlannedTechnique("swedish", "lower_back", pressure=2)], screen([Finding("fever")])) == []
+    )
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(sorted(techniques())), st.integers(min_value=1, max_value=5)), min_size=1, max_size=5
+    )
+)
+def test_every_row_above_a_cap_is_a_conflict(rows):
+    """Whatever the rows, a row conflicts with the anticoagulant rule when its pressure is above the cap."""
+    screening = screen([Finding("anticoagulant")])
+    cap = screening.pressure_cap
+    planned = [PlannedTechnique(t, "lower_back", None, p) for t, p in rows]
+    flagged = {f.row for f in technique_conflicts(planned, screening)}
+    for index, (_, pressure) in enumerate(rows):
+        if cap is not None and pressure > cap:
+            assert index in flagged
 
 
 def test_deep_tissue_on_a_client_taking_anticoagulants_is_flagged():

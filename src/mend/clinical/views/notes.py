@@ -21,7 +21,10 @@ from mend.clinical import queries, services
 from mend.clinical.forms.notes import AddendumForm, NoteForm, NoteTechniqueFormSet
 from mend.clinical.forms.plans import kept_forms
 from mend.clinical.models import SIDE_CHOICES, Addendum, NoteStatus, TreatmentNote
+from mend.clinical.screening import Screening
+from mend.clinical.seal import note_seal_ok
 from mend.platform.actor import Actor
+from mend.platform.errors import messages_by_path, parse
 from mend.platform.pages import actor_required, merge_validation_error
 
 SIDES = dict(SIDE_CHOICES)
@@ -32,6 +35,16 @@ def _technique_initial(note: TreatmentNote) -> list[dict[str, Any]]:
         {"technique": t.technique, "region": t.region, "side": t.side, "minutes": t.minutes, "pressure": t.pressure}
         for t in note.techniques.all()
     ]
+
+
+class _Typed:
+    """A technique row as typed, partly valid: what the screening check needs of it."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.technique = data.get("technique") or ""
+        self.region = data.get("region") or ""
+        self.side = data.get("side") or ""
+        self.pressure = data.get("pressure")
 
 
 class _Draft:
@@ -52,7 +65,7 @@ class _Draft:
             return False
         kept = kept_forms(self.techniques)
         try:
-            services.note_update(
+            self.note = services.note_update(
                 actor=actor, note=self.note, data=self.form.note_data(), techniques=[f.item() for _, f in kept]
             )
         except ValidationError as error:
@@ -61,19 +74,29 @@ class _Draft:
         return True
 
     def merge(self, error: ValidationError, kept: list[tuple[int, Any]] | None = None) -> None:
-        """``technique-N`` is the N-th saved row, which is another row of the page when rows were skipped."""
+        """``techniques[N]`` is the N-th saved row, which is another row of the page when rows were skipped."""
         kept = kept if kept is not None else list(enumerate(self.techniques.forms))
-        if not hasattr(error, "error_dict"):
-            self.form.add_error(None, error.messages)
-            return
-        for field, errors in error.message_dict.items():
-            prefix, _, number = field.rpartition("-")
-            if prefix == "technique" and number.isdigit() and int(number) < len(kept):
-                kept[int(number)][1].add_error(None, errors)
-            elif field == "techniques":
+        for name, errors in messages_by_path(error).items():
+            where = parse(name)
+            if where.field == "techniques" and where.row is not None and where.row < len(kept):
+                kept[where.row][1].add_error(None, errors)
+            elif name == "techniques":
                 self.technique_errors.extend(errors)
             else:
-                self.form.add_error(field if field in self.form.fields else None, errors)
+                self.form.add_error(name if name in self.form.fields else None, errors)
+
+    def warnings(self, screening: Screening) -> dict[int, list[str]]:
+        """Screening warnings beside each technique row of the page, for what the row holds now."""
+        rows: list[tuple[int, Any]] = []
+        for index, row in enumerate(self.techniques.forms):
+            if row.is_bound:
+                data = getattr(row, "cleaned_data", {})
+                if data.get("technique") and not data.get("DELETE"):
+                    rows.append((index, _Typed(data)))
+            elif row.initial.get("technique"):
+                rows.append((index, _Typed(row.initial)))
+        found = queries.technique_warnings(screening, [item for _, item in rows])
+        return {rows[n][0]: messages for n, messages in found.items()}
 
     def errors(self) -> list[dict[str, str]]:
         """Every problem with a link target, for the autosave status and the error summary."""
@@ -113,6 +136,8 @@ def _edit_page(
 ) -> HttpResponse:
     note = draft.note
     episode = note.episode
+    screening = queries.screening_on(episode, note.visit_on)
+    warnings = draft.warnings(screening)
     last = (
         TreatmentNote.objects.filter(episode=episode, status=NoteStatus.SIGNED, visit_on__lte=note.visit_on)
         .exclude(pk=note.pk)
@@ -129,7 +154,8 @@ def _edit_page(
         "technique_errors": draft.technique_errors,
         "errors": draft.errors() if summary else [],
         "refused": refused or [],
-        "screening": queries.screening_on(episode, note.visit_on),
+        "screening": screening,
+        "technique_rows": [(f, warnings.get(i, [])) for i, f in enumerate(draft.techniques.forms)],
         "last_note": last,
     }
     return render(request, "clinical/note_form.html", context, status=status)
@@ -197,7 +223,14 @@ def note_autosave(request: HttpRequest, note_id: int) -> HttpResponse:
         saved = draft.save(actor)
     except services.NoteLocked as error:
         return _locked(request, note, error)
-    context = {"note": note, "saved_at": timezone.localtime() if saved else None, "errors": draft.errors()}
+    # Each technique row's screening warning is swapped in beside it (out of band) as the therapist types.
+    warnings = draft.warnings(queries.screening_on(note.episode, note.visit_on))
+    context = {
+        "note": note,
+        "saved_at": timezone.localtime() if saved else None,
+        "errors": draft.errors(),
+        "row_warnings": [(i, warnings.get(i, [])) for i in range(len(draft.techniques.forms))],
+    }
     return render(request, "clinical/_note_autosave_status.html", context, status=200 if saved else 400)
 
 
@@ -260,7 +293,7 @@ def _detail(
         "techniques": techniques,
         "total_minutes": sum(t["minutes"] for t in techniques),
         "addenda": list(note.addenda.all()),
-        "hash_ok": queries.note_hash_matches(note) if note.is_signed else None,
+        "hash_ok": note_seal_ok(note) if note.is_signed else None,
         "addendum_form": addendum_form or AddendumForm(),
         "locked": locked,
     }
