@@ -10,9 +10,9 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from mend.audit.models import AuditEvent
-from mend.clinical.seal import addendum_seal_ok, note_seal_ok
 from mend.clinical import queries, services
 from mend.clinical.models import NoteStatus, TreatmentNote
+from mend.clinical.seal import addendum_seal_ok, note_seal_ok
 from mend.clinical.services import FindingInput, NoteLocked, PainInput, PsfsInput, RomInput, TechniqueInput
 
 from .conftest import signed_note
@@ -76,7 +76,9 @@ def test_an_addendum_amends_without_touching_the_note(tess, episode):
 
 def test_fever_at_the_pre_session_check_stops_signing_that_day_only(tess, episode):
     today = timezone.localdate()
-    services.pre_session_check_record(actor=tess, episode=episode, data={"checked_on": today, "fever": True})
+    services.pre_session_check_record(
+        actor=tess, episode=episode, data={"checked_on": today, "fever": True, "able_to_consent": True}
+    )
     note = services.note_start(actor=tess, episode=episode, visit_on=today)
     services.note_update(
         actor=tess,

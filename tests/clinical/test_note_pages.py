@@ -139,7 +139,9 @@ def test_techniques_longer_than_the_session_are_refused_beside_the_techniques(lo
 
 def test_signing_on_a_fever_day_is_refused_with_the_reason_and_nothing_is_lost(login, tess, episode):
     today = timezone.localdate()
-    services.pre_session_check_record(actor=tess, episode=episode, data={"checked_on": today, "fever": True})
+    services.pre_session_check_record(
+        actor=tess, episode=episode, data={"checked_on": today, "fever": True, "able_to_consent": True}
+    )
     note = services.note_start(actor=tess, episode=episode, visit_on=today)
     client = login("therapist")
 

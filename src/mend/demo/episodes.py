@@ -448,6 +448,7 @@ class _Teller:
                 data={
                     "checked_on": on - timedelta(days=2),
                     "fever": True,
+                    "able_to_consent": True,
                     "new_symptoms": "Fever and sore throat since last night. No treatment; rebooked for when well.",
                 },
             )
@@ -455,7 +456,13 @@ class _Teller:
         services.pre_session_check_record(
             actor=self.actor,
             episode=episode,
-            data={"checked_on": on, "new_symptoms": symptoms, "new_medications": medications},
+            data={
+                "checked_on": on,
+                "fever": False,
+                "able_to_consent": True,
+                "new_symptoms": symptoms,
+                "new_medications": medications,
+            },
         )
         self._renew_if_needed(episode, on, n)
         pre = self.pain[n]
@@ -560,6 +567,8 @@ class _Teller:
                 episode=episode,
                 data={
                     "checked_on": on,
+                    "fever": False,
+                    "able_to_consent": True,
                     "new_symptoms": "Right calf swollen, warm and sore since the weekend; worse walking. No injury.",
                 },
                 findings=[FindingInput("dvt_suspected", "lower_leg", "right", "Calf swollen and warm: to emergency")],
@@ -587,6 +596,8 @@ class _Teller:
                 episode=episode,
                 data={
                     "checked_on": on,
+                    "fever": True,
+                    "able_to_consent": True,
                     "new_symptoms": "Forearm red, hot and more swollen since yesterday; feels feverish.",
                 },
                 findings=[FindingInput("local_skin_infection", "forearm", self.side, "Red, hot patch on the forearm")],

@@ -195,11 +195,11 @@ def record_health_history(request: HttpRequest, episode_id: int, payload: Health
 
 
 class CheckIn(Schema):
-    checked_on: date | None = Field(None, description="Default today")
-    fever: bool = False
+    checked_on: date | None = Field(None, description="Default today in the clinic's time zone")
+    fever: bool | None = Field(None, description="Required safety question: fever or infection today?")
     new_symptoms: str = ""
     new_medications: str = ""
-    able_to_consent: bool = True
+    able_to_consent: bool | None = Field(None, description="Required safety question: able to consent today?")
     findings: list[FindingItem] = []
 
 

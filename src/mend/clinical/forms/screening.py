@@ -48,7 +48,7 @@ def rule_options(rules: Iterable[Rule] | None = None) -> list[tuple[str, Any]]:
 
 
 class _YesNo(forms.ChoiceField):
-    def __init__(self, label: str, initial: str = "no", **kwargs: Any) -> None:
+    def __init__(self, label: str, initial: str | None = "no", **kwargs: Any) -> None:
         super().__init__(
             choices=YES_NO, initial=initial, widget=forms.RadioSelect(attrs={"class": "yn"}), label=label, **kwargs
         )
@@ -233,8 +233,17 @@ def health_history_initial(
 
 class PreSessionCheckForm(forms.Form):
     checked_on = forms.DateField(label="Date", widget=DateInput())
-    fever = _YesNo("Fever, or feeling unwell with an infection, today?")
-    able_to_consent = _YesNo("Able to understand and consent today?", initial="yes")
+    # Safety questions start unanswered: a pre-selected "no fever" is an answer nobody gave.
+    fever = _YesNo(
+        "Fever, or feeling unwell with an infection, today?",
+        initial=None,
+        error_messages={"required": "Answer this safety question: yes or no."},
+    )
+    able_to_consent = _YesNo(
+        "Able to understand and consent today?",
+        initial=None,
+        error_messages={"required": "Answer this safety question: yes or no."},
+    )
     new_symptoms = forms.CharField(
         label="New symptoms since the last visit", required=False, widget=forms.Textarea(attrs={"rows": 2})
     )

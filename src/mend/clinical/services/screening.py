@@ -129,15 +129,31 @@ def health_history_record(
 
 
 CHECK_FIELDS = {"checked_on", "fever", "new_symptoms", "new_medications", "able_to_consent"}
+# Asked at every check, answered yes or no by the person in the room: never defaulted.
+SAFETY_QUESTIONS = {
+    "fever": "fever, or feeling unwell with an infection, today?",
+    "able_to_consent": "able to understand and consent today?",
+}
 
 
 @transaction.atomic
 def pre_session_check_record(
     *, actor: Actor, episode: Episode, data: Mapping[str, Any], findings: Iterable[FindingInput] = ()
 ) -> PreSessionCheck:
-    """The check at the start of a visit. Fever and inability to consent hold for that day only."""
+    """The check at the start of a visit. Fever and inability to consent hold for that day only.
+
+    Both are safety questions: they start unanswered, and a check without an explicit answer to
+    each (True or False, never assumed) is refused naming the question.
+    """
     require_write(actor, episode)
     require_open(episode)
+    unanswered = {
+        name: [f"Answer this safety question: {question}"]
+        for name, question in SAFETY_QUESTIONS.items()
+        if not isinstance(data.get(name), bool)
+    }
+    if unanswered:
+        raise ValidationError(unanswered)
     check = apply_fields(
         PreSessionCheck(
             clinic_id=actor.clinic_id, client_id=episode.client_id, episode=episode, recorded_by=actor.membership
