@@ -1,4 +1,4 @@
-"""Reading the audit trail: the owners' report and chain verification."""
+"""Reading the audit trail: the owners' report, chain verification and the extra verifiers."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
+from django.utils.module_loading import import_string
 
-from mend.audit.chain import GENESIS, SIGNED_FIELDS, row_hmac
+from mend.audit.chain import SIGNED_FIELDS, ChainProblem, first_problem
 from mend.audit.models import AuditEvent
 
 # Only these columns may be sorted on: a sort key is never passed through from the request.
@@ -55,14 +57,8 @@ def audit_events_for_clinic(*, clinic_id: int, tz: str, filters: AuditFilter) ->
 
 
 @dataclass(frozen=True, slots=True)
-class ChainProblem:
-    seq: int
-    row_id: int
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
 class ChainReport:
+    clinic_id: int | None
     rows_checked: int
     problem: ChainProblem | None
 
@@ -71,30 +67,58 @@ class ChainReport:
         return self.problem is None
 
 
+def audit_chain_ids() -> list[int | None]:
+    """The chains in the table: one per clinic with events, None for the no-clinic chain (first)."""
+    # order_by() clears Meta.ordering, which would otherwise join the DISTINCT.
+    ids = set(AuditEvent.objects.order_by().values_list("clinic_id", flat=True).distinct())
+    return ([None] if None in ids else []) + sorted(i for i in ids if i is not None)
+
+
 def verify_chain(
-    *, key: str | None = None, progress: Callable[[int], None] | None = None, chunk_size: int = 5000
+    *,
+    clinic_id: int | None,
+    key: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    chunk_size: int = 5000,
 ) -> ChainReport:
-    """Walk the chain in order and stop at the first row that does not check out.
+    """Walk one clinic's chain (None: the no-clinic chain) in seq order, stopping at the first bad row.
 
     A row whose fields were edited fails its own HMAC; a removed row leaves a gap in the
-    sequence and breaks the link from the row after it.
+    sequence and breaks the link from the row after it. Limit: removing a chain's newest rows,
+    or a whole chain, cannot be seen from the table alone.
     """
     key = key or settings.MEND_AUDIT_KEY
-    expected_prev = GENESIS
-    expected_seq = 1
-    checked = 0
     columns = ("id", "prev_hmac", "hmac", *SIGNED_FIELDS)
-    for row in AuditEvent.objects.order_by("seq").values(*columns).iterator(chunk_size=chunk_size):
-        if row["seq"] != expected_seq:
-            missing = f"{expected_seq}" if row["seq"] == expected_seq + 1 else f"{expected_seq}–{row['seq'] - 1}"
-            return ChainReport(checked, ChainProblem(row["seq"], row["id"], f"row(s) {missing} removed before it"))
-        if row["prev_hmac"] != expected_prev:
-            return ChainReport(checked, ChainProblem(row["seq"], row["id"], "does not link to the row before it"))
-        if row_hmac(key, row["prev_hmac"], row) != row["hmac"]:
-            return ChainReport(checked, ChainProblem(row["seq"], row["id"], "was altered (HMAC mismatch)"))
-        expected_prev = row["hmac"]
-        expected_seq += 1
+    rows = (
+        AuditEvent.objects.filter(clinic_id=clinic_id)  # None filters IS NULL
+        .order_by("seq")
+        .values(*columns)
+        .iterator(chunk_size=chunk_size)
+    )
+    checked = 0
+    for problem in first_problem(rows, key=key):
+        if problem is not None:
+            return ChainReport(clinic_id, checked, problem)
         checked += 1
         if progress is not None:
             progress(1)
-    return ChainReport(checked, None)
+    return ChainReport(clinic_id, checked, None)
+
+
+AuditVerifier = Callable[[int | None], list[str]]
+
+
+def audit_verifiers() -> list[tuple[str, AuditVerifier]]:
+    """The extra checks other apps register for ``mend audit verify``, by dotted path.
+
+    ``settings.MEND_AUDIT_VERIFIERS`` lists callables taking a clinic id (None: every clinic)
+    and returning a list of problems, empty when all is well. A setting, so the audit app
+    never imports the apps whose records it checks.
+    """
+    verifiers = []
+    for path in getattr(settings, "MEND_AUDIT_VERIFIERS", []):
+        try:
+            verifiers.append((path, import_string(path)))
+        except ImportError as error:
+            raise ImproperlyConfigured(f"MEND_AUDIT_VERIFIERS: cannot import {path!r}: {error}") from error
+    return verifiers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
@@ -12,20 +13,34 @@ from mend.audit.chain import GENESIS, row_hmac
 from mend.audit.models import Action, AuditEvent
 from mend.platform import context
 
-# Any fixed number: the key of the PostgreSQL advisory lock that serialises chain appends.
+# Any fixed number: the first key of the PostgreSQL advisory locks that serialise chain appends;
+# the second is the clinic.
 _CHAIN_LOCK_KEY = 0x6D656E64
+# Digests are hashes written as printable ASCII ("sha256:…"); no spaces or control characters,
+# so the unit separator that joins signed fields can never appear in one.
+_DIGEST = re.compile(r"[\x21-\x7e]{0,128}")
 
 
-def _lock_chain() -> None:
-    """Serialise appends so each row links to the one written just before it.
+def _lock_id(clinic_id: int | None) -> int:
+    """The clinic's id folded into PostgreSQL's int4; the no-clinic chain is 0 (ids start at 1).
 
-    Two requests appending at once would otherwise both read the same tail and fork the
-    chain. On PostgreSQL a transaction-scoped advisory lock makes them queue; on SQLite the
-    IMMEDIATE transaction mode already holds the database's single write lock.
+    Two clinics folding to the same number only share a lock (they queue); nothing forks.
+    """
+    return ((clinic_id or 0) + 2**31) % 2**32 - 2**31
+
+
+def _lock_chain(clinic_id: int | None) -> None:
+    """Serialise appends to one clinic's chain so each row links to the one written just before it.
+
+    Two requests appending at once would otherwise both read the same tail and fork the chain
+    (the (clinic_id, seq) constraint would then refuse the second insert). On PostgreSQL a
+    transaction-scoped advisory lock per clinic makes them queue, and a clinic never waits for
+    another clinic's appends. SQLite has one write lock for the whole database, which the
+    IMMEDIATE transaction mode already holds, so there appends queue across clinics.
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
+            cursor.execute("SELECT pg_advisory_xact_lock(%s::int4, %s::int4)", [_CHAIN_LOCK_KEY, _lock_id(clinic_id)])
 
 
 def audit_record(
@@ -39,12 +54,16 @@ def audit_record(
     user_email: str = "",
     clinic_id: int | None = None,
     role: str = "",
+    digest: str = "",
 ) -> AuditEvent:
     """Append one event. Who, where and which request come from the request context.
 
     ``clinic_id`` and ``role`` override the context for events that happen before a clinic is
-    active (signing in).
+    active (signing in). ``digest`` is a content digest to sign with the event (a signed note's
+    seal), so the chain also proves what the content was when the event happened.
     """
+    if not _DIGEST.fullmatch(digest):
+        raise ValueError("An audit digest is at most 128 printable ASCII characters with no spaces.")
     ctx = context.current()
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
@@ -52,9 +71,13 @@ def audit_record(
     user_id = getattr(user, "pk", None) if user is not None else ctx.user_id
     if user is not None and not user_email:
         user_email = getattr(user, "email", "")
+    if clinic_id is None:
+        clinic_id = ctx.clinic_id
     with transaction.atomic():
-        _lock_chain()
-        last = AuditEvent.objects.order_by("-seq").values_list("seq", "hmac").first()
+        _lock_chain(clinic_id)
+        # The tail of this clinic's chain (clinic_id None: the no-clinic chain), read after taking
+        # the lock so it is the row the previous append committed: one (clinic_id, seq) index lookup.
+        last = AuditEvent.objects.filter(clinic_id=clinic_id).order_by("-seq").values_list("seq", "hmac").first()
         seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
         fields: dict[str, Any] = {
             "seq": seq,
@@ -62,13 +85,14 @@ def audit_record(
             "user_id": user_id,
             "user_email": user_email[:254],
             "role": role or ctx.role,
-            "clinic_id": clinic_id if clinic_id is not None else ctx.clinic_id,
+            "clinic_id": clinic_id,
             "action": str(action),
             "object_type": object_type,
             "object_id": str(object_id),
             "client_id": client_id,
             "ip": ctx.ip,
             "request_id": ctx.request_id,
+            "digest": digest,
         }
         signature = row_hmac(settings.MEND_AUDIT_KEY, prev, fields)
         return AuditEvent.objects.create(prev_hmac=prev, hmac=signature, **fields)
