@@ -272,8 +272,20 @@ def _write_and_sign_note(page: Page, number: int, pain_pre: int, pain_post: int,
     expect(_region(page, "Screening today: Avoid region")).to_be_visible()
     rows = _technique_rows(page)
     if number == 1:
-        # The first note starts from the plan: drop what the blood thinners rule out, add light work.
+        # The first note starts from the plan, whose deep work the blood thinners rule out: each such
+        # row is marked beside it, and signing is refused naming the row and the rule.
         expect(rows).to_have_count(5)
+        expect(page.locator("#technique-warnings-0")).to_contain_text("Cannot sign")
+        expect(page.locator("#technique-warnings-0")).to_contain_text("Anticoagulant or antiplatelet medication")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name="Sign note").click()
+        refused = page.locator("#sign-refused")
+        expect(refused).to_contain_text("The note was not signed.")
+        expect(refused).to_contain_text(re.compile(r"Row 1 \(.*Anticoagulant or antiplatelet medication"))
+        expect(page.get_by_role("heading", level=1)).to_have_text("Treatment note Draft")
+        rows = _technique_rows(page)
+        expect(rows).to_have_count(5)
+        # Drop what the blood thinners rule out, add light work.
         for row in range(3):
             expect(_field(rows.nth(row), "Technique")).not_to_have_value("stretching")
             _field(rows.nth(row), "Remove").check()
@@ -282,7 +294,11 @@ def _write_and_sign_note(page: Page, number: int, pain_pre: int, pain_post: int,
         _field(blank, "Technique").select_option(label="Swedish massage")
         _field(blank, "Region").select_option(label="Lower back")
         _field(blank, "Minutes").fill("30")
+        # Firm pressure is marked beside the row as it is chosen (autosave), and cleared when lowered.
+        _field(blank, "Pressure").select_option(label="4 · firm")
+        expect(page.locator("#technique-warnings-4")).to_contain_text("pressure 4 is above the cap of 2")
         _field(blank, "Pressure").select_option(label="2 · light to moderate")
+        expect(page.locator("#technique-warnings-4")).to_be_empty()
     else:
         # Later notes start from the last signed note's techniques.
         expect(_field(rows.nth(0), "Technique")).to_have_value("stretching")

@@ -5,11 +5,12 @@ and the seal is keyed and recorded in the audit chain. Defects 1, 4 and 6 of the
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
 from mend.accounts.services import api_token_create
 from mend.audit.models import AuditEvent
@@ -230,3 +231,62 @@ def test_a_note_rewritten_and_rehashed_in_the_database_fails_verification(person
     with pytest.raises(CommandError) as refused:
         call_command("audit", "verify")
     assert f"treatment note {note.pk}" in str(refused.value)
+
+
+class _Editor:
+    """What the seal migration needs of a schema editor: the connection, and execute()."""
+
+    connection = connection
+
+    def execute(self, sql, params=None):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+
+
+def test_the_migration_gives_notes_signed_with_a_bare_hash_a_keyed_seal(tess, episode):
+    """Notes signed before keyed seals (bare SHA-256) are sealed with the key and the seal goes into
+    the audit chain; a note changed after signing keeps failing verification."""
+    from django.apps import apps
+
+    migration = importlib.import_module("mend.clinical.migrations.0004_keyed_seals")
+    kept = services.note_sign(actor=tess, note=_draft(tess, episode, [TechniqueInput("swedish", "neck", 10, 2)]))
+    addendum = services.addendum_add(actor=tess, note=kept, text="Late entry: client drove home.")
+    altered = services.note_sign(actor=tess, note=_draft(tess, episode, [TechniqueInput("swedish", "neck", 12, 2)]))
+    _drop_note_triggers()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DROP TRIGGER "
+            + (
+                "clinical_addendum_no_update"
+                if connection.vendor == "sqlite"
+                else "clinical_addendum_guard ON clinical_addendum"
+            )
+        )
+    for note in (kept, altered):
+        content = queries.note_content(note, list(NoteTechnique.objects.filter(note=note)))
+        TreatmentNote.objects.filter(pk=note.pk).update(
+            content_hash=hashlib.sha256(rules.canonical(content)).hexdigest()
+        )
+    legacy_note_hash = TreatmentNote.objects.get(pk=kept.pk).content_hash
+    legacy = {
+        "note": kept.pk,
+        "note_hash": legacy_note_hash,
+        "text": addendum.text,
+        "reason": "",
+        "at": addendum.signed_at,
+    }
+    type(addendum).objects.filter(pk=addendum.pk).update(
+        content_hash=hashlib.sha256(rules.canonical(legacy)).hexdigest()
+    )
+    TreatmentNote.objects.filter(pk=altered.pk).update(subjective="Rewritten after signing.")
+    assert not note_seal_ok(TreatmentNote.objects.get(pk=kept.pk))
+
+    migration.seal_legacy(apps, _Editor())
+
+    kept = TreatmentNote.objects.get(pk=kept.pk)
+    assert note_seal_ok(kept) and kept.content_hash != legacy_note_hash
+    assert not note_seal_ok(TreatmentNote.objects.get(pk=altered.pk))
+    problems = verify_seals(episode.clinic_id)
+    assert problems and all(p.startswith(f"treatment note {altered.pk} ") for p in problems)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        TreatmentNote.objects.filter(pk=kept.pk).update(subjective="once more")
