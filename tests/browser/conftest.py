@@ -19,11 +19,15 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from mend import testclock
 
 DEMO_PASSWORD = "mend-demo"
 CHROMIUM_ARGS = [
@@ -96,7 +100,12 @@ class _PostgresDatabase:
         self._execute(self._sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(self._sql.Identifier(self.name)))
 
 
-def _wait_for_health(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> None:
+def _wait_for_health(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> datetime:
+    """Poll /healthz until a worker answers; returns the time the server's clock read (its Date header).
+
+    A gunicorn worker loads the application before it accepts a connection, so whichever worker
+    answers has loaded it, and a worker still loading takes no request from the browser.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -104,7 +113,7 @@ def _wait_for_health(url: str, proc: subprocess.Popen[bytes], log: Path, timeout
         try:
             with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
                 if response.status == 200:
-                    return
+                    return parsedate_to_datetime(response.headers["Date"])
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.1)
@@ -136,6 +145,8 @@ def server_url(chromium_path: str, mail_dir: Path, tmp_path_factory: pytest.Temp
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DEBUG", "MEND_TEST_SQLITE")}
     env.update({"MEND_ENV": "demo", "MEND_VAR_DIR": str(var_dir), "DJANGO_SETTINGS_MODULE": "mend.settings"})
     env.update({"EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend", "EMAIL_FILE_PATH": str(mail_dir)})
+    # Under MEND_TEST_NOW the demo is loaded, and the server answers, at this run's instant.
+    testclock.subprocess_env(env, tmp_path_factory.mktemp("browser-clock"))
     database: _PostgresDatabase | None = None
     outer_url = os.environ.get("DATABASE_URL", "")
     if _is_postgres(outer_url):
@@ -166,7 +177,11 @@ def server_url(chromium_path: str, mail_dir: Path, tmp_path_factory: pytest.Temp
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        _wait_for_health(url, proc, log)
+        served_at = _wait_for_health(url, proc, log)
+        if testclock.frozen_instant() is not None:
+            # The server travels with this run (gunicorn's Date header reads the patched time.time()).
+            ours = datetime.now(UTC)
+            assert abs(served_at - ours) < timedelta(minutes=2), f"server clock {served_at}, this run's {ours}"
         engine = "postgresql" if database else "sqlite3"
         assert f"{engine} database" in log.read_text(), f"the server should run on {engine}: {log.read_text()[:500]}"
         yield url
