@@ -15,28 +15,49 @@ Rules (also in docs/architecture.md):
 6. Clinical records (episodes, referrals, screening, assessments, goals, plans, notes) are
    visible exactly when their client is, and never to front desk.
 
-Loaders here (``*_or_404``) are the only way views and API routes fetch a single object.
+The predicates here (``can_*``, ``require_*``) answer "may this actor do this": a ``require_*``
+raises PermissionDenied (403), for a role refused inside its own clinic. Loaders live with the app
+that owns the model (``people.queries.clients``, ``client_or_404``; ``clinics.queries.rooms``, …):
+each restricts a queryset by the actor, as NetBox's ``restrict()`` does, and loads one object
+through :func:`object_or_404`, so another clinic's object, or one the actor may not see, is a 404.
+
+This module is policy: it imports the platform, never an app, so every app can import it.
 """
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404
 
+# The clinical loaders at the end are moving to mend.clinical.queries; until then this import
+# is the one place policy depends on an app's models.
 from mend.clinical.models import Assessment, Clearance, Episode, Goal, Referral, ScreeningFinding, TreatmentNote
-from mend.clinics.models import Location, Membership, Role, Room
-from mend.people.models import Client, ReferringProvider, TherapistProfile
 from mend.platform.actor import Actor
+
+if TYPE_CHECKING:
+    from mend.clinics.models import Membership
+    from mend.people.models import Client, ReferringProvider, TherapistProfile
 
 M = TypeVar("M", bound=models.Model)
 
 
+def object_or_404(queryset: QuerySet[M], pk: int | str, what: str) -> M:
+    """The object with id ``pk`` among ``queryset`` (already restricted by the actor), else 404.
+
+    A missing, foreign or malformed id reads the same, so ids cannot be probed.
+    """
+    try:
+        return queryset.get(pk=int(pk))
+    except (queryset.model.DoesNotExist, ValueError, TypeError):
+        raise Http404(f"No such {what}.") from None
+
+
 def can_see_clinical(actor: Actor) -> bool:
-    return actor.role in (Role.OWNER, Role.ADMIN, Role.THERAPIST)
+    return actor.sees_clinical
 
 
 def require_clinical(actor: Actor) -> None:
@@ -45,7 +66,7 @@ def require_clinical(actor: Actor) -> None:
 
 
 def can_manage_clinic(actor: Actor) -> bool:
-    return actor.role in (Role.OWNER, Role.ADMIN)
+    return actor.manages_clinic
 
 
 def require_manage_clinic(actor: Actor) -> None:
@@ -54,7 +75,7 @@ def require_manage_clinic(actor: Actor) -> None:
 
 
 def can_view_audit(actor: Actor) -> bool:
-    return actor.role == Role.OWNER
+    return actor.is_owner
 
 
 def require_audit(actor: Actor) -> None:
@@ -63,42 +84,11 @@ def require_audit(actor: Actor) -> None:
 
 
 def can_use_admin(actor: Actor | None) -> bool:
-    return actor is not None and actor.role == Role.OWNER
+    return actor is not None and actor.is_owner
 
 
 def can_assign_therapists(actor: Actor) -> bool:
-    return actor.role in (Role.OWNER, Role.ADMIN, Role.FRONT_DESK)
-
-
-# --- Clients --------------------------------------------------------------------------
-
-
-def clients(actor: Actor) -> QuerySet[Client]:
-    visible = Client.objects.filter(clinic_id=actor.clinic_id)
-    if actor.role == Role.THERAPIST:
-        visible = visible.filter(care_team__therapist_id=actor.membership.pk)
-    return visible
-
-
-def client_or_404(actor: Actor, pk: int | str) -> Client:
-    try:
-        return clients(actor).get(pk=int(pk))
-    except (Client.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such client.") from None
-
-
-# --- Therapists -----------------------------------------------------------------------
-
-
-def therapists(actor: Actor) -> QuerySet[TherapistProfile]:
-    return TherapistProfile.objects.filter(clinic_id=actor.clinic_id, membership__is_active=True)
-
-
-def therapist_or_404(actor: Actor, pk: int | str) -> TherapistProfile:
-    try:
-        return therapists(actor).select_related("membership__user").get(pk=int(pk))
-    except (TherapistProfile.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such therapist.") from None
+    return actor.manages_clinic or actor.is_front_desk
 
 
 def can_edit_therapist(actor: Actor, profile: TherapistProfile) -> bool:
@@ -110,51 +100,41 @@ def require_edit_therapist(actor: Actor, profile: TherapistProfile) -> None:
         raise PermissionDenied("Only the therapist and the clinic's owners and admins can change this profile.")
 
 
-# --- Referring providers --------------------------------------------------------------
+# --- Moving out -----------------------------------------------------------------------
+# Until clinical and outcomes call the app loaders themselves (people.queries.clients,
+# clinics.queries.therapist_memberships, …), these forward to them. They and the clinical
+# loaders below are the only reason this module still reaches into apps; the imports are inside
+# the functions so that people and clinics can import this module while it is loading.
+
+
+def clients(actor: Actor) -> QuerySet[Client]:
+    from mend.people import queries
+
+    return queries.clients(actor)
+
+
+def client_or_404(actor: Actor, pk: int | str) -> Client:
+    from mend.people import queries
+
+    return queries.client_or_404(actor, pk)
+
+
+def therapists(actor: Actor) -> QuerySet[TherapistProfile]:
+    from mend.people import queries
+
+    return queries.therapists(actor)
 
 
 def referring_providers(actor: Actor) -> QuerySet[ReferringProvider]:
-    return ReferringProvider.objects.filter(clinic_id=actor.clinic_id)
+    from mend.people import queries
 
-
-def referring_provider_or_404(actor: Actor, pk: int | str) -> ReferringProvider:
-    try:
-        return referring_providers(actor).get(pk=int(pk))
-    except (ReferringProvider.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such referring provider.") from None
-
-
-# --- Clinic structure -----------------------------------------------------------------
-
-
-def locations(actor: Actor) -> QuerySet[Location]:
-    return Location.objects.filter(clinic_id=actor.clinic_id)
-
-
-def location_or_404(actor: Actor, pk: int | str) -> Location:
-    try:
-        return locations(actor).get(pk=int(pk))
-    except (Location.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such location.") from None
-
-
-def rooms(actor: Actor) -> QuerySet[Room]:
-    return Room.objects.filter(clinic_id=actor.clinic_id)
-
-
-def room_or_404(actor: Actor, pk: int | str) -> Room:
-    try:
-        return rooms(actor).select_related("location").get(pk=int(pk))
-    except (Room.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such room.") from None
-
-
-def memberships(actor: Actor) -> QuerySet[Membership]:
-    return Membership.objects.filter(clinic_id=actor.clinic_id)
+    return queries.referring_providers(actor)
 
 
 def therapist_memberships(actor: Actor) -> QuerySet[Membership]:
-    return memberships(actor).filter(role=Role.THERAPIST, is_active=True).select_related("user")
+    from mend.clinics import queries
+
+    return queries.therapist_memberships(actor)
 
 
 # --- Clinical record ------------------------------------------------------------------
@@ -165,6 +145,13 @@ def therapist_memberships(actor: Actor) -> QuerySet[Membership]:
 def episodes(actor: Actor) -> QuerySet[Episode]:
     require_clinical(actor)
     return Episode.objects.filter(clinic_id=actor.clinic_id, client__in=clients(actor))
+
+
+def client_episodes(actor: Actor, client: Client) -> list[Episode]:
+    """The client page's episodes of care, with their therapists: one query, none for front desk."""
+    if not can_see_clinical(actor):
+        return []
+    return list(episodes(actor).filter(client=client).select_related("therapist__user"))
 
 
 def episode_or_404(actor: Actor, pk: int | str) -> Episode:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.utils.module_loading import import_string
 
+from mend import access
 from mend.audit.chain import SIGNED_FIELDS, ChainProblem, first_problem
 from mend.audit.models import AuditEvent
+from mend.platform.actor import Actor
 
 # Only these columns may be sorted on: a sort key is never passed through from the request.
 SORTABLE = {
@@ -54,6 +57,42 @@ def audit_events_for_clinic(*, clinic_id: int, tz: str, filters: AuditFilter) ->
         events = events.filter(at__lte=datetime.combine(filters.date_to, time.max, tzinfo=zone))
     order = SORTABLE.get(filters.sort, SORTABLE[DEFAULT_SORT])
     return events.order_by(order, "-seq")
+
+
+@dataclass
+class ReportNames:
+    """Where the owners' report finds names for the ids it shows.
+
+    People and members belong to the people and clinics apps, which write to this trail and so
+    sit above it: they lend their loaders here from their ``AppConfig.ready()`` instead of this
+    module importing them. Until they do, the report shows bare ids.
+    """
+
+    members: Callable[[Actor], list[tuple[int, str]]] = lambda actor: []
+    clients: Callable[[Actor, Collection[int]], dict[int, str]] = lambda actor, ids: {}
+
+
+report_names = ReportNames()
+REPORT_PAGE_SIZE = 50
+
+
+def audit_members(actor: Actor) -> list[tuple[int, str]]:
+    """The clinic's members as (user id, email), to filter the report by who acted."""
+    access.require_audit(actor)
+    return report_names.members(actor)
+
+
+def audit_log(actor: Actor, *, filters: AuditFilter, page_number: int) -> Page[AuditEvent]:
+    """One page of the clinic's trail, newest first unless sorted otherwise, each event with its
+    client's name (``client_name``): three queries (count, rows, names)."""
+    access.require_audit(actor)
+    events = audit_events_for_clinic(clinic_id=actor.clinic_id, tz=actor.timezone, filters=filters)
+    page = Paginator(events, REPORT_PAGE_SIZE).get_page(page_number)
+    # Ids of clients since removed stay as ids.
+    names = report_names.clients(actor, {event.client_id for event in page.object_list if event.client_id})
+    for event in page.object_list:
+        event.client_name = names.get(event.client_id, "")  # type: ignore[attr-defined]
+    return page
 
 
 @dataclass(frozen=True, slots=True)

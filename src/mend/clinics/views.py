@@ -2,26 +2,25 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from mend import access
-from mend.clinics import services
+from mend.clinics import queries, services
 from mend.clinics.forms import ClinicSettingsForm, LocationForm, RoomForm
-from mend.clinics.models import Room
+from mend.platform.http import ActorRequest
 from mend.platform.pages import SESSION_CLINIC_KEY, actor_required, merge_validation_error
 
 
 @actor_required
 @require_POST
-def switch_clinic(request: HttpRequest) -> HttpResponse:
+def switch_clinic(request: ActorRequest) -> HttpResponse:
     """Make another of the user's clinics the active one; unknown or foreign clinics are ignored."""
     wanted = request.POST.get("clinic", "")
     membership = next(
-        (m for m in request.memberships if str(m.clinic_id) == wanted or m.clinic.slug == wanted),  # type: ignore[attr-defined]
+        (m for m in request.memberships if str(m.clinic_id) == wanted or m.clinic.slug == wanted),
         None,
     )
     if membership is None:
@@ -38,8 +37,8 @@ def switch_clinic(request: HttpRequest) -> HttpResponse:
 
 @actor_required
 @require_http_methods(["GET", "POST"])
-def clinic_settings(request: HttpRequest) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
+def clinic_settings(request: ActorRequest) -> HttpResponse:
+    actor = request.actor
     access.require_manage_clinic(actor)
     form = ClinicSettingsForm(request.POST or None, instance=actor.clinic)
     if request.method == "POST" and form.is_valid():
@@ -50,17 +49,17 @@ def clinic_settings(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Clinic settings saved.")
             return redirect("clinic_settings")
-    locations = access.locations(actor).prefetch_related(Prefetch("rooms", queryset=Room.objects.order_by("name")))
+    locations = queries.locations_with_rooms(actor)
     status = 400 if form.is_bound else 200
     return render(request, "clinics/settings.html", {"form": form, "locations": locations}, status=status)
 
 
 @actor_required
 @require_http_methods(["GET", "POST"])
-def location_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
+def location_edit(request: ActorRequest, pk: int | None = None) -> HttpResponse:
+    actor = request.actor
     access.require_manage_clinic(actor)
-    location = access.location_or_404(actor, pk) if pk is not None else None
+    location = queries.location_or_404(actor, pk) if pk is not None else None
     form = LocationForm(request.POST or None, instance=location)
     if request.method == "POST" and form.is_valid():
         try:
@@ -76,14 +75,14 @@ def location_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 @actor_required
 @require_http_methods(["GET", "POST"])
-def room_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
+def room_edit(request: ActorRequest, pk: int | None = None) -> HttpResponse:
+    actor = request.actor
     access.require_manage_clinic(actor)
-    room = access.room_or_404(actor, pk) if pk is not None else None
+    room = queries.room_or_404(actor, pk) if pk is not None else None
     initial = {}
     if room is None and request.GET.get("location"):
         initial["location"] = request.GET["location"]
-    form = RoomForm(request.POST or None, instance=room, locations=access.locations(actor), initial=initial)
+    form = RoomForm(request.POST or None, instance=room, locations=queries.locations(actor), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             services.room_save(actor=actor, data=form.cleaned_data, room=room)

@@ -8,28 +8,21 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.forms.models import model_to_dict
-from django.http import HttpRequest
-from django.utils import timezone
 from ninja import Router, Schema, Status
 from ninja.pagination import PageNumberPagination, paginate
 from pydantic import Field
 
 from mend import access
-from mend.audit.models import Action
-from mend.audit.services import audit_record
 from mend.core.credentials import licence_status
 from mend.people import queries, services
 from mend.people.forms import ClientForm, LicenceForm, TherapistProfileForm
 from mend.people.models import Client, Sex, TherapistProfile
 from mend.platform.actor import Actor
 from mend.platform.api import invalid
+from mend.platform.http import ActorRequest
 
 clients_router = Router(tags=["clients"])
 therapists_router = Router(tags=["therapists"])
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
 
 
 # --- Clients --------------------------------------------------------------------------
@@ -123,16 +116,15 @@ def _client_form(actor: Actor, payload: ClientIn, instance: Client | None) -> Cl
         # As on the page, where the form starts at the model's default: only names and birth date are required.
         data["sex"] = Sex.UNKNOWN
     if therapist_profile_id is not None:
-        profile = access.therapists(actor).filter(pk=therapist_profile_id).values_list("membership_id", flat=True)
         # An unknown or foreign therapist id becomes an invalid choice, reported on the field.
-        data["primary_therapist"] = profile.first() or -1
+        data["primary_therapist"] = queries.therapist_membership_id(actor, therapist_profile_id) or -1
     for flag in ("consent_email", "consent_sms"):
         if data.get(flag) in (False, "", None):
             data.pop(flag, None)
     return ClientForm(
         data,
         instance=instance,
-        therapists=access.therapist_memberships(actor),
+        therapists=queries.therapist_choices(actor),
         can_assign=access.can_assign_therapists(actor),
     )
 
@@ -143,36 +135,31 @@ CLIENT_RENAME = {"primary_therapist": "primary_therapist_id"}
 
 @clients_router.get("/", response=list[ClientOut], summary="List clients, newest search first")
 @paginate(PageNumberPagination, page_size=25, max_page_size=100)
-def list_clients(request: HttpRequest, q: str = "") -> Any:
-    actor = _actor(request)
-    audit_record(action=Action.SEARCH if q else Action.VIEW, object_type="people.client_list", user=actor.user)
-    return queries.client_list(actor, q=q[:200])
+def list_clients(request: ActorRequest, q: str = "") -> Any:
+    return queries.client_list(request.actor, q=q[:200])
 
 
 @clients_router.get("/{client_id}", response=ClientOut, summary="Read one client")
-def get_client(request: HttpRequest, client_id: int) -> Any:
-    actor = _actor(request)
-    client = queries.client_detail(actor, client_id)
-    audit_record(action=Action.VIEW, obj=client, client_id=client.pk, user=actor.user)
-    return client
+def get_client(request: ActorRequest, client_id: int) -> Any:
+    return queries.client_detail(request.actor, client_id)
 
 
 @clients_router.post("/", response={201: ClientOut, 422: dict[str, Any]}, summary="Create a client")
-def create_client(request: HttpRequest, payload: ClientIn) -> Any:
-    actor = _actor(request)
+def create_client(request: ActorRequest, payload: ClientIn) -> Any:
+    actor = request.actor
     form = _client_form(actor, payload, None)
     if not form.is_valid():
         return invalid(request, form, rename=CLIENT_RENAME)
     data = dict(form.cleaned_data)
     therapist = data.pop("primary_therapist", None)
     client = services.client_create(actor=actor, data=data, primary_therapist=therapist)
-    return Status(201, queries.client_detail(actor, client.pk))
+    return Status(201, queries.client_with_care_team(actor, client.pk))
 
 
 @clients_router.patch("/{client_id}", response={200: ClientOut, 422: dict[str, Any]}, summary="Change a client")
-def update_client(request: HttpRequest, client_id: int, payload: ClientIn) -> Any:
-    actor = _actor(request)
-    client = queries.client_detail(actor, client_id)
+def update_client(request: ActorRequest, client_id: int, payload: ClientIn) -> Any:
+    actor = request.actor
+    client = queries.client_with_care_team(actor, client_id)
     form = _client_form(actor, payload, client)
     if not form.is_valid():
         return invalid(request, form, rename=CLIENT_RENAME)
@@ -182,7 +169,7 @@ def update_client(request: HttpRequest, client_id: int, payload: ClientIn) -> An
     services.client_update(
         actor=actor, client=client, data=data, primary_therapist=therapist, change_primary=change_primary
     )
-    return queries.client_detail(actor, client_id)
+    return queries.client_with_care_team(actor, client_id)
 
 
 # --- Therapists -----------------------------------------------------------------------
@@ -198,13 +185,14 @@ class LicenceOut(Schema):
     status: str
     days_left: int
 
+    # Expiry is counted from the clinic's today, the date its front desk would write down.
     @staticmethod
-    def resolve_status(obj: Any) -> str:
-        return str(licence_status(obj.expires_on, timezone.localdate()).state)
+    def resolve_status(obj: Any, context: dict[str, Any]) -> str:
+        return str(licence_status(obj.expires_on, context["request"].actor.today()).state)
 
     @staticmethod
-    def resolve_days_left(obj: Any) -> int:
-        return licence_status(obj.expires_on, timezone.localdate()).days_left
+    def resolve_days_left(obj: Any, context: dict[str, Any]) -> int:
+        return licence_status(obj.expires_on, context["request"].actor.today()).days_left
 
 
 class TherapistOut(Schema):
@@ -269,21 +257,18 @@ def _profile_form(payload: TherapistIn, instance: TherapistProfile | None) -> Th
 
 @therapists_router.get("/", response=list[TherapistOut], summary="List therapists")
 @paginate(PageNumberPagination, page_size=25, max_page_size=100)
-def list_therapists(request: HttpRequest, q: str = "") -> Any:
-    therapists = queries.therapist_list(_actor(request))
-    if q:
-        therapists = therapists.filter(display_name__icontains=q[:100])
-    return therapists
+def list_therapists(request: ActorRequest, q: str = "") -> Any:
+    return queries.therapist_list(request.actor, q=q)
 
 
 @therapists_router.get("/{therapist_id}", response=TherapistOut, summary="Read one therapist")
-def get_therapist(request: HttpRequest, therapist_id: int) -> Any:
-    return queries.therapist_detail(_actor(request), therapist_id)
+def get_therapist(request: ActorRequest, therapist_id: int) -> Any:
+    return queries.therapist_detail(request.actor, therapist_id)
 
 
 @therapists_router.post("/", response={201: TherapistOut, 422: dict[str, Any]}, summary="Add a therapist")
-def create_therapist(request: HttpRequest, payload: TherapistCreateIn) -> Any:
-    actor = _actor(request)
+def create_therapist(request: ActorRequest, payload: TherapistCreateIn) -> Any:
+    actor = request.actor
     access.require_manage_clinic(actor)
     form = _profile_form(payload, None)
     errors = dict(form.errors.as_data()) if not form.is_valid() else {}
@@ -301,8 +286,8 @@ def create_therapist(request: HttpRequest, payload: TherapistCreateIn) -> Any:
 
 
 @therapists_router.patch("/{therapist_id}", response={200: TherapistOut, 422: dict[str, Any]})
-def update_therapist(request: HttpRequest, therapist_id: int, payload: TherapistIn) -> Any:
-    actor = _actor(request)
+def update_therapist(request: ActorRequest, therapist_id: int, payload: TherapistIn) -> Any:
+    actor = request.actor
     profile = queries.therapist_detail(actor, therapist_id)
     access.require_edit_therapist(actor, profile)
     form = _profile_form(payload, profile)
@@ -315,8 +300,8 @@ def update_therapist(request: HttpRequest, therapist_id: int, payload: Therapist
 @therapists_router.post(
     "/{therapist_id}/licences", response={201: TherapistOut, 422: dict[str, Any]}, summary="Add a licence"
 )
-def add_licence(request: HttpRequest, therapist_id: int, payload: LicenceIn) -> Any:
-    actor = _actor(request)
+def add_licence(request: ActorRequest, therapist_id: int, payload: LicenceIn) -> Any:
+    actor = request.actor
     profile = queries.therapist_detail(actor, therapist_id)
     access.require_edit_therapist(actor, profile)
     form = LicenceForm(payload.dict())

@@ -4,14 +4,11 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from mend import access
-from mend.audit.models import Action
-from mend.audit.services import audit_record
 from mend.people import queries, services
 from mend.people.forms import (
     CertificationForm,
@@ -21,7 +18,7 @@ from mend.people.forms import (
     TherapistInviteForm,
     TherapistProfileForm,
 )
-from mend.people.models import Certification, Licence
+from mend.platform.http import ActorRequest
 from mend.platform.pages import actor_required, merge_validation_error, render_page
 
 
@@ -36,26 +33,21 @@ def _page_number(request: HttpRequest) -> int:
 
 
 @actor_required
-def client_list(request: HttpRequest) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
+def client_list(request: ActorRequest) -> HttpResponse:
+    actor = request.actor
     q = request.GET.get("q", "").strip()[:200]
     paginator = Paginator(queries.client_list(actor, q=q), settings.MEND_PAGE_SIZE)
     page = paginator.get_page(_page_number(request))
-    audit_record(action=Action.SEARCH if q else Action.VIEW, object_type="people.client_list", user=actor.user)
-    context = {"page": page, "q": q, "today": timezone.localdate()}
+    context = {"page": page, "q": q, "today": actor.today()}
     return render_page(request, "people/client_list.html", context, partial="people/_client_table.html")
-
-
-def _therapist_choices(actor: access.Actor):  # type: ignore[no-untyped-def]
-    return access.therapist_memberships(actor).select_related("therapist_profile")
 
 
 @actor_required
 @require_http_methods(["GET", "POST"])
-def client_create(request: HttpRequest) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
+def client_create(request: ActorRequest) -> HttpResponse:
+    actor = request.actor
     can_assign = access.can_assign_therapists(actor)
-    form = ClientForm(request.POST or None, therapists=_therapist_choices(actor), can_assign=can_assign)
+    form = ClientForm(request.POST or None, therapists=queries.therapist_choices(actor), can_assign=can_assign)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         therapist = data.pop("primary_therapist", None)
@@ -71,43 +63,37 @@ def client_create(request: HttpRequest) -> HttpResponse:
 
 
 @actor_required
-def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
-    client = queries.client_detail(actor, pk)
-    audit_record(action=Action.VIEW, obj=client, client_id=client.pk, user=actor.user)
-    care_team = list(client.care_team.all())
-    # Front desk never sees clinical data, not even that an episode exists; others get one query.
-    can_see_clinical = access.can_see_clinical(actor)
-    episodes = (
-        list(access.episodes(actor).filter(client=client).select_related("therapist__user")) if can_see_clinical else []
-    )
+def client_detail(request: ActorRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    page = queries.client_page(actor, pk)
     context = {
-        "client": client,
-        "care_team": care_team,
-        "primary": next((m for m in care_team if m.is_primary), None),
-        "age": client.age_on(timezone.localdate()),
-        "can_see_clinical": can_see_clinical,
-        "episodes": episodes,
+        "client": page.client,
+        "care_team": page.care_team,
+        "primary": page.primary,
+        "age": page.age,
+        # Front desk never sees clinical data, not even that an episode exists.
+        "can_see_clinical": access.can_see_clinical(actor),
+        **page.sections,
     }
     return render(request, "people/client_detail.html", context)
 
 
 @actor_required
 @require_http_methods(["GET", "POST"])
-def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
-    client = queries.client_detail(actor, pk)
+def client_edit(request: ActorRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    # Showing the form reads the client (audited); a save is audited by the service instead.
+    read = queries.client_detail if request.method == "GET" else queries.client_with_care_team
+    client = read(actor, pk)
     primary = next((m for m in client.care_team.all() if m.is_primary), None)
     can_assign = access.can_assign_therapists(actor)
     form = ClientForm(
         request.POST or None,
         instance=client,
-        therapists=_therapist_choices(actor),
+        therapists=queries.therapist_choices(actor),
         can_assign=can_assign,
         initial={"primary_therapist": primary.therapist_id if primary else None},
     )
-    if request.method == "GET":
-        audit_record(action=Action.VIEW, obj=client, client_id=client.pk, user=actor.user)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         therapist = data.pop("primary_therapist", None)
@@ -128,21 +114,14 @@ def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @actor_required
-def therapist_list(request: HttpRequest) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
-    today = timezone.localdate()
-    warning = settings.MEND_LICENCE_WARNING_DAYS
-    rows = [
-        (profile, queries.licence_flags(profile, today=today, warning_days=warning))
-        for profile in queries.therapist_list(actor)
-    ]
-    return render(request, "people/therapist_list.html", {"rows": rows})
+def therapist_list(request: ActorRequest) -> HttpResponse:
+    return render(request, "people/therapist_list.html", {"rows": queries.therapist_rows(request.actor)})
 
 
 @actor_required
 @require_http_methods(["GET", "POST"])
-def therapist_create(request: HttpRequest) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
+def therapist_create(request: ActorRequest) -> HttpResponse:
+    actor = request.actor
     access.require_manage_clinic(actor)
     form = TherapistInviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -168,23 +147,16 @@ def therapist_create(request: HttpRequest) -> HttpResponse:
 
 
 @actor_required
-def therapist_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
-    profile = queries.therapist_detail(actor, pk)
-    today = timezone.localdate()
-    context = {
-        "profile": profile,
-        "licences": queries.licence_flags(profile, today=today, warning_days=settings.MEND_LICENCE_WARNING_DAYS),
-        "can_edit": access.can_edit_therapist(actor, profile),
-        "today": today,
-    }
+def therapist_detail(request: ActorRequest, pk: int) -> HttpResponse:
+    page = queries.therapist_page(request.actor, pk)
+    context = {"profile": page.profile, "licences": page.licences, "can_edit": page.can_edit, "today": page.today}
     return render(request, "people/therapist_detail.html", context)
 
 
 @actor_required
 @require_http_methods(["GET", "POST"])
-def therapist_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
+def therapist_edit(request: ActorRequest, pk: int) -> HttpResponse:
+    actor = request.actor
     profile = queries.therapist_detail(actor, pk)
     access.require_edit_therapist(actor, profile)
     form = TherapistProfileForm(request.POST or None, instance=profile)
@@ -202,11 +174,11 @@ def therapist_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @actor_required
 @require_http_methods(["GET", "POST"])
-def licence_edit(request: HttpRequest, pk: int, licence_id: int | None = None) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
+def licence_edit(request: ActorRequest, pk: int, licence_id: int | None = None) -> HttpResponse:
+    actor = request.actor
     profile = queries.therapist_detail(actor, pk)
     access.require_edit_therapist(actor, profile)
-    licence = _owned(profile.licences.all(), licence_id)
+    licence = queries.licence_or_404(profile, licence_id) if licence_id is not None else None
     form = LicenceForm(request.POST or None, instance=licence)
     if request.method == "POST" and form.is_valid():
         try:
@@ -223,11 +195,10 @@ def licence_edit(request: HttpRequest, pk: int, licence_id: int | None = None) -
 
 @actor_required
 @require_POST
-def licence_delete(request: HttpRequest, pk: int, licence_id: int) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
+def licence_delete(request: ActorRequest, pk: int, licence_id: int) -> HttpResponse:
+    actor = request.actor
     profile = queries.therapist_detail(actor, pk)
-    licence = _owned(profile.licences.all(), licence_id)
-    assert isinstance(licence, Licence)
+    licence = queries.licence_or_404(profile, licence_id)
     services.licence_delete(actor=actor, profile=profile, licence=licence)
     messages.success(request, "Licence removed.")
     return redirect("therapist_detail", pk=profile.pk)
@@ -235,11 +206,11 @@ def licence_delete(request: HttpRequest, pk: int, licence_id: int) -> HttpRespon
 
 @actor_required
 @require_http_methods(["GET", "POST"])
-def certification_edit(request: HttpRequest, pk: int, certification_id: int | None = None) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
+def certification_edit(request: ActorRequest, pk: int, certification_id: int | None = None) -> HttpResponse:
+    actor = request.actor
     profile = queries.therapist_detail(actor, pk)
     access.require_edit_therapist(actor, profile)
-    certification = _owned(profile.certifications.all(), certification_id)
+    certification = queries.certification_or_404(profile, certification_id) if certification_id is not None else None
     form = CertificationForm(request.POST or None, instance=certification)
     if request.method == "POST" and form.is_valid():
         try:
@@ -258,46 +229,31 @@ def certification_edit(request: HttpRequest, pk: int, certification_id: int | No
 
 @actor_required
 @require_POST
-def certification_delete(request: HttpRequest, pk: int, certification_id: int) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
+def certification_delete(request: ActorRequest, pk: int, certification_id: int) -> HttpResponse:
+    actor = request.actor
     profile = queries.therapist_detail(actor, pk)
-    certification = _owned(profile.certifications.all(), certification_id)
-    assert isinstance(certification, Certification)
+    certification = queries.certification_or_404(profile, certification_id)
     services.certification_delete(actor=actor, profile=profile, certification=certification)
     messages.success(request, "Certification removed.")
     return redirect("therapist_detail", pk=profile.pk)
-
-
-def _owned(items, item_id):  # type: ignore[no-untyped-def]
-    """The credential with ``item_id`` among the profile's own (already prefetched), else 404."""
-    if item_id is None:
-        return None
-    for item in items:
-        if item.pk == item_id:
-            return item
-    raise Http404("No such credential.")
 
 
 # --- Referring providers --------------------------------------------------------------
 
 
 @actor_required
-def referrer_list(request: HttpRequest) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
+def referrer_list(request: ActorRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:100]
-    providers = access.referring_providers(actor)
-    if q:
-        providers = providers.filter(name__icontains=q) | providers.filter(organisation__icontains=q)
-    paginator = Paginator(providers.order_by("name"), settings.MEND_PAGE_SIZE)
+    paginator = Paginator(queries.referrer_list(request.actor, q=q), settings.MEND_PAGE_SIZE)
     page = paginator.get_page(_page_number(request))
     return render(request, "people/referrer_list.html", {"page": page, "q": q})
 
 
 @actor_required
 @require_http_methods(["GET", "POST"])
-def referrer_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
-    provider = access.referring_provider_or_404(actor, pk) if pk is not None else None
+def referrer_edit(request: ActorRequest, pk: int | None = None) -> HttpResponse:
+    actor = request.actor
+    provider = queries.referring_provider_or_404(actor, pk) if pk is not None else None
     form = ReferringProviderForm(request.POST or None, instance=provider)
     if request.method == "POST" and form.is_valid():
         try:

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
-from mend.clinics.models import Membership
+from mend.clinics import queries as clinic_queries
 from mend.platform import context
 from mend.platform.actor import Actor
 from mend.platform.pages import SESSION_CLINIC_KEY
@@ -53,7 +53,7 @@ class ActiveClinicMiddleware:
         request.memberships = []  # type: ignore[attr-defined]
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
-            memberships = list(Membership.objects.filter(user_id=user.pk, is_active=True).select_related("clinic"))
+            memberships = clinic_queries.active_memberships(user)
             request.memberships = memberships  # type: ignore[attr-defined]
             wanted = request.session.get(SESSION_CLINIC_KEY)
             chosen = next((m for m in memberships if m.clinic_id == wanted), None)
