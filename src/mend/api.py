@@ -6,7 +6,7 @@ free, and it stays a thin layer over our own services and access policy (see doc
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -16,35 +16,23 @@ from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
-from mend.accounts.models import ApiToken
-from mend.accounts.services import api_token_touch, token_hash
+from mend.accounts.services import api_token_use
 from mend.platform import context
 from mend.platform.actor import Actor
 from mend.platform.api import field_errors, invalid
+from mend.platform.http import ActorRequest, MendRequest
 
 
 class BearerToken(HttpBearer):
     """``Authorization: Bearer <token>``: a live token whose user is still an active member of its clinic."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
-        if not token or len(token) > 200:
+        actor = api_token_use(raw=token)
+        if actor is None:
             return None
-        found = (
-            ApiToken.objects.filter(token_hash=token_hash(token), revoked_at__isnull=True, user__is_active=True)
-            .select_related("user", "clinic")
-            .first()
-        )
-        if found is None:
-            return None
-        membership = (
-            found.user.memberships.filter(clinic_id=found.clinic_id, is_active=True).select_related("clinic").first()
-        )
-        if membership is None:
-            return None
-        api_token_touch(found)
-        actor = Actor(user=found.user, membership=membership)
-        request.actor = actor  # type: ignore[attr-defined]
-        context.update(user_id=found.user_id, clinic_id=found.clinic_id, role=membership.role)
+        # Routes read ``request.actor``, as pages do (see ActorRequest).
+        cast(MendRequest, request).actor = actor
+        context.update(user_id=actor.user.pk, clinic_id=actor.clinic_id, role=actor.role)
         return actor
 
 
@@ -92,8 +80,8 @@ def _unauthorised(request: HttpRequest, exc: AuthenticationError) -> HttpRespons
 
 
 @api.get("/me", tags=["session"], summary="Who the token acts as")
-def me(request: HttpRequest) -> dict[str, Any]:
-    actor: Actor = request.auth  # type: ignore[attr-defined]
+def me(request: ActorRequest) -> dict[str, Any]:
+    actor = request.actor
     return {
         "email": actor.user.email,
         "name": actor.user.get_full_name(),

@@ -14,7 +14,9 @@ from django.utils import timezone
 from mend.accounts.models import ApiToken, User
 from mend.audit.models import Action
 from mend.audit.services import audit_record
+from mend.clinics import queries as clinic_queries
 from mend.clinics.models import Clinic, Membership
+from mend.platform.actor import Actor
 
 TOKEN_PREFIX = "mend_"
 
@@ -63,6 +65,25 @@ def api_token_touch(token: ApiToken) -> None:
         ApiToken.objects.filter(Q(last_used_at__isnull=True) | Q(last_used_at__lt=stale), pk=token.pk).update(
             last_used_at=now
         )
+
+
+def api_token_use(*, raw: str) -> Actor | None:
+    """The actor a bearer token acts as, or None: the token must be live, its user active and still
+    an active member of the token's clinic. Use is recorded (``api_token_touch``)."""
+    if not raw or len(raw) > 200:
+        return None
+    token = (
+        ApiToken.objects.filter(token_hash=token_hash(raw), revoked_at__isnull=True, user__is_active=True)
+        .select_related("user", "clinic")
+        .first()
+    )
+    if token is None:
+        return None
+    membership = clinic_queries.active_membership(user_id=token.user_id, clinic_id=token.clinic_id)
+    if membership is None:
+        return None
+    api_token_touch(token)
+    return Actor(user=token.user, membership=membership)
 
 
 def login_succeeded(*, user: User, membership: Membership | None) -> None:

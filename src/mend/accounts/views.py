@@ -10,6 +10,7 @@ from django.urls import reverse_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 
 from mend.accounts import services
+from mend.clinics import queries as clinic_queries
 from mend.platform.pages import SESSION_CLINIC_KEY
 
 
@@ -33,7 +34,8 @@ class LoginView(auth_views.LoginView):
     def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)
         user = form.get_user()
-        first = user.memberships.filter(is_active=True).order_by("clinic__name").first()
+        # A fresh session starts in the first of the user's clinics by name.
+        first = next(iter(clinic_queries.active_memberships(user)), None)
         self.request.session[SESSION_CLINIC_KEY] = first.clinic_id if first else None
         services.login_succeeded(user=user, membership=first)
         return response
