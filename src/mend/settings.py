@@ -5,11 +5,18 @@ MEND_ENV picks the profile:
 - ``demo``: what ``make demo`` runs; plain HTTP on localhost, keys generated under ``var/``.
 - ``development``: like demo with DEBUG on.
 - ``test``: set by the test suite; fast password hasher, in-memory email unless a test points SMTP elsewhere.
+
+The environment is the process environment plus one file: ``mend-profile`` in the var dir, which
+``mend demo`` writes naming its profile. When MEND_ENV is unset, that file stands in for it, so a
+demo checkout's own ``.venv/bin/mend`` runs as the demo it was set up as (README's commands) while a
+deployment, which has no such file, stays production and refuses to start without its keys.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 import dj_database_url
@@ -17,9 +24,37 @@ import dj_database_url
 from mend.env import EnvError, env_bool, env_choice, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent
-MEND_ENV = env_choice("MEND_ENV", "production", ("production", "demo", "development", "test"))
+PROFILES = ("production", "demo", "development", "test")
+PROFILE_MARKER = "mend-profile"
+
+
+def _var_dir_and_profile(
+    *, environ: Mapping[str, str] = os.environ, cwd: Path | None = None, base_dir: Path = BASE_DIR
+) -> tuple[Path, str, Path | None]:
+    """The var dir, the profile, and the marker file the profile came from (None: from MEND_ENV or the default)."""
+    if env_str("MEND_VAR_DIR", environ=environ):
+        candidates = [Path(env_str("MEND_VAR_DIR", environ=environ))]
+    else:
+        candidates = [(cwd or Path.cwd()) / "var"]
+        # Installed editable from a checkout (src/mend inside it): that checkout's var/ as well, so
+        # the demo checkout's mend works from any directory. A wheel install never looks there.
+        checkout = base_dir.parent.parent
+        if base_dir.parent.name == "src" and (checkout / "pyproject.toml").is_file():
+            candidates.append(checkout / "var")
+    if "MEND_ENV" in environ:
+        return candidates[0].resolve(), env_choice("MEND_ENV", "production", PROFILES, environ=environ), None
+    for var_dir in candidates:
+        marker = var_dir / PROFILE_MARKER
+        if marker.is_file():
+            profile = marker.read_text().strip().lower()
+            if profile not in PROFILES:
+                raise EnvError(f"{marker} must name one of {', '.join(PROFILES)}, not {profile!r}")
+            return var_dir.resolve(), profile, marker.resolve()
+    return candidates[0].resolve(), "production", None
+
+
+VAR_DIR, MEND_ENV, PROFILE_SOURCE = _var_dir_and_profile()
 PRODUCTION = MEND_ENV == "production"
-VAR_DIR = Path(env_str("MEND_VAR_DIR", str(Path.cwd() / "var"))).resolve()
 
 
 def _local_secret(filename: str) -> str:
@@ -41,7 +76,8 @@ def _required_secret(name: str, filename: str) -> str:
             raise EnvError(f"{name} must be at least 50 characters in production")
         return value
     if PRODUCTION:
-        raise EnvError(f"{name} must be set when MEND_ENV=production")
+        hint = "" if "MEND_ENV" in os.environ else f" (MEND_ENV is unset and {VAR_DIR / PROFILE_MARKER} does not exist)"
+        raise EnvError(f"{name} must be set when MEND_ENV=production{hint}")
     if MEND_ENV == "test":
         return f"test-{filename}-not-secret-" + "x" * 40
     return _local_secret(filename)

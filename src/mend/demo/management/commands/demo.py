@@ -26,3 +26,9 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"Loaded {names}: {result.clients} clients."))
         else:
             self.stdout.write("The demo clinics are already loaded; nothing changed.")
+        if settings.MEND_ENV in ("demo", "development"):
+            # Later commands run without MEND_ENV (README: `.venv/bin/mend token create …`) find
+            # this profile here instead of defaulting to production (settings.py).
+            marker = settings.VAR_DIR / settings.PROFILE_MARKER
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(f"{settings.MEND_ENV}\n")

@@ -44,9 +44,12 @@ class Command(BaseCommand):
         if options["access_log"]:
             argv += ["--access-logfile", "-"]
         db = settings.DATABASES["default"]
+        profile = f"{settings.MEND_ENV} profile"
+        if settings.PROFILE_SOURCE:
+            profile += f" from {settings.PROFILE_SOURCE}"
         self.stdout.write(
             f"Mend on http://{options['host']}:{options['port']} "
-            f"({options['workers']} workers, {db['ENGINE'].rsplit('.', 1)[-1]} database)"
+            f"({options['workers']} workers, {db['ENGINE'].rsplit('.', 1)[-1]} database, {profile})"
         )
         sys.stdout.flush()
         os.execv(sys.executable, argv)  # noqa: S606 - replaces this process with gunicorn on purpose
