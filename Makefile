@@ -13,11 +13,13 @@ help:
 	@echo "make test   - install test dependencies, lint, run every test on SQLite (and PostgreSQL when present)"
 	@echo "make bench  - seed data at scale and measure pages and API calls"
 
+# Mend itself is installed with its dependencies, so a package missing from pyproject.toml fails
+# here rather than in a clinic; the pins (installed first, then as constraints) keep every version.
 $(BIN)/mend: requirements/base.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements/base.txt
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip install --quiet -c requirements/base.txt -e .
 	touch $(BIN)/mend
 
 $(VENV)/.test-deps: $(BIN)/mend requirements/test.txt

@@ -1,6 +1,7 @@
 """ICD-10-CM codes from the official code set, as shipped by ``simple-icd-10-cm``.
 
-The package parses the CMS release on import (about a second), so it is imported on first use.
+The package parses the CMS release on import (about a second), so it is imported on first use,
+except in a server: ``mend.wsgi`` calls :func:`warm` as each worker starts.
 Only billable codes (leaves of the classification, seventh characters included) are accepted
 on a referral: a header such as M54.5 needs more characters before a claim takes it.
 """
@@ -31,10 +32,21 @@ class InvalidCode(ValueError):
 
 @functools.cache
 def _cm() -> ModuleType:
+    # simple-icd-10-cm reads its bundled data with importlib.resources (imported under the name
+    # ``pkg_resources``, but it is the standard library's, not setuptools'; tests/test_packaging.py
+    # imports it with setuptools uninstalled). Its read_text/open_text calls warn
+    # DeprecationWarning on Python 3.11 and 3.12; 3.13 took the deprecation back, so nothing is
+    # going away. Only those warnings are silenced: the package's own warnings about defects in
+    # its data still show.
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the package imports pkg_resources, which warns on import
+        warnings.filterwarnings("ignore", r"(read|open)_text is deprecated", DeprecationWarning)
         import simple_icd_10_cm as cm
     return cm
+
+
+def warm() -> None:
+    """Parse the code set and build the search rows now, so no request waits for them."""
+    _billable()
 
 
 def normalise(code: str) -> str:
