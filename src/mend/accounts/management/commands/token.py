@@ -4,9 +4,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from mend.accounts.models import User
+from mend.accounts.queries import user_by_email
 from mend.accounts.services import TokenError, api_token_create
-from mend.clinics.models import Clinic
+from mend.clinics.queries import active_memberships
 
 
 class Command(BaseCommand):
@@ -20,22 +20,21 @@ class Command(BaseCommand):
         create.add_argument("--name", default="", help="A label to recognise the token by.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        user = User.objects.filter(email__iexact=options["email"]).first()
+        user = user_by_email(options["email"])
         if user is None:
             raise CommandError(f"No user with email {options['email']}.")
-        clinics = Clinic.objects.filter(memberships__user=user, memberships__is_active=True)
+        clinics = [membership.clinic for membership in active_memberships(user)]
         if options["clinic"]:
-            clinic = clinics.filter(slug=options["clinic"]).first()
+            clinic = next((c for c in clinics if c.slug == options["clinic"]), None)
             if clinic is None:
                 raise CommandError(f"{user.email} is not a member of a clinic with slug {options['clinic']!r}.")
         else:
-            found = list(clinics[:2])
-            if not found:
+            if not clinics:
                 raise CommandError(f"{user.email} is not a member of any clinic.")
-            if len(found) > 1:
-                slugs = ", ".join(clinics.values_list("slug", flat=True))
+            if len(clinics) > 1:
+                slugs = ", ".join(c.slug for c in clinics)
                 raise CommandError(f"{user.email} belongs to several clinics ({slugs}); choose one with --clinic.")
-            clinic = found[0]
+            clinic = clinics[0]
         try:
             issued = api_token_create(user=user, clinic=clinic, name=options["name"])
         except TokenError as error:
