@@ -13,7 +13,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from mend.audit.chain import GENESIS, SIGNED_FIELDS, row_hmac
 from mend.audit.models import Action, AuditEvent
 from mend.audit.queries import verify_chain
-from mend.audit.services import _CHAIN_LOCK_KEY, audit_record
+from mend.audit.services import _CHAIN_LOCK_KEY, Entry, audit_record, audit_record_many
 from mend.people.models import Client
 from mend.platform import context
 
@@ -449,3 +449,17 @@ def test_audit_page_breaks_ties_in_time_by_the_clinics_own_chain_order(login, pe
         rows = _append(personas, personas.harbour, 3)
     events = _shown(login("owner").get("/audit/"))
     assert [e.pk for e in events] == [row.pk for row in reversed(rows)]
+
+
+def test_a_bulk_append_chains_and_signs_each_row_like_single_appends(personas):
+    """Loaders append thousands of events at once; the chain they leave verifies row by row."""
+    clinic = personas.harbour.pk
+    audit_record(action=Action.VIEW, object_type="people.client", object_id=1, clinic_id=clinic)
+    entries = [Entry("update", "clinical.treatmentnote", n, client_id=7, digest=f"seal-{n}") for n in range(1, 1201)]
+    assert audit_record_many(clinic_id=clinic, entries=entries, role="therapist") == 1200
+    audit_record(action=Action.VIEW, object_type="people.client", object_id=2, clinic_id=clinic)
+    rows = list(AuditEvent.objects.filter(clinic_id=clinic).order_by("seq"))
+    assert [r.seq for r in rows] == list(range(1, len(rows) + 1))
+    assert rows[-2].digest == "seal-1200" and rows[-1].prev_hmac == rows[-2].hmac
+    report = verify_chain(clinic_id=clinic)
+    assert report.problem is None and report.rows_checked == len(rows)

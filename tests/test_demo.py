@@ -1,43 +1,57 @@
-"""The demo clinics a newcomer sees, and the synthetic clinics benchmarks run on."""
+"""The demo clinics a newcomer sees, loaded once for the module: every test here only reads them.
+
+A test that writes does so in its own transaction (signing in, running ``mend demo`` again), rolled
+back before the next. Commands that need an empty database are tested in test_seed.py.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from datetime import date
+from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.core.management.base import CommandError
-from django.test import override_settings
 from django.urls import reverse
-from django.utils import timezone
 
 from mend import knowledge
-from mend.accounts.models import User
 from mend.audit.models import AuditEvent
 from mend.clinical import icd10, queries
 from mend.clinical.models import Addendum, AssessmentKind, DischargeReason, Episode, NoteStatus, TreatmentNote
 from mend.clinical.screening import Action
+from mend.clinical.seal import note_seal_ok
 from mend.clinics.models import Clinic, Membership, Role
 from mend.core.credentials import licence_status
 from mend.demo.generate import TORONTO, client_rows
 from mend.demo.history import Course
-from mend.demo.load import DEMO_PASSWORD, HARBOUR_PAST_EPISODES, SEED_PASSWORD, seed_clinic
+from mend.demo.load import DEMO_PASSWORD, HARBOUR_PAST_EPISODES
 from mend.demo.stories import HARBOUR_STORIES, NORTHSIDE_STORIES
 from mend.outcomes import score
 from mend.outcomes.evidence import evidence_report
-from mend.outcomes.models import MeasureResponse
 from mend.people.models import CareTeamMember, Client, Licence, TherapistProfile
+from mend.platform import clock
 from mend.platform.actor import Actor
-from mend.web import bench
 
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(scope="module")
+def module_demo(module_db, django_db_blocker) -> str:
+    out = StringIO()
+    with django_db_blocker.unblock():
+        call_command("demo", stdout=out)
+    return out.getvalue()
+
+
 @pytest.fixture
-def demo(capsys):
-    call_command("demo")
-    return capsys.readouterr().out
+def demo(db, module_demo) -> str:
+    """What ``mend demo`` printed when it loaded the demo clinics."""
+    return module_demo
+
+
+def _today() -> date:
+    """Today in the demo's Harbour (the demo's dates are counted back from it)."""
+    return clock.local_today(Clinic.objects.get(slug="harbour").timezone)
 
 
 def test_demo_loads_both_clinics_with_the_promised_shape(demo):
@@ -70,7 +84,7 @@ def test_every_demo_account_signs_in_and_is_printed(demo, client):
 
 
 def test_demo_shows_licences_needing_attention(demo):
-    today = timezone.localdate()
+    today = _today()
     licences = Licence.objects.filter(clinic__slug="harbour")
     states = {str(licence_status(lic.expires_on, today).state) for lic in licences}
     assert states == {"expired", "expiring", "valid"}
@@ -103,24 +117,6 @@ def test_demo_people_are_the_same_on_every_machine():
     assert min(ages) >= 18
 
 
-@pytest.mark.parametrize("command", ["demo", "seed"])
-def test_demo_data_is_refused_in_production(command):
-    with override_settings(MEND_ENV="production"), pytest.raises(CommandError, match="production"):
-        call_command(command)
-    assert not Clinic.objects.exists()
-
-
-def test_seed_creates_clinics_at_scale_and_keeps_existing_ones(capsys):
-    call_command("seed", clinics=2, clients=30, no_progress=True)
-    assert [c.clients.count() for c in Clinic.objects.filter(slug__startswith="seed-").order_by("slug")] == [30, 30]
-    owner = User.objects.get(email="owner@seed-2.example.org")
-    assert owner.check_password(SEED_PASSWORD)
-    assert owner.memberships.get().clinic.slug == "seed-2"
-    call_command("seed", clinics=2, clients=30, no_progress=True)
-    assert Client.objects.count() == 60
-    assert "owner@seed-1.example.org" in capsys.readouterr().out
-
-
 # --- The demo's episodes of care ---------------------------------------------------------------
 
 
@@ -139,10 +135,20 @@ def _stage(chart: queries.Chart) -> str:
     return "referral" if chart.referrals else "opened"
 
 
+@pytest.fixture(scope="module")
+def module_harbour_charts(module_demo, django_db_blocker) -> list[queries.Chart]:
+    with django_db_blocker.unblock():
+        return _harbour_charts()
+
+
 @pytest.fixture
-def harbour_charts(demo) -> list[queries.Chart]:
-    """The charts of Harbour's stories (its past episodes are tested apart)."""
-    today = timezone.localdate()
+def harbour_charts(demo, module_harbour_charts) -> list[queries.Chart]:
+    """The charts of Harbour's stories (its past episodes are tested apart), built once: read them only."""
+    return module_harbour_charts
+
+
+def _harbour_charts() -> list[queries.Chart]:
+    today = _today()
     episodes = Episode.objects.filter(
         clinic__slug="harbour", title__in=[story.title for story in HARBOUR_STORIES]
     ).select_related("client", "therapist")
@@ -196,13 +202,13 @@ def test_demo_referrals_carry_real_codes_and_every_status(harbour_charts):
             assert all(icd10.lookup(code).code == code for code in referral.diagnosis_codes)
             assert referral.provider.clinic.slug == "harbour"
             assert 6 <= referral.visits_authorised <= 12
-            assert referral.referred_on <= referral.received_on <= timezone.localdate()
+            assert referral.referred_on <= referral.received_on <= _today()
             states.add(chart.referral_status[referral.pk].state)
     assert states == {"received", "active", "exhausted", "expired", "closed"}
 
 
 def test_demo_notes_were_signed_as_the_services_demand(harbour_charts):
-    today = timezone.localdate()
+    today = _today()
     signed = [(c, n) for c in harbour_charts for n in c.notes if n.is_signed]
     assert len(signed) >= 100
     for chart, note in signed:
@@ -228,7 +234,7 @@ def test_demo_notes_were_signed_as_the_services_demand(harbour_charts):
 def test_demo_notes_hashes_and_audit_trail_verify(demo, capsys):
     notes = TreatmentNote.objects.filter(status=NoteStatus.SIGNED).prefetch_related("techniques")
     assert notes.count() > 100
-    assert all(queries.note_hash_matches(note) for note in notes)
+    assert all(note_seal_ok(note) for note in notes)
     call_command("audit", "verify")
     assert "intact" in capsys.readouterr().out
     # The trail names the treating therapist, in the clinic, for each client's record.
@@ -252,12 +258,12 @@ def _past(clinic: str):
 def test_demo_past_episodes_are_finished_care_recorded_as_the_services_record_it(demo):
     past = list(_past("harbour").prefetch_related("notes__techniques", "measure_responses", "goals", "referrals"))
     assert len(past) == HARBOUR_PAST_EPISODES
-    today = timezone.localdate()
+    today = _today()
     for episode in past:
         assert episode.discharged_on is not None and episode.discharged_on < today
         assert CareTeamMember.objects.filter(client=episode.client_id, therapist=episode.therapist, is_primary=True)
         notes = sorted(episode.notes.all(), key=lambda n: n.visit_on)
-        assert notes and all(queries.note_hash_matches(n) and n.signed_by_id == episode.therapist_id for n in notes)
+        assert notes and all(note_seal_ok(n) and n.signed_by_id == episode.therapist_id for n in notes)
         assert episode.started_on == notes[0].visit_on and notes[-1].visit_on <= episode.discharged_on
         [referral] = episode.referrals.all()
         assert referral.closed_at is not None and referral.received_on <= episode.started_on
@@ -308,20 +314,3 @@ def test_demo_evidence_report_page_and_csv_render(demo, client):
     assert "smaller group" in html and "Cherkin" in html
     csv = client.get(reverse("evidence_csv")).content.decode()
     assert csv.count("\n") == html.count("<tr data-row>") + 1  # the header and a line per row shown
-
-
-def test_seed_gives_the_bench_therapist_a_long_chart():
-    seed_clinic(1, clients=40, today=timezone.localdate())
-    clinic = Clinic.objects.get(slug="seed-1")
-    subjects = bench.seed_subjects(1)
-    busiest = Episode.objects.get(pk=bench.busiest_episode(subjects))
-    assert busiest.client_id == subjects.client_id
-    assert busiest.notes.filter(status=NoteStatus.SIGNED).count() == 40
-    assert busiest.referrals.count() >= 4  # renewed as each one's visits ran out
-    assert Episode.objects.filter(clinic=clinic).exclude(title__startswith="Synthetic ").count() == 1 + 4
-    # The evidence report's benchmark: one synthetic episode with scores per client.
-    synthetic = Episode.objects.filter(clinic=clinic, title__startswith="Synthetic ")
-    assert synthetic.count() == 40
-    assert MeasureResponse.objects.filter(episode__in=synthetic).exists()
-    assert seed_clinic(2, clients=10, today=timezone.localdate(), clinical=False).created
-    assert not Episode.objects.filter(clinic__slug="seed-2").exists()

@@ -29,7 +29,7 @@ from django.db import transaction
 
 from mend import knowledge
 from mend.audit.models import Action
-from mend.audit.services import audit_record
+from mend.audit.services import Entry, audit_record_many
 from mend.clinical import icd10, queries, rules
 from mend.clinical.models import (
     Assessment,
@@ -45,7 +45,7 @@ from mend.clinical.models import (
     Referral,
     TreatmentNote,
 )
-from mend.clinical.seal import seal
+from mend.clinical.seal import NOTE_TYPE, seal
 from mend.clinics.models import Clinic
 from mend.demo.episodes import _answers_for
 from mend.demo.stories import GENERIC, PLAN_NEXT, PROFILES, Profile
@@ -447,17 +447,15 @@ def _notes(pasts: Sequence[_Past], rng: random.Random) -> None:
         note.signed_by = note.therapist
         note.content_hash = seal(queries.note_content(note, techniques[note.pk]))
     TreatmentNote.objects.bulk_update(notes, ["status", "signed_at", "signed_by", "content_hash"], batch_size=500)
-    # As note_sign does, each seal goes into the clinic's audit chain, so `mend audit verify`
+    # As note_sign does, each seal goes into its clinic's audit chain, so `mend audit verify`
     # checks the demo's past notes like any other.
+    by_clinic: dict[int, list[Entry]] = {}
     for note in notes:
-        audit_record(
-            action=Action.UPDATE,
-            obj=note,
-            client_id=note.client_id,
-            clinic_id=note.clinic_id,
-            role="therapist",
-            digest=note.content_hash,
+        by_clinic.setdefault(note.clinic_id, []).append(
+            Entry(Action.UPDATE, NOTE_TYPE, note.pk, client_id=note.client_id, digest=note.content_hash)
         )
+    for clinic_id, entries in by_clinic.items():
+        audit_record_many(clinic_id=clinic_id, entries=entries, role="therapist")
 
 
 def _scores(pasts: Sequence[_Past], rng: random.Random) -> None:

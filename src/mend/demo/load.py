@@ -27,6 +27,8 @@ from mend.demo.history import load_history
 from mend.demo.outcomes import seed_outcome_episodes
 from mend.people.models import CareTeamMember, Certification, Client, Licence, ReferringProvider, TherapistProfile
 
+# The demo's dates count back from today in Harbour, its main clinic (and the seed clinics' zone).
+DEMO_TIMEZONE = "America/Toronto"
 DEMO_PASSWORD = "mend-demo"
 SEED_PASSWORD = "mend-bench"
 
@@ -250,7 +252,7 @@ def load_demo(*, today: date) -> LoadResult:
     password_hash = make_password(DEMO_PASSWORD)
 
     harbour = clinic_create(
-        name="Harbour Medical Massage", slug="harbour", timezone="America/Toronto", country="CA", currency="CAD"
+        name="Harbour Medical Massage", slug="harbour", timezone=DEMO_TIMEZONE, country="CA", currency="CAD"
     )
     _locations(
         harbour,
@@ -384,7 +386,7 @@ def seed_clinic(
     domain = f"seed-{index}.example.org"
     with transaction.atomic():
         clinic = clinic_create(
-            name=f"Seed Clinic {index}", slug=slug, timezone="America/Toronto", country="CA", currency="CAD"
+            name=f"Seed Clinic {index}", slug=slug, timezone=DEMO_TIMEZONE, country="CA", currency="CAD"
         )
         _locations(
             clinic,

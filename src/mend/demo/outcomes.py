@@ -16,7 +16,10 @@ from datetime import date, timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from mend.audit.services import Entry, audit_record_many
 from mend.clinical.models import DischargeReason, Episode, NoteStatus, NoteTechnique, Referral, TreatmentNote
+from mend.clinical.queries.notes import note_content
+from mend.clinical.seal import NOTE_TYPE, seal
 from mend.clinics.models import Clinic, Membership
 from mend.outcomes.models import MeasureResponse
 from mend.outcomes.scoring import SCORING_VERSION, measures
@@ -120,16 +123,24 @@ def seed_outcome_episodes(
                     )
         Referral.objects.bulk_create(referrals, batch_size=1000)
         TreatmentNote.objects.bulk_create(notes, batch_size=1000)
-        NoteTechnique.objects.bulk_create(
-            (
+        created = NoteTechnique.objects.bulk_create(
+            [
                 NoteTechnique(clinic=clinic, note=note, technique=name, region="lower_back", minutes=30, pressure=3)
                 for note, name in zip(notes, note_technique, strict=True)
-            ),
+            ],
             batch_size=1000,
         )
-        # Techniques first, then the signature: the database refuses changes to a signed note.
-        TreatmentNote.objects.filter(
-            clinic=clinic, episode__title__startswith="Synthetic ", status=NoteStatus.DRAFT
-        ).update(status=NoteStatus.SIGNED, signed_at=now, content_hash="synthetic")
+        # Techniques first, then the signature, sealed as note_sign seals (the database refuses
+        # changes to a signed note), with each seal in the clinic's audit chain.
+        techniques = {note.pk: [t] for note, t in zip(notes, created, strict=True)}
+        for note in notes:
+            note.status, note.signed_at = NoteStatus.SIGNED, now
+            note.content_hash = seal(note_content(note, techniques[note.pk]))
+        TreatmentNote.objects.bulk_update(notes, ["status", "signed_at", "content_hash"], batch_size=1000)
+        audit_record_many(
+            clinic_id=clinic.pk,
+            entries=[Entry("update", NOTE_TYPE, n.pk, client_id=n.client_id, digest=n.content_hash) for n in notes],
+            role="therapist",
+        )
         MeasureResponse.objects.bulk_create(responses, batch_size=1000)
     return len(episodes)

@@ -6,9 +6,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
-from mend.demo.load import DEMO_ACCOUNTS, DEMO_PASSWORD, load_demo
+from mend.demo.load import DEMO_ACCOUNTS, DEMO_PASSWORD, DEMO_TIMEZONE, load_demo
+from mend.platform import clock
 
 
 class Command(BaseCommand):
@@ -20,7 +20,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo accounts (password: {DEMO_PASSWORD})")
         for email, role, clinic in DEMO_ACCOUNTS:
             self.stdout.write(f"  {email:<26} {role:<11} {clinic}")
-        result = load_demo(today=timezone.localdate())
+        result = load_demo(today=clock.local_today(DEMO_TIMEZONE))
         if result.created:
             names = ", ".join(c.name for c in result.clinics)
             self.stdout.write(self.style.SUCCESS(f"Loaded {names}: {result.clients} clients."))

@@ -7,10 +7,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 from tqdm import tqdm
 
-from mend.demo.load import SEED_PASSWORD, seed_clinic
+from mend.demo.load import DEMO_TIMEZONE, SEED_PASSWORD, seed_clinic
+from mend.platform import clock
 
 
 class Command(BaseCommand):
@@ -26,7 +26,7 @@ class Command(BaseCommand):
             raise CommandError("mend seed writes synthetic people; it refuses MEND_ENV=production.")
         if clinics < 1 or clients < 0:
             raise CommandError("--clinics must be at least 1 and --clients at least 0.")
-        today = timezone.localdate()
+        today = clock.local_today(DEMO_TIMEZONE)
         with tqdm(total=clinics * clients, unit="client", disable=no_progress, file=sys.stderr) as bar:
             for index in range(1, clinics + 1):
                 result = seed_clinic(index, clients=clients, today=today, progress=bar.update)
