@@ -140,6 +140,9 @@ def _locked_row(note: TreatmentNote) -> TreatmentNote:
 
     Autosave and signing race on the same note. Each works on this fresh, locked row, never on
     the caller's copy: a copy loaded before an autosave committed would bring its old text back.
+    The episode's row comes with it and is locked too (select_related rows are), as a discharge
+    locks it: whether the episode is still open is read under that lock, so a discharge cannot
+    commit between the check and the write.
     """
     return TreatmentNote.objects.select_for_update().select_related("episode").get(pk=note.pk)
 
@@ -165,6 +168,7 @@ def note_update(
     current = _locked_row(note)
     _lock(current)
     _require_author(actor, current)
+    require_open(current.episode)
     apply_fields(current, data, NOTE_FIELDS)
     errors: dict[str, list[str]] = {}
     if current.modalities and not set(current.modalities) <= set(MODALITIES):
@@ -215,6 +219,7 @@ def note_sign(*, actor: Actor, note: TreatmentNote) -> TreatmentNote:
     _lock(current)
     if current.therapist_id != actor.membership.pk:
         raise PermissionDenied("Only the therapist who wrote the note can sign it.")
+    require_open(current.episode)
     techniques = list(NoteTechnique.objects.filter(note=current).order_by("pk"))
     refusals = queries.signing_refusals(current, techniques)
     if not techniques:
@@ -236,15 +241,19 @@ def note_sign(*, actor: Actor, note: TreatmentNote) -> TreatmentNote:
 @transaction.atomic
 def note_delete_draft(*, actor: Actor, note: TreatmentNote) -> None:
     require_write(actor, note.episode)
-    current = TreatmentNote.objects.select_for_update().get(pk=note.pk)
+    current = _locked_row(note)
     _lock(current)
     _require_author(actor, current)
+    require_open(current.episode)
     audit(AuditAction.DELETE, note, actor, note.client_id)
     note.delete()
 
 
 @transaction.atomic
 def addendum_add(*, actor: Actor, note: TreatmentNote, text: str, reason: str = "") -> Addendum:
+    """Amend a signed note with a signed addendum. Unlike every other write, an addendum is taken
+    after discharge too: a correction of the signed record must stay possible once the episode is
+    closed, and it changes nothing that was signed."""
     require_write(actor, note.episode)
     if not note.is_signed:
         raise ValidationError({"text": "This note is still a draft: change it directly."})

@@ -68,6 +68,7 @@ def goal_save(*, actor: Actor, episode: Episode, data: Mapping[str, Any], goal: 
 @transaction.atomic
 def goal_delete(*, actor: Actor, goal: Goal) -> None:
     require_write(actor, goal.episode)
+    require_open(goal.episode)
     audit(AuditAction.DELETE, goal, actor, goal.client_id)
     goal.delete()
 

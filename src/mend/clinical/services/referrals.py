@@ -107,8 +107,11 @@ def referral_save(
 
 @transaction.atomic
 def referral_close(*, actor: Actor, referral: Referral) -> Referral:
+    """Close the referral: no further visit counts against it. Closing a closed one changes nothing;
+    a discharged episode's record is read-only (its referrals were closed at discharge)."""
     require_write(actor, referral.episode)
     if referral.closed_at is None:
+        require_open(referral.episode)
         Referral.objects.filter(pk=referral.pk, closed_at__isnull=True).update(closed_at=timezone.now())
         referral.refresh_from_db(fields=["closed_at"])
         audit(AuditAction.UPDATE, referral, actor, referral.client_id)

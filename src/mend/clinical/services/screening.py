@@ -209,8 +209,11 @@ def finding_add(*, actor: Actor, episode: Episode, finding: FindingInput, on: da
 
 @transaction.atomic
 def finding_resolve(*, actor: Actor, finding: ScreeningFinding, on: date | None = None) -> ScreeningFinding:
+    """Mark the finding resolved (today by default). Resolving a resolved one changes nothing; a
+    discharged episode's record is read-only."""
     require_write(actor, finding.episode)
     if finding.resolved_on is None:
+        require_open(finding.episode)
         finding.resolved_on = on or actor.today()
         finding.save(update_fields=["resolved_on"])
         audit(AuditAction.UPDATE, finding, actor, finding.client_id)
