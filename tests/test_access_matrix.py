@@ -35,6 +35,7 @@ from mend.outcomes import urls as outcomes_urls
 from mend.outcomes.api import router as outcomes_router
 from mend.outcomes.models import MeasureResponse, QuestionnaireLink
 from mend.people.models import CareTeamMember
+from mend.platform import clock
 from mend.testing import Personas
 
 PERSONAS = ["anonymous", "owner", "admin", "therapist", "front_desk", "outsider"]
@@ -564,7 +565,8 @@ class OutcomeWrite(NamedTuple):
 
 
 def _nprs_in_clinic() -> dict[str, Any]:
-    return {"item_0": "4", "collected_on": timezone.localdate().isoformat()}
+    # Harbour's day (Toronto): the service refuses a day after the clinic's today as in the future.
+    return {"item_0": "4", "collected_on": clock.local_today("America/Toronto").isoformat()}
 
 
 # Recording a measure and sending a link are clinical writes; answering the link is the client's.
@@ -663,11 +665,12 @@ def test_evidence_report_counts_only_the_episodes_the_persona_may_see(login, per
     page, export = http.get("/outcomes/evidence/"), http.get("/outcomes/evidence.csv")
     assert page.status_code == export.status_code == OK, (page.status_code, export.status_code)
     rows = list(csv.DictReader(io.StringIO(export.content.decode())))
+    # One episode is a group too small to leave Mend: no CSV holds it, whoever asks (the small-cell
+    # rule, docs/outcomes.md); the page shows it to those who may see the episode.
+    assert rows == []
     if counted:
-        assert [(r["measure"], r["condition_code"], r["episodes"]) for r in rows] == [("NPRS", "M54.5", "1")]
         assert b"M54.5 " in page.content
         return
-    assert rows == []
     assert b"No episode with a baseline score" in page.content
     assert b"M54.5 " not in page.content
     tess = personas.memberships["therapist"].pk

@@ -44,7 +44,13 @@ def plan_form(**changes: Any) -> dict[str, Any]:
                 {"technique": "", "region": "", "side": "", "pressure": ""},
             ],
         ),
-        **rows("measure", [{"measure": "nprs", "when": "every visit"}, {"measure": "", "when": ""}]),
+        **rows(
+            "measure",
+            [
+                {"measure": "nprs", "baseline": "on", "every_sessions": "1", "every_weeks": "", "discharge": ""},
+                {"measure": "", "baseline": "on", "every_sessions": "", "every_weeks": "", "discharge": "on"},
+            ],
+        ),
         **rows(
             "home",
             [
@@ -99,7 +105,9 @@ def test_saving_a_plan_keeps_techniques_measures_and_home_program(login, episode
         {"technique": "deep_tissue", "region": "lower_back", "side": "", "pressure": None},
         {"technique": "stretching", "region": "hip", "side": "left", "pressure": 2},
     ]
-    assert plan.measures == [{"measure": "nprs", "when": "every visit"}]
+    assert plan.measures == [
+        {"measure": "nprs", "baseline": True, "every_sessions": 1, "every_weeks": None, "discharge": False}
+    ]
     assert plan.home_program == [
         {
             "kind": "stretch",

@@ -11,6 +11,19 @@ from django.utils import timezone
 from mend.clinical import services as clinical
 from mend.clinical.services import TechniqueInput
 from mend.outcomes.models import MeasureResponse
+from mend.platform import clock
+
+
+def clinic_today():
+    """Today at the personas' clinic (Harbour, in Toronto; see mend.testing): the day a form there is
+    filled in with, whatever the date in UTC."""
+    return clock.local_today("America/Toronto")
+
+
+def planned(measure, *, baseline=True, every_sessions=None, every_weeks=None, discharge=False):
+    """A plan's measure item, as plans store it."""
+    return {"measure": measure, "baseline": baseline, "every_sessions": every_sessions,
+            "every_weeks": every_weeks, "discharge": discharge}  # fmt: skip
 
 
 @pytest.fixture
@@ -21,7 +34,7 @@ def tess(personas):
 @pytest.fixture
 def episode(personas, tess):
     """Carol's low back pain, started three weeks ago, with a plan that schedules NPRS, ODI and PSFS."""
-    started = timezone.localdate() - timedelta(days=21)
+    started = clinic_today() - timedelta(days=21)
     episode = clinical.episode_open(
         actor=tess,
         client=personas.carol,
@@ -35,9 +48,9 @@ def episode(personas, tess):
             "weeks": 6,
             "session_minutes": 60,
             "measures": [
-                {"measure": "nprs", "when": "baseline, every 2 sessions, discharge"},
-                {"measure": "odi", "when": "baseline, every 4 sessions, discharge"},
-                {"measure": "psfs", "when": "baseline, discharge"},
+                planned("nprs", every_sessions=2, discharge=True),
+                planned("odi", every_sessions=4, discharge=True),
+                planned("psfs", discharge=True),
             ],
         },
         techniques=[{"technique": "myofascial_release", "region": "lower_back", "side": "", "pressure": 3}],
@@ -75,7 +88,7 @@ def token_from_mail() -> str:
 
 def grow_responses(tess, episode, n):
     """``n`` NPRS/ODI/PSFS responses inserted directly, for query-count tests."""
-    today = timezone.localdate()
+    today = clinic_today()
     MeasureResponse.objects.bulk_create(
         MeasureResponse(
             clinic_id=episode.clinic_id, client_id=episode.client_id, episode=episode,

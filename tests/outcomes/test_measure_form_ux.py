@@ -12,14 +12,13 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.test import Client
 from django.test.html import Element, parse_html
-from django.utils import timezone
 
 from mend.clinical import services as clinical
 from mend.outcomes import services
 from mend.outcomes.forms import ItemRow, item_topic
 from mend.outcomes.models import QuestionnaireLink
 
-from .conftest import token_from_mail
+from .conftest import clinic_today, planned, token_from_mail
 
 pytestmark = pytest.mark.django_db
 
@@ -195,7 +194,7 @@ def test_send_page_without_any_sendable_measure_says_so_and_offers_no_send_butto
         actor=tess,
         episode=episode,
         data={"sessions_per_week": 1, "weeks": 6, "session_minutes": 60,
-              "measures": [{"measure": "odi", "when": "baseline"}, {"measure": "psfs", "when": "baseline"}]},
+              "measures": [planned("odi"), planned("psfs")]},
         techniques=[{"technique": "myofascial_release", "region": "lower_back", "side": "", "pressure": 3}],
     )  # fmt: skip
     page = _send_page(login("therapist"), episode)
@@ -238,7 +237,7 @@ def test_psfs_errors_mark_their_box_and_field_and_the_summary_links_to_each(logi
     response = login("therapist").post(
         f"/episodes/{episode.pk}/outcomes/psfs/",
         {"activity_0": "", "item_0": "4", "activity_1": "Lifting", "item_1": "",
-         "collected_on": timezone.localdate().isoformat()},
+         "collected_on": clinic_today().isoformat()},
     )  # fmt: skip
     assert response.status_code == 400
     page = page_of(response)

@@ -3,18 +3,17 @@ version; an uncomputable score is stored as None, never 0; every write is audite
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
 
 from mend.audit.models import Action, AuditEvent
 from mend.outcomes import score, services
 from mend.outcomes.models import MeasureResponse, Source
 from mend.outcomes.scoring import SCORING_VERSION
 
-from .conftest import signed_note
+from .conftest import clinic_today, signed_note
 
 pytestmark = pytest.mark.django_db
 
@@ -78,13 +77,13 @@ def test_collection_day_cannot_be_in_the_future(tess, episode):
     with pytest.raises(ValidationError) as caught:
         services.response_record(
             actor=tess, episode=episode, measure_id="nprs", answers=[4],
-            collected_on=timezone.localdate() + timedelta(days=1),
+            collected_on=clinic_today() + timedelta(days=1),
         )  # fmt: skip
     assert "collected_on" in caught.value.message_dict
 
 
 def test_session_number_counts_signed_visits_up_to_the_day(tess, episode):
-    today = timezone.localdate()
+    today = clinic_today()
     signed_note(tess, episode, on=today - timedelta(days=14))
     signed_note(tess, episode, on=today - timedelta(days=7))
     first = services.response_record(
@@ -103,3 +102,22 @@ def test_recording_is_audited_with_the_client(tess, episode):
 def test_front_desk_cannot_record(personas, episode):
     with pytest.raises(PermissionDenied):
         services.response_record(actor=personas.actor("front_desk"), episode=episode, measure_id="nprs", answers=[5])
+
+
+def test_a_measure_recorded_in_the_evening_is_dated_the_clinics_day(personas, tess):
+    """21:00 in Toronto is 02:00 the next day in UTC: the measure belongs to Toronto's day, and
+    dating it that day explicitly is not "in the future"."""
+    import time_machine
+
+    from mend.clinical import services as clinical
+
+    with time_machine.travel(datetime(2026, 3, 10, 2, 0, tzinfo=UTC), tick=False):
+        episode = clinical.episode_open(
+            actor=tess, client=personas.carol, data={"title": "Neck", "started_on": date(2026, 3, 1)}
+        )
+        implicit = services.response_record(actor=tess, episode=episode, measure_id="nprs", answers=[5])
+        assert implicit.collected_on == date(2026, 3, 9)
+        explicit = services.response_record(
+            actor=tess, episode=episode, measure_id="nprs", answers=[4], collected_on=date(2026, 3, 9)
+        )
+        assert explicit.collected_on == date(2026, 3, 9)

@@ -1,6 +1,9 @@
 """API routes for outcome measures, under /api/v1: the registry, an episode's responses, and
 questionnaire links. Same access rules as the clinical record (front desk 403, other clinic or
-care team 404); reads of client information and every write are audited."""
+care team 404); reads of client information and every write are audited.
+
+Adapters only: reads go through ``queries`` (which loads through the access policy and audits the
+read), writes through ``services``."""
 
 from __future__ import annotations
 
@@ -13,10 +16,11 @@ from ninja import Router, Schema, Status
 from pydantic import Field
 
 from mend import access
-from mend.clinical.api._common import ERRORS, actor_of, invalid, viewed
-from mend.outcomes import services
+from mend.clinical.api._common import ERRORS, invalid
+from mend.outcomes import queries, services
 from mend.outcomes.models import MeasureResponse
 from mend.outcomes.scoring import Measure, measures
+from mend.platform.http import ActorRequest
 
 router = Router(tags=["outcomes"])
 
@@ -150,13 +154,8 @@ def list_measures(request: HttpRequest) -> Any:
     summary="An episode's outcome-measure responses",
     description="Oldest first; filter by measure.",
 )
-def list_responses(request: HttpRequest, episode_id: int, measure: str | None = None) -> Any:
-    actor = actor_of(request)
-    episode = access.episode_or_404(actor, episode_id)
-    rows = MeasureResponse.objects.filter(episode=episode).order_by("collected_on", "collected_at", "id")
-    if measure:
-        rows = rows.filter(measure_id=measure)
-    viewed(actor, client_id=episode.client_id, what="outcomes.response_list", of=episode.pk)
+def list_responses(request: ActorRequest, episode_id: int, measure: str | None = None) -> Any:
+    rows = queries.responses_read(request.actor, episode_id=episode_id, measure_id=measure)
     return [response_dict(r) for r in rows]
 
 
@@ -167,8 +166,8 @@ def list_responses(request: HttpRequest, episode_id: int, measure: str | None = 
     description="Answers in the published item order, null for a blank; the score is computed with the "
     "measure's own rules and is null when not computable.",
 )
-def create_response(request: HttpRequest, episode_id: int, payload: ResponseIn) -> Any:
-    actor = actor_of(request)
+def create_response(request: ActorRequest, episode_id: int, payload: ResponseIn) -> Any:
+    actor = request.actor
     episode = access.episode_or_404(actor, episode_id)
     try:
         if not episode.is_open:
@@ -193,8 +192,8 @@ def create_response(request: HttpRequest, episode_id: int, payload: ResponseIn) 
     description="Needs the client's email address and consent to email; the link expires after 7 days "
     "(MEND_QUESTIONNAIRE_DAYS).",
 )
-def create_link(request: HttpRequest, episode_id: int, payload: LinkIn) -> Any:
-    actor = actor_of(request)
+def create_link(request: ActorRequest, episode_id: int, payload: LinkIn) -> Any:
+    actor = request.actor
     episode = access.episode_or_404(actor, episode_id)
     try:
         sent = services.link_create_and_send(

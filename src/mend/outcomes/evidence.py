@@ -30,6 +30,8 @@ from datetime import date
 from django.db.models import Count, Q, QuerySet
 
 from mend import access, knowledge
+from mend.audit.models import Action
+from mend.audit.services import audit_record
 from mend.clinical import icd10
 from mend.clinical.models import DischargeReason, Episode, NoteStatus, Referral, TreatmentNote
 from mend.clinics.models import Role
@@ -200,6 +202,22 @@ def evidence_report(actor: Actor, filters: EvidenceFilters | None = None) -> Evi
         series = [(scores[(pk, measure_id)], sessions.get(pk, 0), reason_of[pk]) for pk in episode_ids]
         report.rows.append(_row(code, label, measure, series))
     return report
+
+
+def evidence_read(actor: Actor, filters: EvidenceFilters | None) -> EvidenceReport:
+    """The report page's numbers, audited as a read (without client ids: it names no client).
+    ``filters`` None: the filters did not validate, and no numbers come from filters that do not hold."""
+    access.require_clinical(actor)
+    report = evidence_report(actor, filters) if filters is not None else EvidenceReport(EvidenceFilters(), 0)
+    audit_record(action=Action.VIEW, object_type="outcomes.evidence", user=actor.user)
+    return report
+
+
+def evidence_export(actor: Actor, filters: EvidenceFilters) -> str:
+    """The report as CSV under the small-cell rule (``report_csv``), audited as an export."""
+    report = evidence_report(actor, filters)
+    audit_record(action=Action.EXPORT, object_type="outcomes.evidence", user=actor.user)
+    return report_csv(report)
 
 
 def _group_order(item: tuple[tuple[tuple[str, str], str], list[int]]) -> tuple[bool, str, str]:

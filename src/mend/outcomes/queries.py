@@ -1,22 +1,35 @@
-"""Reads of outcome measures: an episode's responses, what is due, the chart's card and the
-progress page, each in a fixed number of queries."""
+"""Reads of outcome measures: an episode's responses, what is due, the chart's card, the progress,
+record and send pages, and the client's questionnaire, each in a fixed number of queries.
+
+A page's read takes the actor, loads through the access policy (another clinic's or another care
+team's episode is a 404, front desk a 403), loads what the page shows with its related rows, and
+audits the read itself, so the views and API routes only adapt HTTP. Every "today" is the clinic's:
+``actor.today()``, or the clinic's zone for the signed-out questionnaire.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import QuerySet
+from django.core import signing
+from django.http import Http404
 from django.utils import timezone
 
 from mend import access, knowledge
-from mend.clinical.models import Assessment, Episode, Goal, NoteStatus, PlanOfCare, TreatmentNote
+from mend.audit.models import Action
+from mend.audit.services import audit_record
+from mend.clinical.models import Assessment, Episode, Goal, NoteStatus, PlanOfCare, PsfsActivity, TreatmentNote
 from mend.clinical.queries import measure_label
 from mend.outcomes.models import MeasureResponse, QuestionnaireLink
-from mend.outcomes.schedule import Due, When, due, parse_when
+from mend.outcomes.schedule import Due, PlanMeasure, due
 from mend.outcomes.scoring import Change, Measure, change, measures
 from mend.platform.actor import Actor
+
+PSFS_MAX_ACTIVITIES = 5
+_LINK_SALT = "mend.outcomes.questionnaire-link"
 
 
 def episode_responses(episode: Episode) -> list[MeasureResponse]:
@@ -29,20 +42,26 @@ def open_links(episode: Episode) -> list[QuestionnaireLink]:
     return list(QuestionnaireLink.objects.filter(episode=episode, used_at__isnull=True, expires_at__gt=timezone.now()))
 
 
-def responses_for(episode: Episode) -> QuerySet[MeasureResponse]:
-    return MeasureResponse.objects.filter(episode=episode).select_related("recorded_by__user")
-
-
 @dataclass
 class MeasureSummary:
     """One measure of an episode: its schedule, responses, baseline, latest and change."""
 
     measure: Measure
-    when_text: str
-    when: When
+    planned: PlanMeasure | None  # None: not in the plan, recorded anyway
     due: Due
     responses: list[MeasureResponse]
-    in_plan: bool
+
+    @property
+    def in_plan(self) -> bool:
+        return self.planned is not None
+
+    @property
+    def schedule_text(self) -> str:
+        """ "baseline, every 4 sessions, discharge", and any old text that could not be converted."""
+        if self.planned is None:
+            return ""
+        parts = [self.planned.schedule.describe(), self.planned.legacy_when]
+        return "; ".join(p for p in parts if p)
 
     @property
     def scored(self) -> list[MeasureResponse]:
@@ -109,37 +128,38 @@ def summaries(
     sessions: Sequence[date],
     today: date,
     discharged_on: date | None,
+    started_on: date | None = None,
 ) -> list[MeasureSummary]:
     """The plan's measures in its order, then any other measure that has responses."""
     registry = measures()
     by_measure: dict[str, list[MeasureResponse]] = {}
     for r in responses:
         by_measure.setdefault(r.measure_id, []).append(r)
-    planned: list[tuple[str, str]] = []
+    planned: dict[str, PlanMeasure] = {}
     for item in plan.measures if plan else []:
-        measure_id = item.get("measure", "")
-        if measure_id in registry and measure_id not in dict(planned):
-            planned.append((measure_id, item.get("when", "") or ""))
-    extra = [(m, "") for m in by_measure if m not in dict(planned) and m in registry]
+        found = PlanMeasure.from_item(item)
+        if found.measure in registry:
+            planned.setdefault(found.measure, found)
+    extra = [m for m in by_measure if m not in planned and m in registry]
     planned_sessions = plan.total_sessions if plan else None
     result = []
-    for measure_id, when_text in planned + extra:
-        when = parse_when(when_text)
+    for measure_id in [*planned, *extra]:
         own = by_measure.get(measure_id, [])
-        in_plan = (measure_id, when_text) in planned
+        plan_measure = planned.get(measure_id)
         status = (
             due(
-                when,
+                plan_measure.schedule,
                 collected=[r.collected_on for r in own],
                 sessions=sessions,
                 today=today,
                 planned_sessions=planned_sessions,
                 discharged_on=discharged_on,
+                started_on=started_on,
             )
-            if in_plan
+            if plan_measure is not None
             else Due(False, "")
         )
-        result.append(MeasureSummary(registry[measure_id], when_text, when, status, own, in_plan))
+        result.append(MeasureSummary(registry[measure_id], plan_measure, status, own))
     return result
 
 
@@ -175,6 +195,7 @@ def outcomes_card(
             sessions=signed_visit_days(notes),
             today=today,
             discharged_on=episode.discharged_on,
+            started_on=episode.started_on,
         ),
         links,
         can_email=bool(episode.client.email and episode.client.consent_email),
@@ -187,9 +208,11 @@ class DueToday:
     due: list[MeasureSummary]
 
 
-def todays_due(actor: Actor, today: date) -> list[DueToday]:
+def todays_due(actor: Actor, today: date | None = None) -> list[DueToday]:
     """The therapist's open episodes with a plan whose measures are due, in three queries however
-    many clients they have: the episodes with client and plan, their responses, their signed visits."""
+    many clients they have: the episodes with client and plan, their responses, their signed visits.
+    ``today`` is the clinic's (``actor.today()``) unless a caller asks about another day."""
+    today = today or actor.today()
     episodes = list(
         access.episodes(actor)
         .filter(therapist=actor.membership, discharged_on__isnull=True, plan__isnull=False)
@@ -211,6 +234,7 @@ def todays_due(actor: Actor, today: date) -> list[DueToday]:
             sessions=visits.get(episode.pk, []),
             today=today,
             discharged_on=None,
+            started_on=episode.started_on,
         )
         due_now = [s for s in listed if s.due.due]
         if due_now:
@@ -268,9 +292,8 @@ def rom_series(assessments: Sequence[Assessment], goals: Sequence[Goal]) -> list
     return list(series.values())
 
 
-def progress(episode: Episode, *, today: date | None = None) -> Progress:
+def progress(episode: Episode, *, today: date) -> Progress:
     """Everything the progress page draws, in six queries whatever the episode's size."""
-    today = today or timezone.localdate()
     responses = episode_responses(episode)  # 1
     plan = PlanOfCare.objects.filter(episode=episode).first()  # 2
     sessions = sorted(
@@ -279,8 +302,165 @@ def progress(episode: Episode, *, today: date | None = None) -> Progress:
     goals = list(Goal.objects.filter(episode=episode))  # 4
     assessments = list(Assessment.objects.filter(episode=episode).prefetch_related("rom"))  # 5, 6
     return Progress(
-        summaries(plan=plan, responses=responses, sessions=sessions, today=today, discharged_on=episode.discharged_on),
+        summaries(
+            plan=plan,
+            responses=responses,
+            sessions=sessions,
+            today=today,
+            discharged_on=episode.discharged_on,
+            started_on=episode.started_on,
+        ),
         list(sessions),
         goals,
         rom_series(assessments, goals),
     )
+
+
+# --- What each page reads, audited --------------------------------------------------------------
+
+
+def _audit_view(actor: Actor, episode: Episode, object_type: str = "") -> None:
+    if object_type:
+        audit_record(action=Action.VIEW, object_type=object_type, object_id=episode.pk,
+                     client_id=episode.client_id, user=actor.user)  # fmt: skip
+    else:
+        audit_record(action=Action.VIEW, obj=episode, client_id=episode.client_id, user=actor.user)
+
+
+def measure_or_404(measure_id: str) -> Measure:
+    measure = measures().get(measure_id)
+    if measure is None:
+        raise Http404("No such outcome measure.")
+    return measure
+
+
+def psfs_activities(episode: Episode) -> list[str]:
+    """The activities the client rated last time (PSFS re-reads the same list at follow-up), else
+    those of the assessments: two queries at most."""
+    last = MeasureResponse.objects.filter(episode=episode, measure_id="psfs").order_by("-collected_on", "-id").first()
+    if last is not None and last.item_labels:
+        return list(last.item_labels)
+    rows = PsfsActivity.objects.filter(assessment__episode=episode).order_by("-assessment__assessed_on", "id")
+    seen: dict[str, None] = {}
+    for row in rows[:20]:
+        seen.setdefault(row.activity, None)
+    return list(seen)[:PSFS_MAX_ACTIVITIES]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordPage:
+    episode: Episode
+    measure: Measure
+    activities: list[str]  # PSFS: the activities to rate again
+
+
+def record_page(actor: Actor, *, episode_id: int, measure_id: str, audit: bool = True) -> RecordPage:
+    """The in-clinic form for one measure. ``audit``: False when the page answers its own POST, whose
+    write the service audits."""
+    episode = access.episode_or_404(actor, episode_id)
+    measure = measure_or_404(measure_id)
+    activities = psfs_activities(episode) if measure.items is None and episode.is_open else []
+    if audit:
+        _audit_view(actor, episode)
+    return RecordPage(episode, measure, activities)
+
+
+@dataclass(frozen=True, slots=True)
+class SendPage:
+    episode: Episode
+    card: OutcomesCard
+
+
+def send_page(actor: Actor, *, episode_id: int, audit: bool = True) -> SendPage:
+    """The send-a-link page: the episode's measures and what is due (the plan, its signed visit days,
+    the responses and open links)."""
+    episode = access.episode_or_404(actor, episode_id)
+    plan = PlanOfCare.objects.filter(episode=episode).first()
+    notes = list(TreatmentNote.objects.filter(episode=episode, status=NoteStatus.SIGNED).only("visit_on", "status"))
+    card = outcomes_card(episode, plan=plan, notes=notes, today=actor.today())
+    if audit:
+        _audit_view(actor, episode, "outcomes.send")
+    return SendPage(episode, card)
+
+
+@dataclass(frozen=True, slots=True)
+class ProgressPage:
+    episode: Episode
+    progress: Progress
+
+
+def progress_page(actor: Actor, *, episode_id: int) -> ProgressPage:
+    episode = access.episode_or_404(actor, episode_id)
+    data = progress(episode, today=actor.today())
+    _audit_view(actor, episode, "outcomes.progress")
+    return ProgressPage(episode, data)
+
+
+def responses_read(actor: Actor, *, episode_id: int, measure_id: str | None = None) -> list[MeasureResponse]:
+    """An episode's responses, oldest first, for the API (one query after the episode)."""
+    episode = access.episode_or_404(actor, episode_id)
+    rows = MeasureResponse.objects.filter(episode=episode).order_by("collected_on", "collected_at", "id")
+    if measure_id:
+        rows = rows.filter(measure_id=measure_id)
+    found = list(rows)
+    _audit_view(actor, episode, "outcomes.response_list")
+    return found
+
+
+# --- The client's questionnaire, signed out -------------------------------------------------
+
+
+def token_hash(nonce: str) -> str:
+    return hashlib.sha256(nonce.encode()).hexdigest()
+
+
+def link_signer() -> signing.Signer:
+    return signing.Signer(salt=_LINK_SALT)
+
+
+class LinkUnusable(Exception):
+    """A questionnaire link that cannot be used: ``reason`` is invalid, expired or used."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def link_lookup(token: str) -> QuestionnaireLink:
+    """The link behind ``token`` with its client, episode and clinic (one query), or
+    ``LinkUnusable`` saying why it cannot be used. A tampered token fails its signature before the
+    database is asked."""
+    try:
+        nonce = link_signer().unsign(token)
+    except signing.BadSignature:
+        raise LinkUnusable("invalid") from None
+    link = (
+        QuestionnaireLink.objects.filter(token_hash=token_hash(nonce))
+        .select_related("client", "episode", "clinic")
+        .first()
+    )
+    if link is None:
+        raise LinkUnusable("invalid")
+    if link.used_at is not None:
+        raise LinkUnusable("used")
+    if link.expires_at <= timezone.now():
+        raise LinkUnusable("expired")
+    return link
+
+
+def questionnaire_read(token: str, *, audit: bool = True) -> QuestionnaireLink:
+    """The client opening their emailed link: a read of their own record, audited as theirs.
+    ``audit``: False when the page answers its own POST, whose responses the service audits."""
+    link = link_lookup(token)
+    if audit:
+        audit_record(action=Action.VIEW, obj=link, client_id=link.client_id, user_email=link.sent_to,
+                     clinic_id=link.clinic_id, role="client")  # fmt: skip
+    return link
+
+
+def evidence_therapists(actor: Actor) -> list[tuple[int, str]] | None:
+    """The evidence report's therapist filter: None for a therapist, who sees only their own."""
+    access.require_clinical(actor)
+    if actor.is_therapist:
+        return None
+    return [(m.pk, m.user.full_name or m.user.email) for m in access.therapist_memberships(actor)]

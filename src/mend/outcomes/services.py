@@ -7,15 +7,12 @@ so a rolled-back link is never sent.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
@@ -27,13 +24,11 @@ from mend.audit.models import Action as AuditAction
 from mend.audit.services import audit_record
 from mend.clinical.models import Episode, NoteStatus, TreatmentNote
 from mend.outcomes.models import MeasureResponse, QuestionnaireLink, Source
+from mend.outcomes.queries import PSFS_MAX_ACTIVITIES, LinkUnusable, link_lookup, link_signer, token_hash
 from mend.outcomes.scoring import SCORING_VERSION, ScoringError, measures, score
 from mend.outcomes.wording import WordingError, wording
+from mend.platform import clock
 from mend.platform.actor import Actor
-
-_LINK_SALT = "mend.outcomes.questionnaire-link"
-PSFS_MAX_ACTIVITIES = 5
-
 
 # --- Responses --------------------------------------------------------------------------------
 
@@ -128,7 +123,7 @@ def response_record(
     access.require_clinical(actor)
     if episode.clinic_id != actor.clinic_id:
         raise ValueError("Outcome measures are recorded only within their own clinic.")
-    today = timezone.localdate()
+    today = actor.today()
     collected_on = collected_on or today
     if collected_on > today:
         raise ValidationError({"collected_on": "A measure cannot be collected in the future."})
@@ -154,14 +149,6 @@ def response_record(
 
 
 # --- Questionnaire links ----------------------------------------------------------------------
-
-
-def token_hash(nonce: str) -> str:
-    return hashlib.sha256(nonce.encode()).hexdigest()
-
-
-def _signer() -> signing.Signer:
-    return signing.Signer(salt=_LINK_SALT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +202,7 @@ def link_create_and_send(
     nonce = secrets.token_urlsafe(32)
     # The URL carries the random part signed with SECRET_KEY: a tampered or truncated token
     # fails the signature before the database is asked; the database holds only its hash.
-    token = _signer().sign(nonce)
+    token = link_signer().sign(nonce)
     now = timezone.now()
     with transaction.atomic():
         link = QuestionnaireLink.objects.create(
@@ -246,34 +233,6 @@ def _email(link: QuestionnaireLink, url: str) -> tuple[str, str]:
     }
     subject = f"{clinic.name}: a few questions about your progress"
     return subject, render_to_string("outcomes/link_email.txt", context)
-
-
-class LinkUnusable(Exception):
-    """A questionnaire link that cannot be used: ``reason`` is invalid, expired or used."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def link_lookup(token: str) -> QuestionnaireLink:
-    """The link behind ``token``, or ``LinkUnusable`` saying why it cannot be used."""
-    try:
-        nonce = _signer().unsign(token)
-    except signing.BadSignature:
-        raise LinkUnusable("invalid") from None
-    link = (
-        QuestionnaireLink.objects.filter(token_hash=token_hash(nonce))
-        .select_related("client", "episode", "clinic")
-        .first()
-    )
-    if link is None:
-        raise LinkUnusable("invalid")
-    if link.used_at is not None:
-        raise LinkUnusable("used")
-    if link.expires_at <= timezone.now():
-        raise LinkUnusable("expired")
-    return link
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,7 +270,7 @@ def link_redeem(*, token: str, responses: Sequence[RemoteAnswers]) -> list[Measu
         if claimed != 1:
             raise LinkUnusable("used")
         # The client answers from home, signed out: the day is the clinic's day.
-        today = timezone.localdate(timezone=ZoneInfo(link.clinic.timezone))
+        today = clock.local_today(link.clinic.timezone)
         recorded = []
         for measure_id in asked:
             response = _build(

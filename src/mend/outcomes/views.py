@@ -1,5 +1,9 @@
-"""Pages for outcome measures: record one in clinic, send a link, the progress page, and the
-signed-out questionnaire a client opens from the emailed link."""
+"""Pages for outcome measures: record one in clinic, send a link, the progress page, the clinic
+evidence report, and the signed-out questionnaire a client opens from the emailed link.
+
+Adapters only: each view reads through ``queries`` (which loads through the access policy and
+audits the read), validates with a form, writes through ``services`` and renders.
+"""
 
 from __future__ import annotations
 
@@ -7,40 +11,18 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from mend import access, knowledge
-from mend.audit.models import Action
-from mend.audit.services import audit_record
-from mend.clinical.models import PsfsActivity
+from mend import knowledge
 from mend.outcomes import charts, evidence, queries, services
 from mend.outcomes.forms import EvidenceFilterForm, MeasureForm, SendLinkForm, measure_choices
 from mend.outcomes.models import MeasureResponse
 from mend.outcomes.scoring import measures
+from mend.platform.http import ActorRequest
 from mend.platform.pages import actor_required, merge_validation_error
-
-
-def _measure_or_404(measure_id: str) -> Any:
-    measure = measures().get(measure_id)
-    if measure is None:
-        raise Http404("No such outcome measure.")
-    return measure
-
-
-def _psfs_activities(episode: Any) -> list[str]:
-    """The activities the client rated last time (PSFS re-reads the same list at follow-up)."""
-    last = MeasureResponse.objects.filter(episode=episode, measure_id="psfs").order_by("-collected_on", "-id").first()
-    if last is not None and last.item_labels:
-        return list(last.item_labels)
-    rows = PsfsActivity.objects.filter(assessment__episode=episode).order_by("-assessment__assessed_on", "id")
-    seen: dict[str, None] = {}
-    for row in rows[:20]:
-        seen.setdefault(row.activity, None)
-    return list(seen)[: services.PSFS_MAX_ACTIVITIES]
 
 
 def score_text(response: MeasureResponse) -> str:
@@ -52,15 +34,14 @@ def score_text(response: MeasureResponse) -> str:
 
 @actor_required
 @require_http_methods(["GET", "POST"])
-def response_record(request: HttpRequest, pk: int, measure_id: str) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
-    episode = access.episode_or_404(actor, pk)
-    measure = _measure_or_404(measure_id)
+def response_record(request: ActorRequest, pk: int, measure_id: str) -> HttpResponse:
+    actor = request.actor
+    page = queries.record_page(actor, episode_id=pk, measure_id=measure_id, audit=request.method == "GET")
+    episode, measure = page.episode, page.measure
     if not episode.is_open:
         messages.info(request, "This episode was discharged; its record is read-only.")
         return redirect("chart", pk=episode.pk)
-    activities = _psfs_activities(episode) if measure.items is None else []
-    form = MeasureForm(request.POST if request.method == "POST" else None, measure=measure, activities=activities)
+    form = MeasureForm(request.POST if request.method == "POST" else None, measure=measure, activities=page.activities)
     if request.method == "POST" and form.is_valid():
         try:
             response = services.response_record(
@@ -76,18 +57,16 @@ def response_record(request: HttpRequest, pk: int, measure_id: str) -> HttpRespo
         else:
             messages.success(request, f"{measure.short} recorded: {score_text(response)}.")
             return redirect("chart", pk=episode.pk)
-    if request.method == "GET":
-        audit_record(action=Action.VIEW, obj=episode, client_id=episode.client_id, user=actor.user)
     context = {"form": form, "measure": measure, "episode": episode, "client": episode.client}
     return render(request, "outcomes/record.html", context, status=400 if form.is_bound else 200)
 
 
 @actor_required
 @require_http_methods(["GET", "POST"])
-def link_send(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
-    episode = access.episode_or_404(actor, pk)
-    card = queries.outcomes_card(episode, plan=getattr(episode, "plan", None), notes=[], today=timezone.localdate())
+def link_send(request: ActorRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    page = queries.send_page(actor, episode_id=pk, audit=request.method == "GET")
+    episode, card = page.episode, page.card
     # Every measure of the episode is listed; those a client cannot answer alone (PSFS, licensed
     # wording not loaded) are shown disabled with the reason rather than refused after submitting.
     ids = [s.measure.id for s in card.summaries] or list(measures())
@@ -122,12 +101,9 @@ def link_send(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @actor_required
-def progress(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
-    episode = access.episode_or_404(actor, pk)
-    data = queries.progress(episode)
-    audit_record(action=Action.VIEW, object_type="outcomes.progress", object_id=episode.pk,
-                 client_id=episode.client_id, user=actor.user)  # fmt: skip
+def progress(request: ActorRequest, pk: int) -> HttpResponse:
+    page = queries.progress_page(request.actor, episode_id=pk)
+    episode, data = page.episode, page.progress
     panels = []
     for summary in data.summaries:
         goals = [(g.description, float(g.target)) for g in data.goals_for(summary.measure.id)]
@@ -171,8 +147,8 @@ def _unusable(request: HttpRequest, reason: str) -> HttpResponse:
 def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
     """The emailed link: no sign-in. Every failure is a page that says why, never a 500."""
     try:
-        link = services.link_lookup(token[:300])
-    except services.LinkUnusable as unusable:
+        link = queries.questionnaire_read(token[:300], audit=request.method == "GET")
+    except queries.LinkUnusable as unusable:
         return _unusable(request, unusable.reason)
     registry = measures()
     forms_ = [
@@ -186,7 +162,7 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
                 token=token[:300],
                 responses=[services.RemoteAnswers(f.measure.id, f.answers()) for f in forms_],
             )
-        except services.LinkUnusable as unusable:
+        except queries.LinkUnusable as unusable:
             return _unusable(request, unusable.reason)
         except ValidationError as error:
             by_measure = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
@@ -199,9 +175,6 @@ def questionnaire(request: HttpRequest, token: str) -> HttpResponse:
             # The thanks page says the answers arrived only to whoever just sent them.
             request.session["outcomes_questionnaire_answered"] = True
             return redirect("questionnaire_thanks")
-    if request.method == "GET":
-        audit_record(action=Action.VIEW, obj=link, client_id=link.client_id, user_email=link.sent_to,
-                     clinic_id=link.clinic_id, role="client")  # fmt: skip
     context = {
         "link": link,
         "first_name": link.client.chosen_name or link.client.legal_given_name,
@@ -230,27 +203,21 @@ def _cells(row: evidence.EvidenceRow) -> dict[str, Any]:
     return {"row": row, "c": dict(zip(evidence.CSV_HEADER, evidence.row_cells(row), strict=True))}
 
 
-def _evidence(request: HttpRequest) -> tuple[Any, EvidenceFilterForm, evidence.EvidenceReport]:
-    actor = request.actor  # type: ignore[attr-defined]
-    access.require_clinical(actor)
-    therapists = (
-        None
-        if actor.is_therapist
-        else [(m.pk, m.user.full_name or m.user.email) for m in access.therapist_memberships(actor)]
-    )
+def _evidence_filters(request: ActorRequest) -> tuple[EvidenceFilterForm, evidence.EvidenceFilters | None]:
+    """The filter form and the filters it holds; None when they do not validate."""
+    therapists = queries.evidence_therapists(request.actor)
     form = EvidenceFilterForm(request.GET or None, therapists=therapists, techniques=knowledge.technique_choices())
-    filters = evidence.EvidenceFilters()
-    if form.is_bound and not form.is_valid():
-        return actor, form, evidence.EvidenceReport(filters, 0)  # no numbers from filters that do not hold
-    if form.is_bound:
-        data = form.cleaned_data
-        filters = evidence.EvidenceFilters(
-            therapist_id=data.get("therapist"),
-            started_from=data.get("started_from"),
-            started_to=data.get("started_to"),
-            technique=data.get("technique") or "",
-        )
-    return actor, form, evidence.evidence_report(actor, filters)
+    if not form.is_bound:
+        return form, evidence.EvidenceFilters()
+    if not form.is_valid():
+        return form, None
+    data = form.cleaned_data
+    return form, evidence.EvidenceFilters(
+        therapist_id=data.get("therapist"),
+        started_from=data.get("started_from"),
+        started_to=data.get("started_to"),
+        technique=data.get("technique") or "",
+    )
 
 
 def _trial_panels(report: evidence.EvidenceReport) -> list[dict[str, Any]]:
@@ -269,9 +236,9 @@ def _trial_panels(report: evidence.EvidenceReport) -> list[dict[str, Any]]:
 
 
 @actor_required
-def evidence_page(request: HttpRequest) -> HttpResponse:
-    actor, form, report = _evidence(request)
-    audit_record(action=Action.VIEW, object_type="outcomes.evidence", user=actor.user)
+def evidence_page(request: ActorRequest) -> HttpResponse:
+    form, filters = _evidence_filters(request)
+    report = evidence.evidence_read(request.actor, filters)
     groups, small = report.grouped(MIN_EPISODES)
     context = {
         "section": "evidence",
@@ -295,18 +262,17 @@ def evidence_page(request: HttpRequest) -> HttpResponse:
         "trial_panels": _trial_panels(report),
         "query": request.GET.urlencode(),
         "min_episodes": MIN_EPISODES,
-        "invalid": form.is_bound and bool(form.errors),
-        "filtered": form.is_bound and not form.errors and any(form.cleaned_data.values()),
+        "invalid": filters is None,
+        "filtered": filters is not None and form.is_bound and any(form.cleaned_data.values()),
     }
-    return render(request, "outcomes/evidence.html", context, status=400 if form.is_bound and form.errors else 200)
+    return render(request, "outcomes/evidence.html", context, status=400 if filters is None else 200)
 
 
 @actor_required
-def evidence_csv(request: HttpRequest) -> HttpResponse:
-    actor, form, report = _evidence(request)
-    if form.is_bound and form.errors:
+def evidence_csv(request: ActorRequest) -> HttpResponse:
+    form, filters = _evidence_filters(request)
+    if filters is None:
         return HttpResponse("; ".join(e for errors in form.errors.values() for e in errors), status=400)
-    audit_record(action=Action.EXPORT, object_type="outcomes.evidence", user=actor.user)
-    response = HttpResponse(evidence.report_csv(report), content_type="text/csv; charset=utf-8")
+    response = HttpResponse(evidence.evidence_export(request.actor, filters), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="evidence-report.csv"'
     return response

@@ -17,6 +17,7 @@ from mend import access, knowledge
 from mend.clinical import queries, rules, services
 from mend.clinical.api._common import ERRORS, Detail, actor_of, invalid, region_name, text_fields, viewed
 from mend.clinical.models import Assessment, Episode, Goal, NoteStatus, PlanOfCare, TreatmentNote
+from mend.core.measure_schedule import PlanMeasure, schedule_from_text
 
 goals_router = Router(tags=["goals"])
 plans_router = Router(tags=["plans"])
@@ -157,8 +158,30 @@ class PlanTechniqueOut(PlanTechniqueIn):
 
 
 class MeasureItem(Schema):
+    """A measure of the plan and when to collect it (docs/outcomes.md, "Schedules")."""
+
+    measure: str = Field(description="A measure id of the registry (GET /api/v1/measures)")
+    baseline: bool = Field(description="Collected while nothing has been yet")
+    every_sessions: int | None = Field(description="Every N signed sessions (1–50), or null")
+    every_weeks: int | None = Field(description="Every N weeks (1–52), or null")
+    discharge: bool = Field(description="Collected when the planned sessions are done or at discharge")
+    legacy_when: str = Field(
+        "", description="Part of an old 'when' text that could not be converted: shown, never read for scheduling"
+    )
+
+
+class MeasureItemIn(Schema):
     measure: str
-    when: str = Field(description="For example: baseline, every 4 sessions, discharge")
+    baseline: bool = False
+    every_sessions: int | None = None
+    every_weeks: int | None = None
+    discharge: bool = False
+    legacy_when: str = ""
+    when: str | None = Field(
+        None,
+        description="Deprecated: the old text ('baseline, every 4 sessions, discharge'), converted on input "
+        "when the fields above are not given. Text Mend cannot read is refused.",
+    )
 
 
 class HomeItem(Schema):
@@ -185,7 +208,7 @@ class PlanIn(Schema):
     session_minutes: int = Field(60, description="30–90")
     home_care: str = ""
     re_evaluation_on: date | None = None
-    measures: list[MeasureItem] = []
+    measures: list[MeasureItemIn] = []
     home_program: list[HomeItem] = []
     dose_source: str = ""
 
@@ -242,7 +265,7 @@ def plan_dict(plan: PlanOfCare, conflicts: list[rules.Conflict]) -> dict[str, An
         "session_minutes": plan.session_minutes,
         "home_care": plan.home_care,
         "re_evaluation_on": plan.re_evaluation_on,
-        "measures": plan.measures,
+        "measures": [PlanMeasure.from_item(item).as_item() for item in plan.measures],
         "home_program": plan.home_program,
         "dose_source": plan.dose_source,
         "updated_at": plan.updated_at,
@@ -280,12 +303,42 @@ def put_plan(request: HttpRequest, episode_id: int, payload: PlanIn) -> Any:
         plan = services.plan_save(
             actor=actor,
             episode=episode,
-            data=payload.dict(exclude={"techniques"}),
+            data={**payload.dict(exclude={"techniques", "measures"}), "measures": _measures_in(payload.measures)},
             techniques=[t.dict() for t in payload.techniques],
         )
     except ValidationError as error:
         return invalid(request, error)
     return _with_conflicts(plan, episode)
+
+
+_SCHEDULE_FIELDS = {"baseline", "every_sessions", "every_weeks", "discharge"}
+
+
+def _measures_in(items: list[MeasureItemIn]) -> list[dict[str, Any]]:
+    """The structured items the plan service takes. An item with only the old ``when`` text is
+    converted here, at the edge: the text is never stored or read again."""
+    converted: list[dict[str, Any]] = []
+    errors: dict[str, list[str]] = {}
+    for row, item in enumerate(items):
+        fields = item.dict(exclude={"when"})
+        if item.when is None:
+            converted.append(fields)
+            continue
+        where = f"measures[{row}].when"
+        if item.model_fields_set & _SCHEDULE_FIELDS:
+            errors[where] = ["Give either the schedule fields or the old when text, not both."]
+            continue
+        schedule, unparsed = schedule_from_text(item.when)
+        if unparsed:
+            errors[where] = [
+                f"Not a schedule Mend can read: {', '.join(unparsed)}. Give baseline, every_sessions, "
+                "every_weeks and discharge instead."
+            ]
+            continue
+        converted.append(PlanMeasure(item.measure, schedule, item.legacy_when).as_item())
+    if errors:
+        raise ValidationError(errors)
+    return converted
 
 
 class ConditionOut(Schema):

@@ -9,7 +9,14 @@ from django import forms
 
 from mend import knowledge
 from mend.clinical.models import SIDE_CHOICES, PlanOfCare
-from mend.outcomes import measures
+from mend.core.measure_schedule import (
+    LEGACY_TEXT_MAX,
+    MAX_EVERY_SESSIONS,
+    MAX_EVERY_WEEKS,
+    PlanMeasure,
+    Schedule,
+)
+from mend.knowledge.outcome_measures import measures
 from mend.people.forms import DateInput
 
 PRESSURE_CHOICES = [
@@ -188,19 +195,56 @@ class PlanTechniqueForm(RowForm):
 
 
 class PlanMeasureForm(RowForm):
-    row_fields = ("measure", "when")
+    """One measure of the plan and when to collect it, as the fields the plan stores (a new row
+    starts at baseline and discharge). A row with no measure and no number is left out."""
+
+    row_fields = ("measure", "every_sessions", "every_weeks")
 
     measure = forms.ChoiceField(choices=measure_options, required=False)
-    when = forms.CharField(max_length=120, required=False, label="When to collect")
+    baseline = forms.BooleanField(required=False, initial=True, label="At baseline")
+    every_sessions = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_EVERY_SESSIONS,
+        label="Every N sessions",
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    every_weeks = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_EVERY_WEEKS,
+        label="Every N weeks",
+        widget=forms.NumberInput(attrs={"inputmode": "numeric"}),
+    )
+    discharge = forms.BooleanField(required=False, initial=True, label="At discharge")
+    # What an old "when" text said that could not be converted: shown, kept, never edited here.
+    legacy_when = forms.CharField(required=False, max_length=LEGACY_TEXT_MAX, widget=forms.HiddenInput)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if not self.is_blank() and not (data.get("measure") or "").strip():
+        if self.is_blank():
+            return data
+        if not (data.get("measure") or "").strip():
             self.add_error("measure", "Choose the measure, or empty the row.")
+        elif not self.errors and self._schedule(data).is_empty:
+            self.add_error(
+                None, "Say when to collect it: at baseline, every so many sessions or weeks, or at discharge."
+            )
         return data
 
-    def item(self) -> dict[str, str]:
-        return {"measure": self.cleaned_data["measure"].strip(), "when": self.cleaned_data.get("when", "").strip()}
+    @staticmethod
+    def _schedule(data: dict[str, Any]) -> Schedule:
+        return Schedule(
+            baseline=bool(data.get("baseline")),
+            every_sessions=data.get("every_sessions"),
+            every_weeks=data.get("every_weeks"),
+            discharge=bool(data.get("discharge")),
+        )
+
+    def item(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        legacy = (data.get("legacy_when") or "").strip()
+        return PlanMeasure(data["measure"].strip(), self._schedule(data), legacy).as_item()
 
 
 class HomeProgramForm(RowForm):

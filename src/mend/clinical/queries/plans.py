@@ -11,6 +11,9 @@ from mend.clinical.models import (
 )
 from mend.clinical.rules import PlannedTechnique
 from mend.clinical.screening import Screening
+from mend.core.measure_schedule import PlanMeasure, Schedule
+
+SUGGESTED_SCHEDULE = Schedule(baseline=True, every_sessions=4, discharge=True)
 
 # --- Plan suggestion and conflicts ------------------------------------------------------------
 
@@ -28,7 +31,7 @@ def plan_suggestion(condition_id: str) -> dict[str, Any]:
         "session_minutes": dose.minutes if dose else 60,
         "dose_source": dose.source_text if dose else "",
         "techniques": [{"technique": t, "region": region, "side": "", "pressure": None} for t in condition.techniques],
-        "measures": [{"measure": m, "when": "baseline, every 4 sessions, discharge"} for m in condition.measures],
+        "measures": [PlanMeasure(m, SUGGESTED_SCHEDULE).as_item() for m in condition.measures],
         "home_program": [
             {"kind": h.kind, "title": h.title, "instructions": h.instructions} for h in condition.home_program
         ],

@@ -22,7 +22,8 @@ from mend.clinical.services.common import (
     require_open,
     require_write,
 )
-from mend.outcomes import measures
+from mend.core.measure_schedule import clean_plan_measures
+from mend.knowledge.outcome_measures import measures
 from mend.platform.actor import Actor
 from mend.writes import apply_fields, merge_errors
 
@@ -132,10 +133,11 @@ def plan_save(
         plan.techniques = _check_plan_techniques(techniques)
     except ValidationError as error:
         errors.update(error.message_dict)
-    known_measures = measures()
-    for n, item in enumerate(plan.measures or []):
-        if item.get("measure") not in known_measures:
-            errors.setdefault(f"measure-{n}", []).append("Choose a measure from the list.")
+    # Structured schedules only ({"measure", "baseline", "every_sessions", "every_weeks", "discharge"}),
+    # errors named by row and field: measures[1].every_sessions (docs/outcomes.md, "Schedules").
+    checked, measure_errors = clean_plan_measures(plan.measures or [], known=measures())
+    plan.measures = [item.as_item() for item in checked]
+    errors.update(measure_errors)
     for n, item in enumerate(plan.home_program or []):
         if item.get("kind") not in knowledge.HOME_PROGRAM_KINDS or not str(item.get("title", "")).strip():
             errors.setdefault(f"home-{n}", []).append("Each home exercise needs a kind and a title.")
