@@ -1,14 +1,58 @@
+"""Fixtures every test module shares: the personas, a signed-in client, and rows built once per module.
+
+Rows a module's tests only read are built once for the module, inside ``module_db``: a transaction
+opened before the first test that asks for them and rolled back after the module's last test.
+Each test still runs in its own savepoint inside it (pytest-django's usual transaction), so what a
+test writes is undone before the next test, and the module's rows are not. Build such rows in a
+module-scoped fixture that asks for ``module_db`` and hand each test copies of the objects
+(``copy.deepcopy``, or ``CopiedOnUse`` for the personas), as Django's ``setUpTestData`` does.
+
+The module's rows are there for every test of the module that runs after they were built, asked
+for or not: a module whose tests need an empty database keeps them in a module of their own.
+"""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from django.db import transaction
 from django.test import Client as HttpClient
 
-from mend.testing import Personas, build_personas
+from mend.platform.actor import Actor
+from mend.testing import CopiedOnUse, Personas, build_personas
+
+
+@pytest.fixture(scope="module")
+def module_db(django_db_setup: None, django_db_blocker) -> Iterator[None]:
+    """A transaction around the module's tests, for rows built once for all of them; rolled back at the end."""
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+    try:
+        yield
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="module")
+def module_personas(module_db: None, django_db_blocker) -> Personas:
+    with django_db_blocker.unblock():
+        return build_personas()
 
 
 @pytest.fixture
-def personas(db) -> Personas:
-    return build_personas()
+def personas(db: None, module_personas: Personas) -> Personas:
+    """The personas, built once per module; this test's own copies of their objects."""
+    return CopiedOnUse(module_personas)
+
+
+@pytest.fixture
+def tess(personas: Personas) -> Actor:
+    """Therapist Tess, on Carol's care team, acting in Harbour."""
+    return personas.actor("therapist")
 
 
 @pytest.fixture

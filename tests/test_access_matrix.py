@@ -13,15 +13,17 @@ except the evidence report (no client in it) and the client's emailed questionna
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, NamedTuple
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
 from django.utils import timezone
 
 from mend.accounts.services import api_token_create
@@ -36,7 +38,7 @@ from mend.outcomes.api import router as outcomes_router
 from mend.outcomes.models import MeasureResponse, QuestionnaireLink
 from mend.people.models import CareTeamMember
 from mend.platform import clock
-from mend.testing import Personas
+from mend.testing import Personas, harbour_today
 
 PERSONAS = ["anonymous", "owner", "admin", "therapist", "front_desk", "outsider"]
 
@@ -217,11 +219,23 @@ class Record:
     signed: TreatmentNote
 
 
+@pytest.fixture(scope="module")
+def module_record(module_personas, django_db_blocker, tmp_path_factory) -> Iterator[Record]:
+    """Carol's record, written once for the module: each test only reads it, or writes in its own transaction."""
+    with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media")):
+        with django_db_blocker.unblock():
+            record = _write_record(module_personas)
+        yield record
+
+
 @pytest.fixture
-def record(personas, settings, tmp_path) -> Record:
-    settings.MEDIA_ROOT = tmp_path / "media"
+def record(db, module_record) -> Record:
+    return copy.deepcopy(module_record)
+
+
+def _write_record(personas: Personas) -> Record:
     tess = personas.actor("therapist")
-    today = timezone.localdate()
+    today = tess.today()
     episode = services.episode_open(
         actor=tess,
         client=personas.carol,
@@ -300,7 +314,7 @@ NOTE_FORM = {
 
 
 def _note_form() -> dict[str, str]:
-    return {**NOTE_FORM, "visit_on": timezone.localdate().isoformat()}
+    return {**NOTE_FORM, "visit_on": harbour_today().isoformat()}
 
 
 class Route(NamedTuple):
@@ -518,8 +532,18 @@ class Outcomes:
         return self.record.episode
 
 
+@pytest.fixture(scope="module")
+def module_outcomes(module_personas, module_record, django_db_blocker) -> Outcomes:
+    with django_db_blocker.unblock():
+        return _write_outcomes(module_personas, module_record)
+
+
 @pytest.fixture
-def outcomes(personas, record) -> Outcomes:
+def outcomes(db, module_outcomes) -> Outcomes:
+    return copy.deepcopy(module_outcomes)
+
+
+def _write_outcomes(personas: Personas, record: Record) -> Outcomes:
     tess = personas.actor("therapist")
     response = outcome_services.response_record(actor=tess, episode=record.episode, measure_id="nprs", answers=[6])
     carol = record.episode.client

@@ -7,12 +7,12 @@ from datetime import date, timedelta
 from urllib.parse import quote
 
 import pytest
-from django.utils import timezone
 
 from mend.accounts.services import api_token_create
 from mend.clinical import services
 from mend.clinical.services import FindingInput, PainInput, TechniqueInput
 from mend.people.models import CareTeamMember, Client
+from mend.testing import harbour_today
 
 PAYLOAD = "<script>alert(1)</script>"
 RAW = PAYLOAD.encode()
@@ -145,7 +145,7 @@ def test_api_returns_the_name_as_json_data(client, evil, personas):
 def evil_record(personas):
     """Carol's episode with the payload in every free-text field a therapist types."""
     tess = personas.actor("therapist")
-    today = timezone.localdate()
+    today = harbour_today()
     episode = services.episode_open(
         actor=tess, client=personas.carol, data={"title": f"Title {PAYLOAD}", "condition": "low_back_pain"}
     )

@@ -1,21 +1,38 @@
-"""Named test personas, built the same way in every test module.
+"""Named test personas, built once per test module (tests/conftest.py), and helpers every test shares.
 
-Harbour (the clinic under test) has an owner, an admin, two therapists and front desk; Northside
-is another clinic whose owner is the outsider. Alice's client Carol is on therapist Tess's care
-team; Dan is on nobody's.
+Harbour (the clinic under test, in Toronto) has an owner, an admin, two therapists and front desk;
+Northside (in Vancouver) is another clinic whose owner is the outsider. Alice's client Carol is on
+therapist Tess's care team; Dan is on nobody's.
+
+A date a person means (a visit's day, a referral's, "today") is the clinic's: take it from
+``actor.today()``, ``personas.today`` or :func:`harbour_today`, never from ``date.today()`` or
+``timezone.localdate()`` (UTC's date, a day ahead of Toronto's every evening).
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from mend.accounts.models import User
 from mend.clinics.models import Clinic, Location, Membership, Role, Room
 from mend.people.models import CareTeamMember, Client, Licence, ReferringProvider, TherapistProfile
+from mend.platform import clock
 from mend.platform.actor import Actor
 
+if TYPE_CHECKING:
+    from mend.clinical.models import Episode, TreatmentNote
+
 PASSWORD = "correct horse battery staple"
+HARBOUR_TIMEZONE = "America/Toronto"
+NORTHSIDE_TIMEZONE = "America/Vancouver"
+
+
+def harbour_today() -> date:
+    """Today in Harbour, the persona clinic (and the demo's): for a module-level form or a helper without an actor."""
+    return clock.local_today(HARBOUR_TIMEZONE)
 
 
 @dataclass
@@ -45,14 +62,41 @@ class Personas:
         membership = self.memberships[name]
         return Actor(user=membership.user, membership=membership)
 
+    @property
+    def today(self) -> date:
+        """Today in Harbour."""
+        return clock.local_today(self.harbour.timezone)
+
+
+class CopiedOnUse(Personas):
+    """Personas whose every attribute is a deep copy of a shared set's, made when a test first reads it.
+
+    The shared set is built once per module; each test gets its own Python objects, so a field a
+    test sets (``carol.consent_email = True``) never reaches the next test, while the rows are
+    rolled back with the test's transaction. Django's ``setUpTestData`` does the same (``TestData``);
+    copying on use keeps a test that reads two personas from paying for all twenty. One memo per
+    test keeps shared objects shared: ``memberships["owner"].clinic is harbour``.
+    """
+
+    def __init__(self, shared: Personas) -> None:  # no dataclass fields: each is copied on first read
+        self._shared = shared
+        self._memo: dict[int, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        value = copy.deepcopy(getattr(self._shared, name), self._memo)
+        setattr(self, name, value)
+        return value
+
 
 def _user(email: str, name: str) -> User:
     return User.objects.create_user(email=email, password=PASSWORD, full_name=name)
 
 
 def build_personas() -> Personas:
-    harbour = Clinic.objects.create(name="Harbour Test Clinic", slug="harbour", timezone="America/Toronto")
-    northside = Clinic.objects.create(name="Northside Test Clinic", slug="northside", timezone="America/Vancouver")
+    harbour = Clinic.objects.create(name="Harbour Test Clinic", slug="harbour", timezone=HARBOUR_TIMEZONE)
+    northside = Clinic.objects.create(name="Northside Test Clinic", slug="northside", timezone=NORTHSIDE_TIMEZONE)
     users = {
         "owner": _user("owner@test.example", "Olivia Owner"),
         "admin": _user("admin@test.example", "Adam Admin"),
@@ -135,3 +179,19 @@ def build_personas() -> Personas:
         referrer=referrer,
         licence=licence,
     )
+
+
+def signed_note(
+    actor: Actor, episode: Episode, *, on: date | None = None, pain: tuple[int, int] = (6, 4)
+) -> TreatmentNote:
+    """30 minutes' light myofascial release to the lower back, signed by ``actor`` on ``on`` (the clinic's today)."""
+    from mend.clinical import services as clinical
+
+    note = clinical.note_start(actor=actor, episode=episode, visit_on=on or actor.today())
+    clinical.note_update(
+        actor=actor,
+        note=note,
+        data={"subjective": "Stiff in the mornings.", "pain_pre": pain[0], "pain_post": pain[1]},
+        techniques=[clinical.TechniqueInput("myofascial_release", "lower_back", 30, 2)],
+    )
+    return clinical.note_sign(actor=actor, note=note)

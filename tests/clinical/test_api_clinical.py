@@ -8,15 +8,13 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from mend.accounts.services import api_token_create
 from mend.audit.models import Action, AuditEvent
 from mend.clinical import services
 from mend.clinical.models import Episode, NoteStatus, TreatmentNote
 from mend.clinical.services import FindingInput, PainInput, TechniqueInput
-
-from .conftest import signed_note
+from mend.testing import harbour_today, signed_note
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +75,7 @@ def _field_errors(response, *fields):
 
 def test_a_whole_episode_through_the_api(api, personas):
     tess = api("therapist")
-    today = timezone.localdate()
+    today = harbour_today()
     start = today - timedelta(days=14)
 
     episode = _ok(
@@ -277,7 +275,7 @@ def episode(personas, tess_actor):
     return services.episode_open(
         actor=tess_actor,
         client=personas.carol,
-        data={"title": "Neck pain", "condition": "neck_pain", "started_on": timezone.localdate() - timedelta(days=7)},
+        data={"title": "Neck pain", "condition": "neck_pain", "started_on": harbour_today() - timedelta(days=7)},
     )
 
 
@@ -367,7 +365,7 @@ def test_goal_and_plan_errors_name_the_field(api, episode):
 
 def test_signing_on_a_day_screening_blocks_gives_the_reason(api, episode):
     tess = api("therapist")
-    today = str(timezone.localdate())
+    today = str(harbour_today())
     check = _ok(
         tess.post(f"/episodes/{episode.pk}/checks", {"checked_on": today, "fever": True, "able_to_consent": True}), 201
     )
@@ -404,7 +402,7 @@ def test_clearance_lets_a_note_be_signed(api, episode, personas):
             {
                 "rule_id": "hypertension_uncontrolled",
                 "provider_id": personas.referrer.pk,
-                "cleared_on": str(timezone.localdate()),
+                "cleared_on": str(harbour_today()),
             },
         ),
         201,
@@ -413,7 +411,7 @@ def test_clearance_lets_a_note_be_signed(api, episode, personas):
     screening = _ok(tess.get(f"/episodes/{episode.pk}/screening"))
     assert screening["uncleared"] == [] and any(a["cleared"] for a in screening["actions"])
     resolved = _ok(tess.post(f"/findings/{finding['id']}/resolve"))
-    assert resolved["resolved_on"] == str(timezone.localdate())
+    assert resolved["resolved_on"] == str(harbour_today())
 
 
 def test_catalogue_and_code_search(api):
@@ -435,7 +433,7 @@ def test_catalogue_and_code_search(api):
 @pytest.fixture
 def record(personas, tess_actor, episode):
     """One of each clinical object of Carol's, for walking every route."""
-    today = timezone.localdate()
+    today = harbour_today()
     referral = services.referral_save(
         actor=tess_actor, episode=episode, data={"referred_on": today - timedelta(days=5)}, diagnoses=["M54.2"]
     )
@@ -640,7 +638,7 @@ def test_episode_reads_run_the_same_queries_with_more_notes(api, tess_actor, epi
     the count does not grow with the number of notes, techniques or addenda."""
     tess = api("therapist")
     services.referral_save(
-        actor=tess_actor, episode=episode, data={"referred_on": timezone.localdate()}, diagnoses=["M54.2"]
+        actor=tess_actor, episode=episode, data={"referred_on": harbour_today()}, diagnoses=["M54.2"]
     )
     _add_signed_notes(tess_actor, episode, 3)
     small = _queries(lambda: tess.get(path.format(id=episode.pk)))
@@ -715,7 +713,7 @@ def test_patch_changes_only_what_is_sent(api, episode):
     referral = _ok(
         tess.post(
             f"/episodes/{episode.pk}/referrals",
-            {"referred_on": str(timezone.localdate()), "diagnoses": ["M54.2"], "visits_authorised": 4},
+            {"referred_on": str(harbour_today()), "diagnoses": ["M54.2"], "visits_authorised": 4},
         ),
         201,
     )

@@ -9,13 +9,13 @@ import pytest
 from django.db import connection
 from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from mend import knowledge
 from mend.audit.models import Action, AuditEvent
 from mend.clinical import body_map, services
 from mend.clinical.models import Assessment
 from mend.clinical.services import FindingInput, PainInput, PsfsInput, RomInput
+from mend.testing import harbour_today
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ def _rows(prefix: str, rows: list[dict[str, object]], initial: int = 0) -> dict[
 def _assessment_post(**overrides: object) -> dict[str, object]:
     data: dict[str, object] = {
         "kind": "initial",
-        "assessed_on": timezone.localdate().isoformat(),
+        "assessed_on": harbour_today().isoformat(),
         "chief_complaint": "Low back ache when sitting",
         "history": "Six months, worse after long drives.",
         "nprs": "6",

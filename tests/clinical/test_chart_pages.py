@@ -14,8 +14,7 @@ from mend.audit.models import Action, AuditEvent
 from mend.clinical import services
 from mend.clinical.models import Addendum, Episode, NoteStatus, NoteTechnique, TreatmentNote
 from mend.clinical.services import FindingInput, PainInput
-
-from .conftest import signed_note
+from mend.testing import harbour_today, signed_note
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +26,7 @@ def _chart(http, episode):
 @pytest.fixture
 def full_episode(personas, tess, episode, referral):
     """Carol's episode with a flag, a clearance-needing finding, a goal, an assessment and notes."""
-    today = timezone.localdate()
+    today = tess.today()
     services.finding_add(actor=tess, episode=episode, finding=FindingInput("anticoagulant"))
     services.finding_add(actor=tess, episode=episode, finding=FindingInput("recent_surgery", "knee", "right"))
     services.assessment_save(
@@ -54,7 +53,7 @@ def _clear_surgery(tess, episode) -> None:
         data={
             "rule_id": "recent_surgery",
             "cleared_by": "Dr. Sam Surgeon, orthopaedics",
-            "cleared_on": timezone.localdate(),
+            "cleared_on": tess.today(),
         },
     )
 
@@ -112,7 +111,7 @@ def _grow_notes(episode, tess, total: int) -> None:
     that is already signed, and going through note_sign 200 times would only slow the test.
     """
     existing = TreatmentNote.objects.filter(episode=episode).count()
-    today = timezone.localdate()
+    today = tess.today()
     membership = tess.membership
     notes = TreatmentNote.objects.bulk_create(
         TreatmentNote(
@@ -186,7 +185,7 @@ def test_therapist_opens_an_episode_from_the_client(login, personas):
     http = login("therapist")
     response = http.post(
         f"/clients/{personas.carol.pk}/episodes/new/",
-        {"title": "Neck pain after a fall", "condition": "", "started_on": timezone.localdate().isoformat()},
+        {"title": "Neck pain after a fall", "condition": "", "started_on": harbour_today().isoformat()},
     )
     episode = Episode.objects.get(title="Neck pain after a fall")
     assert response.status_code == 302 and response["Location"] == f"/episodes/{episode.pk}/"
@@ -238,7 +237,7 @@ def test_discharge_shows_outcomes_then_closes_the_episode(login, full_episode, t
 
     refused = http.post(
         f"/episodes/{full_episode.pk}/discharge/",
-        {"discharge_reason": "", "discharged_on": timezone.localdate().isoformat(), "discharge_summary": "Pain gone."},
+        {"discharge_reason": "", "discharged_on": tess.today().isoformat(), "discharge_summary": "Pain gone."},
     )
     assert refused.status_code == 400
     assert "discharge_reason" in refused.context["form"].errors
@@ -248,7 +247,7 @@ def test_discharge_shows_outcomes_then_closes_the_episode(login, full_episode, t
         f"/episodes/{full_episode.pk}/discharge/",
         {
             "discharge_reason": "goals_met",
-            "discharged_on": timezone.localdate().isoformat(),
+            "discharged_on": tess.today().isoformat(),
             "discharge_summary": "Pain gone; sitting through a workday.",
         },
     )
@@ -267,7 +266,7 @@ def test_discharge_refuses_while_a_draft_is_open(login, episode, tess):
     services.note_start(actor=tess, episode=episode)
     response = login("therapist").post(
         f"/episodes/{episode.pk}/discharge/",
-        {"discharge_reason": "plateau", "discharged_on": timezone.localdate().isoformat(), "discharge_summary": ""},
+        {"discharge_reason": "plateau", "discharged_on": tess.today().isoformat(), "discharge_summary": ""},
     )
     assert response.status_code == 400
     assert "Sign or delete the draft notes" in response.content.decode()

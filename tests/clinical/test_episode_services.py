@@ -7,15 +7,13 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, transaction
-from django.utils import timezone
 
 from mend.audit.models import AuditEvent
 from mend.clinical import queries, services
 from mend.clinical.models import NoteStatus, TreatmentNote
 from mend.clinical.seal import addendum_seal_ok, note_seal_ok
 from mend.clinical.services import FindingInput, NoteLocked, PainInput, PsfsInput, RomInput, TechniqueInput
-
-from .conftest import signed_note
+from mend.testing import signed_note
 
 pytestmark = pytest.mark.django_db
 
@@ -23,14 +21,14 @@ pytestmark = pytest.mark.django_db
 def test_referral_with_an_unknown_code_names_the_field(tess, episode):
     with pytest.raises(ValidationError) as error:
         services.referral_save(
-            actor=tess, episode=episode, diagnoses=["M54.5", "Q99.999X"], data={"referred_on": timezone.localdate()}
+            actor=tess, episode=episode, diagnoses=["M54.5", "Q99.999X"], data={"referred_on": tess.today()}
         )
     assert "heading" in " ".join(error.value.message_dict["diagnoses"])
     assert len(error.value.message_dict["diagnoses"]) == 2
 
 
 def test_referral_that_expired_before_it_was_written_is_refused(tess, episode):
-    today = timezone.localdate()
+    today = tess.today()
     with pytest.raises(ValidationError) as error:
         services.referral_save(
             actor=tess,
@@ -75,7 +73,7 @@ def test_an_addendum_amends_without_touching_the_note(tess, episode):
 
 
 def test_fever_at_the_pre_session_check_stops_signing_that_day_only(tess, episode):
-    today = timezone.localdate()
+    today = tess.today()
     services.pre_session_check_record(
         actor=tess, episode=episode, data={"checked_on": today, "fever": True, "able_to_consent": True}
     )
@@ -113,7 +111,7 @@ def test_clearance_must_be_recorded_before_signing(tess, episode, personas):
         data={
             "rule_id": "recent_surgery",
             "cleared_by": "Dr. Rita Referrer, family physician",
-            "cleared_on": timezone.localdate(),
+            "cleared_on": tess.today(),
         },
     )
     assert services.note_sign(actor=tess, note=note).is_signed

@@ -7,13 +7,11 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from mend.audit.models import Action, AuditEvent
 from mend.clinical import services
 from mend.clinical.models import NoteStatus, TreatmentNote
-
-from .conftest import signed_note
+from mend.testing import harbour_today, signed_note
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +32,7 @@ def note_form(**changes: Any) -> dict[str, Any]:
         "adverse_events": "",
         "home_care": "Knee-to-chest stretch twice a day.",
         "plan_next": "Add gluteal work.",
-        "visit_on": timezone.localdate().isoformat(),
+        "visit_on": harbour_today().isoformat(),
         "duration_minutes": "60",
         "technique-TOTAL_FORMS": "2",
         "technique-INITIAL_FORMS": "0",
@@ -138,7 +136,7 @@ def test_techniques_longer_than_the_session_are_refused_beside_the_techniques(lo
 
 
 def test_signing_on_a_fever_day_is_refused_with_the_reason_and_nothing_is_lost(login, tess, episode):
-    today = timezone.localdate()
+    today = tess.today()
     services.pre_session_check_record(
         actor=tess, episode=episode, data={"checked_on": today, "fever": True, "able_to_consent": True}
     )

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
 
 from mend.audit.models import Action, AuditEvent
 from mend.clinical.models import Referral
+from mend.testing import harbour_today
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,7 @@ def media(settings, tmp_path):
 
 
 def _form(personas, **overrides):
-    today = timezone.localdate()
+    today = harbour_today()
     data = {
         "provider": personas.referrer.pk,
         "referred_on": (today - timedelta(days=2)).isoformat(),
@@ -92,7 +92,7 @@ def test_an_unknown_code_is_named_and_every_typed_code_is_kept(login, personas, 
 
 
 def test_a_referral_that_expired_before_it_was_written_is_refused(login, personas, episode):
-    today = timezone.localdate()
+    today = harbour_today()
     response = login("therapist").post(
         f"/episodes/{episode.pk}/referrals/new/",
         _form(personas, referred_on=today.isoformat(), valid_until=(today - timedelta(days=10)).isoformat()),

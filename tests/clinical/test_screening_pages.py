@@ -7,13 +7,13 @@ from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
 from django.utils.html import escape
 
 from mend.audit.models import Action, AuditEvent
 from mend.clinical import queries, services
 from mend.clinical.models import Clearance, HealthHistory, ScreeningFinding
 from mend.clinical.services import FindingInput
+from mend.testing import harbour_today
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +25,7 @@ def _history(**answers: str) -> dict[str, str]:
     from mend.clinical.screening import catalogue
 
     data = {
-        "completed_on": timezone.localdate().isoformat(),
+        "completed_on": harbour_today().isoformat(),
         "medications": "Apixaban 5 mg twice daily",
         "findings-TOTAL_FORMS": "1",
         "findings-INITIAL_FORMS": "0",
@@ -64,7 +64,7 @@ def test_intake_findings_change_the_screening_status(login, episode):
         ),
     )
     assert response.status_code == 302 and response["Location"] == f"/episodes/{episode.pk}/"
-    screening = queries.screening_on(episode, timezone.localdate())
+    screening = queries.screening_on(episode, harbour_today())
     assert screening.status == "CLEARANCE"
     assert ("knee", "right") in screening.avoided_regions
     history = HealthHistory.objects.get(episode=episode)
@@ -102,7 +102,7 @@ def test_intake_is_prefilled_from_the_latest_history(login, episode, tess):
     services.health_history_record(
         actor=tess,
         episode=episode,
-        data={"completed_on": timezone.localdate(), "allergies": "Nut oils"},
+        data={"completed_on": tess.today(), "allergies": "Nut oils"},
         findings=[
             FindingInput("implant_device", region="knee", side="left"),
             FindingInput("implant_device", region="chest"),
@@ -120,7 +120,7 @@ def test_a_new_intake_replaces_the_previous_answers(login, episode, tess):
     services.health_history_record(actor=tess, episode=episode, data={}, findings=[FindingInput("anticoagulant")])
     response = login("therapist").post(f"/episodes/{episode.pk}/intake/", _history())
     assert response.status_code == 302
-    assert queries.screening_on(episode, timezone.localdate()).status == "PROCEED"
+    assert queries.screening_on(episode, tess.today()).status == "PROCEED"
 
 
 def test_pregnancy_weeks_must_agree_with_the_first_trimester_answer(login, episode):
@@ -133,7 +133,7 @@ def test_pre_session_fever_blocks_today(login, episode):
     response = login("therapist").post(
         f"/episodes/{episode.pk}/check/",
         {
-            "checked_on": timezone.localdate().isoformat(),
+            "checked_on": harbour_today().isoformat(),
             "fever": "yes",
             "able_to_consent": "yes",
             "new_symptoms": "Chills since last night",
@@ -142,14 +142,14 @@ def test_pre_session_fever_blocks_today(login, episode):
         },
     )
     assert response.status_code == 302
-    today = timezone.localdate()
+    today = harbour_today()
     assert queries.screening_on(episode, today).status == "BLOCK"
     assert queries.screening_on(episode, today + timedelta(days=1)).status == "PROCEED"
 
 
 def test_pre_session_new_finding_needs_a_region(login, episode):
     data = {
-        "checked_on": timezone.localdate().isoformat(),
+        "checked_on": harbour_today().isoformat(),
         "fever": "no",
         "able_to_consent": "yes",
         "new_medications": "Prednisone",
@@ -167,7 +167,7 @@ def test_pre_session_new_finding_needs_a_region(login, episode):
     data["findings-1-region"] = "wrist"
     data["findings-1-side"] = "left"
     assert login("therapist").post(f"/episodes/{episode.pk}/check/", data).status_code == 302
-    screening = queries.screening_on(episode, timezone.localdate())
+    screening = queries.screening_on(episode, harbour_today())
     assert ("wrist", "left") in screening.avoided_regions and screening.status == "AVOID_REGION"
 
 
@@ -179,21 +179,21 @@ def test_finding_add_and_resolve(login, episode):
             "rule_id": "varicose_veins_severe",
             "region": "lower_leg",
             "side": "left",
-            "recorded_on": timezone.localdate(),
+            "recorded_on": harbour_today(),
         },
     )
     assert response.status_code == 302
     finding = ScreeningFinding.objects.get(episode=episode)
-    assert ("ankle", "left") in queries.screening_on(episode, timezone.localdate()).avoided_regions
+    assert ("ankle", "left") in queries.screening_on(episode, harbour_today()).avoided_regions
     assert http.get(f"/findings/{finding.pk}/resolve/").status_code == 405
     assert http.post(f"/findings/{finding.pk}/resolve/").status_code == 302
     finding.refresh_from_db()
-    assert finding.resolved_on == timezone.localdate()
+    assert finding.resolved_on == harbour_today()
 
 
 def test_finding_add_with_unknown_rule_is_a_field_error(login, episode):
     response = login("therapist").post(
-        f"/episodes/{episode.pk}/findings/new/", {"rule_id": "gremlins", "recorded_on": timezone.localdate()}
+        f"/episodes/{episode.pk}/findings/new/", {"rule_id": "gremlins", "recorded_on": harbour_today()}
     )
     assert response.status_code == 400
     assert "Select a valid choice" in response.content.decode()
@@ -211,13 +211,13 @@ def test_clearance_lifts_the_clearance_status(login, episode, tess, personas):
         {
             "rule_id": "hypertension_uncontrolled",
             "provider": personas.referrer.pk,
-            "cleared_on": timezone.localdate().isoformat(),
+            "cleared_on": tess.today().isoformat(),
             "conditions": "Light pressure",
             "document": SimpleUploadedFile("clearance.pdf", PDF, content_type="application/pdf"),
         },
     )
     assert response.status_code == 302
-    screening = queries.screening_on(episode, timezone.localdate())
+    screening = queries.screening_on(episode, tess.today())
     assert screening.status == "MODIFY" and not screening.uncleared
     clearance = Clearance.objects.get(episode=episode)
     assert clearance.cleared_by == "Dr. Rita Referrer, Family physician"
@@ -237,7 +237,7 @@ def test_clearance_offers_only_waiting_rules_and_checks_the_document(login, epis
         {
             "rule_id": "bleeding_disorder",
             "cleared_by": "Dr. Hema Tology, haematologist",
-            "cleared_on": timezone.localdate().isoformat(),
+            "cleared_on": tess.today().isoformat(),
             "document": SimpleUploadedFile("note.txt", b"just text", content_type="application/pdf"),
         },
     )
@@ -247,7 +247,7 @@ def test_clearance_offers_only_waiting_rules_and_checks_the_document(login, epis
     assert not Clearance.objects.exists()
     refused = http.post(
         f"/episodes/{episode.pk}/clearances/new/",
-        {"rule_id": "recent_surgery", "cleared_by": "Dr. X", "cleared_on": timezone.localdate().isoformat()},
+        {"rule_id": "recent_surgery", "cleared_by": "Dr. X", "cleared_on": tess.today().isoformat()},
     )
     assert refused.status_code == 400
 
@@ -265,7 +265,7 @@ def test_screening_pages_access(login, episode, tess, persona, status):
     clearance = services.clearance_record(
         actor=tess,
         episode=episode,
-        data={"rule_id": "recent_surgery", "cleared_by": "Dr. Bone", "cleared_on": timezone.localdate()},
+        data={"rule_id": "recent_surgery", "cleared_by": "Dr. Bone", "cleared_on": tess.today()},
         document=SimpleUploadedFile("c.pdf", PDF),
     )
     http = login(persona)
