@@ -33,9 +33,6 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404
 
-# The clinical loaders at the end are moving to mend.clinical.queries; until then this import
-# is the one place policy depends on an app's models.
-from mend.clinical.models import Assessment, Clearance, Episode, Goal, Referral, ScreeningFinding, TreatmentNote
 from mend.platform.actor import Actor
 
 if TYPE_CHECKING:
@@ -102,9 +99,9 @@ def require_edit_therapist(actor: Actor, profile: TherapistProfile) -> None:
 
 # --- Moving out -----------------------------------------------------------------------
 # Until clinical and outcomes call the app loaders themselves (people.queries.clients,
-# clinics.queries.therapist_memberships, …), these forward to them. They and the clinical
-# loaders below are the only reason this module still reaches into apps; the imports are inside
-# the functions so that people and clinics can import this module while it is loading.
+# clinics.queries.therapist_memberships, …), these forward to them. They are the only reason this
+# module still reaches into apps; the imports are inside the functions so that people and clinics
+# can import this module while it is loading. (The clinical loaders live in mend.clinical.queries.)
 
 
 def clients(actor: Actor) -> QuerySet[Client]:
@@ -135,63 +132,3 @@ def therapist_memberships(actor: Actor) -> QuerySet[Membership]:
     from mend.clinics import queries
 
     return queries.therapist_memberships(actor)
-
-
-# --- Clinical record ------------------------------------------------------------------
-# Clinical objects are visible exactly when their client is (rules 1–3) and never to front
-# desk (rule 4: 403, the client exists but the role may not open this).
-
-
-def episodes(actor: Actor) -> QuerySet[Episode]:
-    require_clinical(actor)
-    return Episode.objects.filter(clinic_id=actor.clinic_id, client__in=clients(actor))
-
-
-def client_episodes(actor: Actor, client: Client) -> list[Episode]:
-    """The client page's episodes of care, with their therapists: one query, none for front desk."""
-    if not can_see_clinical(actor):
-        return []
-    return list(episodes(actor).filter(client=client).select_related("therapist__user"))
-
-
-def episode_or_404(actor: Actor, pk: int | str) -> Episode:
-    try:
-        return episodes(actor).select_related("client", "therapist__user").get(pk=int(pk))
-    except (Episode.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such episode of care.") from None
-
-
-def _in_visible_episode(actor: Actor, model: type[M], pk: int | str, what: str, *related: str) -> M:
-    require_clinical(actor)
-    try:
-        return (
-            model._default_manager.filter(clinic_id=actor.clinic_id, client__in=clients(actor))
-            .select_related(*related)
-            .get(pk=int(pk))
-        )
-    except (model.DoesNotExist, ValueError, TypeError):  # type: ignore[attr-defined]
-        raise Http404(f"No such {what}.") from None
-
-
-def note_or_404(actor: Actor, pk: int | str) -> TreatmentNote:
-    return _in_visible_episode(actor, TreatmentNote, pk, "treatment note", "episode", "client", "therapist__user")
-
-
-def referral_or_404(actor: Actor, pk: int | str) -> Referral:
-    return _in_visible_episode(actor, Referral, pk, "referral", "episode", "client", "provider")
-
-
-def assessment_or_404(actor: Actor, pk: int | str) -> Assessment:
-    return _in_visible_episode(actor, Assessment, pk, "assessment", "episode", "client")
-
-
-def goal_or_404(actor: Actor, pk: int | str) -> Goal:
-    return _in_visible_episode(actor, Goal, pk, "goal", "episode")
-
-
-def finding_or_404(actor: Actor, pk: int | str) -> ScreeningFinding:
-    return _in_visible_episode(actor, ScreeningFinding, pk, "screening finding", "episode")
-
-
-def clearance_or_404(actor: Actor, pk: int | str) -> Clearance:
-    return _in_visible_episode(actor, Clearance, pk, "clearance", "episode")

@@ -1,6 +1,6 @@
 """A discharged episode's record is read-only, and the services say so whoever calls them: every
-write refuses. The one exception is an addendum, a correction of a signed note, which stays
-possible after discharge."""
+write refuses (the page and the API only turn the refusal into a message or a 422). The one
+exception is an addendum, a correction of a signed note, which stays possible after discharge."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 
+from mend.accounts.services import api_token_create
 from mend.audit.models import AuditEvent
 from mend.clinical import services
 from mend.clinical.models import Episode, Goal, Referral, ScreeningFinding, TreatmentNote
@@ -157,3 +158,27 @@ def test_closing_a_closed_referral_or_resolving_a_resolved_finding_stays_a_no_op
     assert services.referral_close(actor=tess, referral=referral).closed_at is not None
     assert services.finding_resolve(actor=tess, finding=finding).resolved_on is not None
     assert AuditEvent.objects.count() == events
+
+
+def test_the_api_and_the_pages_pass_the_refusal_on(client, login, personas, discharged):
+    """The API answers 422 with the service's reason; the page goes back to the chart and says why."""
+    membership = personas.memberships["therapist"]
+    raw = api_token_create(user=membership.user, clinic=membership.clinic).raw
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+    for path in (f"/findings/{discharged.finding.pk}/resolve", f"/referrals/{discharged.referral.pk}/close"):
+        response = client.post("/api/v1" + path, {}, content_type="application/json", **headers)
+        assert response.status_code == 422, (path, response.content[:300])
+        assert "discharged" in str(response.json()["errors"])
+    response = client.delete(f"/api/v1/goals/{discharged.goal.pk}", **headers)
+    assert response.status_code == 422
+    http = login("therapist")
+    for path in (
+        f"/findings/{discharged.finding.pk}/resolve/",
+        f"/referrals/{discharged.referral.pk}/close/",
+        f"/goals/{discharged.goal.pk}/delete/",
+    ):
+        response = http.post(path, follow=True)
+        assert response.redirect_chain[0][0] == f"/episodes/{discharged.episode.pk}/", path
+        assert "was discharged" in response.content.decode(), path
+    assert Goal.objects.filter(pk=discharged.goal.pk).exists()
+    assert ScreeningFinding.objects.get(pk=discharged.finding.pk).resolved_on is None

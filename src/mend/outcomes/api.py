@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from mend import access
+from mend.clinical import queries as clinical_queries
 from mend.clinical.api._common import ERRORS, invalid
 from mend.outcomes import queries, services
 from mend.outcomes.models import MeasureResponse
@@ -168,7 +168,7 @@ def list_responses(request: ActorRequest, episode_id: int, measure: str | None =
 )
 def create_response(request: ActorRequest, episode_id: int, payload: ResponseIn) -> Any:
     actor = request.actor
-    episode = access.episode_or_404(actor, episode_id)
+    episode = clinical_queries.episode_or_404(actor, episode_id)
     try:
         if not episode.is_open:
             raise ValidationError({"__all__": "This episode was discharged; its record is read-only."})
@@ -194,7 +194,7 @@ def create_response(request: ActorRequest, episode_id: int, payload: ResponseIn)
 )
 def create_link(request: ActorRequest, episode_id: int, payload: LinkIn) -> Any:
     actor = request.actor
-    episode = access.episode_or_404(actor, episode_id)
+    episode = clinical_queries.episode_or_404(actor, episode_id)
     try:
         sent = services.link_create_and_send(
             actor=actor, episode=episode, measure_ids=payload.measures, base_url=request.build_absolute_uri("/")

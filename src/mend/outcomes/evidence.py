@@ -33,6 +33,7 @@ from mend import access, knowledge
 from mend.audit.models import Action
 from mend.audit.services import audit_record
 from mend.clinical import icd10
+from mend.clinical import queries as clinical_queries
 from mend.clinical.models import DischargeReason, Episode, NoteStatus, Referral, TreatmentNote
 from mend.clinics.models import Role
 from mend.outcomes.models import MeasureResponse
@@ -121,7 +122,7 @@ class EvidenceReport:
 
 def report_episodes(actor: Actor, filters: EvidenceFilters) -> QuerySet[Episode]:
     """The episodes the report covers: the clinic's, or a therapist's own, filtered."""
-    queryset = access.episodes(actor)
+    queryset = clinical_queries.episodes(actor)
     if actor.role == Role.THERAPIST:
         queryset = queryset.filter(therapist_id=actor.membership.pk)
     elif filters.therapist_id is not None:

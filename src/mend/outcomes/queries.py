@@ -21,6 +21,7 @@ from django.utils import timezone
 from mend import access, knowledge
 from mend.audit.models import Action
 from mend.audit.services import audit_record
+from mend.clinical import queries as clinical_queries
 from mend.clinical.models import Assessment, Episode, Goal, NoteStatus, PlanOfCare, PsfsActivity, TreatmentNote
 from mend.clinical.queries import measure_label
 from mend.outcomes.models import MeasureResponse, QuestionnaireLink
@@ -214,7 +215,7 @@ def todays_due(actor: Actor, today: date | None = None) -> list[DueToday]:
     ``today`` is the clinic's (``actor.today()``) unless a caller asks about another day."""
     today = today or actor.today()
     episodes = list(
-        access.episodes(actor)
+        clinical_queries.episodes(actor)
         .filter(therapist=actor.membership, discharged_on__isnull=True, plan__isnull=False)
         .select_related("client", "plan")
     )  # 1
@@ -357,7 +358,7 @@ class RecordPage:
 def record_page(actor: Actor, *, episode_id: int, measure_id: str, audit: bool = True) -> RecordPage:
     """The in-clinic form for one measure. ``audit``: False when the page answers its own POST, whose
     write the service audits."""
-    episode = access.episode_or_404(actor, episode_id)
+    episode = clinical_queries.episode_or_404(actor, episode_id)
     measure = measure_or_404(measure_id)
     activities = psfs_activities(episode) if measure.items is None and episode.is_open else []
     if audit:
@@ -374,7 +375,7 @@ class SendPage:
 def send_page(actor: Actor, *, episode_id: int, audit: bool = True) -> SendPage:
     """The send-a-link page: the episode's measures and what is due (the plan, its signed visit days,
     the responses and open links)."""
-    episode = access.episode_or_404(actor, episode_id)
+    episode = clinical_queries.episode_or_404(actor, episode_id)
     plan = PlanOfCare.objects.filter(episode=episode).first()
     notes = list(TreatmentNote.objects.filter(episode=episode, status=NoteStatus.SIGNED).only("visit_on", "status"))
     card = outcomes_card(episode, plan=plan, notes=notes, today=actor.today())
@@ -390,7 +391,7 @@ class ProgressPage:
 
 
 def progress_page(actor: Actor, *, episode_id: int) -> ProgressPage:
-    episode = access.episode_or_404(actor, episode_id)
+    episode = clinical_queries.episode_or_404(actor, episode_id)
     data = progress(episode, today=actor.today())
     _audit_view(actor, episode, "outcomes.progress")
     return ProgressPage(episode, data)
@@ -398,7 +399,7 @@ def progress_page(actor: Actor, *, episode_id: int) -> ProgressPage:
 
 def responses_read(actor: Actor, *, episode_id: int, measure_id: str | None = None) -> list[MeasureResponse]:
     """An episode's responses, oldest first, for the API (one query after the episode)."""
-    episode = access.episode_or_404(actor, episode_id)
+    episode = clinical_queries.episode_or_404(actor, episode_id)
     rows = MeasureResponse.objects.filter(episode=episode).order_by("collected_on", "collected_at", "id")
     if measure_id:
         rows = rows.filter(measure_id=measure_id)

@@ -10,9 +10,9 @@ if TYPE_CHECKING:
 
 
 def _episodes_section(actor: Actor, client: Client) -> dict[str, Any]:
-    from mend import access
+    from mend.clinical import queries as clinical_queries
 
-    return {"episodes": access.client_episodes(actor, client)}
+    return {"episodes": clinical_queries.client_episodes(actor, client)}
 
 
 class WebConfig(AppConfig):

@@ -1,5 +1,5 @@
-"""What every clinical API module shares: the acting user, audit of reads, error shapes, and the
-screening and naming helpers several outputs use."""
+"""What every clinical API module shares: error shapes, and the screening and naming helpers several
+outputs use. Reads audit themselves in ``mend.clinical.queries``; routes read ``request.actor``."""
 
 from __future__ import annotations
 
@@ -9,17 +9,13 @@ from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models
 from django.http import HttpRequest, JsonResponse
 from ninja import Schema
 from pydantic import Field
 
 from mend import knowledge
-from mend.audit.models import Action
-from mend.audit.services import audit_record
 from mend.clinical.screening import Screening, catalogue
 from mend.clinics.models import Membership
-from mend.platform.actor import Actor
 from mend.platform.api import field_errors
 from mend.platform.errors import dotted
 from mend.platform.errors import messages_by_path as errors_by_field
@@ -37,20 +33,6 @@ class FieldErrors(Schema):
 # Every route may answer these besides its success: 403 for front desk, 404 for what the token
 # cannot see, 422 for input that does not validate.
 ERRORS: dict[int, Any] = {403: Detail, 404: Detail, 422: FieldErrors}
-
-
-def actor_of(request: HttpRequest) -> Actor:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
-
-
-def viewed(
-    actor: Actor, *, client_id: int, obj: models.Model | None = None, what: str = "", of: int | str = ""
-) -> None:
-    """Audit a read of client information: one object, or ``what`` (a list) of episode ``of``."""
-    if obj is not None:
-        audit_record(action=Action.VIEW, obj=obj, client_id=client_id, user=actor.user)
-    else:
-        audit_record(action=Action.VIEW, object_type=what, object_id=of, client_id=client_id, user=actor.user)
 
 
 # Services name the rows of a nested list as the pages' formsets do ("rom-0"); the API names them
@@ -173,11 +155,3 @@ def screening_dict(screening: Screening, on: date) -> dict[str, Any]:
         "pressure_cap": screening.pressure_cap,
         "restrictions": screening.restrictions,
     }
-
-
-def page_of(queryset: Any, page: int, page_size: int) -> tuple[list[Any], int]:
-    """One page of ``queryset`` (two queries: the count and the rows); the page size is capped at 100."""
-    size = max(1, min(page_size, 100))
-    count = queryset.count()
-    start = (page - 1) * size
-    return list(queryset[start : start + size]), count

@@ -7,20 +7,18 @@ from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import prefetch_related_objects
-from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field, field_validator
 
-from mend import access, knowledge
-from mend.clinical import rules, services
-from mend.clinical.api._common import ERRORS, actor_of, invalid, person_name, region_name, viewed
-from mend.clinical.models import Assessment, AssessmentKind, PainQuality, PalpationKind
+from mend import knowledge
+from mend.clinical import queries, rules, services
+from mend.clinical.api._common import ERRORS, invalid, person_name, region_name
+from mend.clinical.models import Assessment, AssessmentKind, Episode, PainQuality, PalpationKind
 from mend.clinical.services import PainInput, PalpationInput, PsfsInput, RomInput
+from mend.platform.actor import Actor
+from mend.platform.http import ActorRequest
 
 router = Router(tags=["assessments"])
-
-_PARTS = ("pain_regions", "rom", "psfs", "palpation")
 
 
 class PainIn(Schema):
@@ -144,7 +142,7 @@ def _rom_dict(row: Any) -> dict[str, Any]:
 
 
 def assessment_dict(a: Assessment) -> dict[str, Any]:
-    """An assessment whose therapist and nested lists are loaded (see :func:`_loaded`)."""
+    """An assessment whose therapist and nested lists are loaded (``queries.assessment_with_parts``)."""
     psfs = list(a.psfs.all())
     return {
         "id": a.pk,
@@ -177,13 +175,8 @@ def assessment_dict(a: Assessment) -> dict[str, Any]:
     }
 
 
-def _loaded(assessments: list[Assessment]) -> list[Assessment]:
-    prefetch_related_objects(assessments, "therapist__user", *_PARTS)
-    return assessments
-
-
-def _save(actor: access.Actor, episode: Any, payload: AssessmentIn, assessment: Assessment | None) -> Assessment:
-    data = payload.dict(exclude=set(_PARTS))
+def _save(actor: Actor, episode: Episode, payload: AssessmentIn, assessment: Assessment | None) -> Assessment:
+    data = payload.dict(exclude=set(queries.PARTS))
     if data["assessed_on"] is None:
         del data["assessed_on"]  # a new assessment is dated today; a replaced one keeps its date
     return services.assessment_save(
@@ -201,12 +194,8 @@ def _save(actor: access.Actor, episode: Any, payload: AssessmentIn, assessment: 
 @router.get(
     "/episodes/{episode_id}/assessments", response={200: list[AssessmentOut], **ERRORS}, summary="List assessments"
 )
-def list_assessments(request: HttpRequest, episode_id: int) -> Any:
-    actor = actor_of(request)
-    episode = access.episode_or_404(actor, episode_id)
-    assessments = _loaded(list(Assessment.objects.filter(episode=episode)))
-    viewed(actor, client_id=episode.client_id, what="clinical.assessment_list", of=episode.pk)
-    return [assessment_dict(a) for a in assessments]
+def list_assessments(request: ActorRequest, episode_id: int) -> Any:
+    return [assessment_dict(a) for a in queries.assessment_list(request.actor, episode_id)]
 
 
 @router.post(
@@ -216,31 +205,28 @@ def list_assessments(request: HttpRequest, episode_id: int) -> Any:
     description="Impossible values (a range of motion beyond the norm table's maximum, pain above 10) are refused "
     "with the row named: `rom.0`, `pain_regions.2`.",
 )
-def create_assessment(request: HttpRequest, episode_id: int, payload: AssessmentIn) -> Any:
-    actor = actor_of(request)
-    episode = access.episode_or_404(actor, episode_id)
+def create_assessment(request: ActorRequest, episode_id: int, payload: AssessmentIn) -> Any:
+    actor = request.actor
+    episode = queries.episode_or_404(actor, episode_id)
     try:
         assessment = _save(actor, episode, payload, None)
     except ValidationError as error:
         return invalid(request, error)
-    return Status(201, assessment_dict(_loaded([assessment])[0]))
+    return Status(201, assessment_dict(queries.assessment_with_parts(actor, assessment.pk)))
 
 
 @router.get("/assessments/{assessment_id}", response={200: AssessmentOut, **ERRORS}, summary="Read an assessment")
-def get_assessment(request: HttpRequest, assessment_id: int) -> Any:
-    actor = actor_of(request)
-    assessment = access.assessment_or_404(actor, assessment_id)
-    viewed(actor, obj=assessment, client_id=assessment.client_id)
-    return assessment_dict(_loaded([assessment])[0])
+def get_assessment(request: ActorRequest, assessment_id: int) -> Any:
+    return assessment_dict(queries.assessment_for_reading(request.actor, assessment_id))
 
 
 @router.put("/assessments/{assessment_id}", response={200: AssessmentOut, **ERRORS}, summary="Replace an assessment")
-def replace_assessment(request: HttpRequest, assessment_id: int, payload: AssessmentIn) -> Any:
-    actor = actor_of(request)
-    assessment = access.assessment_or_404(actor, assessment_id)
+def replace_assessment(request: ActorRequest, assessment_id: int, payload: AssessmentIn) -> Any:
+    actor = request.actor
+    assessment = queries.assessment_or_404(actor, assessment_id)
     try:
         _save(actor, assessment.episode, payload, assessment)
     except ValidationError as error:
         return invalid(request, error)
     # The nested rows were replaced: read them afresh.
-    return assessment_dict(_loaded([Assessment.objects.get(pk=assessment.pk)])[0])
+    return assessment_dict(queries.assessment_with_parts(actor, assessment.pk))

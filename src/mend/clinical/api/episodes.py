@@ -6,27 +6,23 @@ from datetime import date
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
-from django.http import HttpRequest
 from ninja import P, QueryEx, Router, Schema, Status
 from pydantic import Field
 
-from mend import access, knowledge
+from mend import knowledge
 from mend.clinical import queries, services
 from mend.clinical.api._common import (
     ERRORS,
     ScreeningOut,
-    actor_of,
     invalid,
-    page_of,
     screening_dict,
     text_fields,
-    viewed,
 )
 from mend.clinical.api.plans import ConflictOut, GoalOut, conflict_dict, goal_dict
 from mend.clinical.api.referrals import ReferralOut, referral_dict
 from mend.clinical.models import Episode
 from mend.clinics.models import Membership
+from mend.platform.http import ActorRequest
 
 router = Router(tags=["episodes"])
 
@@ -137,16 +133,6 @@ def episode_dict(episode: Episode) -> dict[str, Any]:
     }
 
 
-def _episodes(actor: access.Actor) -> QuerySet[Episode]:
-    return access.episodes(actor).select_related("client", "therapist__user", "therapist__therapist_profile")
-
-
-def _episode(actor: access.Actor, episode_id: int) -> Episode:
-    """The loader's episode with the therapist's profile too, for the output."""
-    episode = access.episode_or_404(actor, episode_id)
-    return _episodes(actor).get(pk=episode.pk)
-
-
 @router.get(
     "/episodes",
     response={200: EpisodePage, **ERRORS},
@@ -154,42 +140,34 @@ def _episode(actor: access.Actor, episode_id: int) -> Episode:
     description="Newest first, 25 a page (page_size up to 100); filter by client and by open or discharged.",
 )
 def list_episodes(
-    request: HttpRequest,
+    request: ActorRequest,
     client_id: int | None = None,
     status: Literal["open", "discharged"] | None = None,
     page: QueryEx[int, P(ge=1)] = 1,
     page_size: QueryEx[int, P(ge=1)] = 25,
 ) -> Any:
-    actor = actor_of(request)
-    episodes = _episodes(actor)
-    if client_id is not None:
-        episodes = episodes.filter(client_id=client_id)
-    if status is not None:
-        episodes = episodes.filter(discharged_on__isnull=status == "open")
-    items, count = page_of(episodes, page, page_size)
     # One audit row per client whose episodes the page shows.
-    for shown in dict.fromkeys(e.client_id for e in items):
-        viewed(actor, client_id=shown, what="clinical.episode_list")
+    items, count = queries.episode_page(
+        request.actor, client_id=client_id, status=status, page=page, page_size=page_size
+    )
     return {"items": [episode_dict(e) for e in items], "count": count}
 
 
 @router.post("/episodes", response={201: EpisodeOut, **ERRORS}, summary="Open an episode of care")
-def create_episode(request: HttpRequest, payload: EpisodeIn) -> Any:
-    actor = actor_of(request)
-    access.require_clinical(actor)
-    client = access.client_or_404(actor, payload.client_id)
+def create_episode(request: ActorRequest, payload: EpisodeIn) -> Any:
+    actor = request.actor
+    client = queries.episode_client(actor, payload.client_id)
     try:
         therapist = None
         if payload.therapist_id is not None:
-            profile = access.therapists(actor).filter(pk=payload.therapist_id).select_related("membership").first()
-            if profile is None:
+            therapist = queries.therapist_membership(actor, payload.therapist_id)
+            if therapist is None:
                 raise ValidationError({"therapist_id": "No such therapist in this clinic."})
-            therapist = profile.membership
         data = payload.dict(include={"title", "condition", "started_on"})
         episode = services.episode_open(actor=actor, client=client, data=data, therapist=therapist)
     except ValidationError as error:
         return invalid(request, error, {"therapist": "therapist_id"})
-    return Status(201, episode_dict(_episodes(actor).get(pk=episode.pk)))
+    return Status(201, episode_dict(queries.episode_with_therapist(actor, episode.pk)))
 
 
 @router.get(
@@ -199,11 +177,9 @@ def create_episode(request: HttpRequest, payload: EpisodeIn) -> Any:
     description="The chart's summary: today's screening, the active referral, goals with their state, the plan "
     "with its conflicts, and counts.",
 )
-def get_episode(request: HttpRequest, episode_id: int) -> Any:
-    actor = actor_of(request)
-    episode = _episode(actor, episode_id)
-    chart = queries.chart(episode)
-    viewed(actor, obj=episode, client_id=episode.client_id)
+def get_episode(request: ActorRequest, episode_id: int) -> Any:
+    chart = queries.chart_for_reading(request.actor, episode_id)
+    episode = chart.episode
     referral = chart.active_referral
     plan = chart.plan
     return {
@@ -236,9 +212,9 @@ def get_episode(request: HttpRequest, episode_id: int) -> Any:
 
 
 @router.patch("/episodes/{episode_id}", response={200: EpisodeOut, **ERRORS}, summary="Change an episode")
-def update_episode(request: HttpRequest, episode_id: int, payload: EpisodePatch) -> Any:
-    actor = actor_of(request)
-    episode = _episode(actor, episode_id)
+def update_episode(request: ActorRequest, episode_id: int, payload: EpisodePatch) -> Any:
+    actor = request.actor
+    episode = queries.episode_with_therapist(actor, episode_id)
     data = text_fields(payload.dict(exclude_unset=True), {"title", "condition"})
     if data.get("started_on", date.min) is None:
         del data["started_on"]
@@ -258,16 +234,17 @@ def update_episode(request: HttpRequest, episode_id: int, payload: EpisodePatch)
     description="Records the reason and every goal's outcome, and closes the episode's referrals. Draft notes "
     "must be signed or deleted first.",
 )
-def discharge_episode(request: HttpRequest, episode_id: int, payload: DischargeIn) -> Any:
-    actor = actor_of(request)
-    episode = _episode(actor, episode_id)
+def discharge_episode(request: ActorRequest, episode_id: int, payload: DischargeIn) -> Any:
+    actor = request.actor
+    episode = queries.episode_or_404(actor, episode_id)
     try:
         services.episode_discharge(
             actor=actor, episode=episode, reason=payload.reason, summary=payload.summary, on=payload.discharged_on
         )
     except ValidationError as error:
         return invalid(request, error, {"discharge_reason": "reason"})
-    return episode_dict(_episodes(actor).get(pk=episode.pk))
+    # The service discharged its own locked copy: read the episode as it now stands.
+    return episode_dict(queries.episode_with_therapist(actor, episode.pk))
 
 
 @router.get(
@@ -276,11 +253,7 @@ def discharge_episode(request: HttpRequest, episode_id: int, payload: DischargeI
     summary="The episode's timeline",
     description="Every event of the episode, newest first.",
 )
-def episode_timeline(request: HttpRequest, episode_id: int) -> Any:
-    actor = actor_of(request)
-    episode = access.episode_or_404(actor, episode_id)
-    chart = queries.chart(episode)
-    viewed(actor, client_id=episode.client_id, what="clinical.timeline", of=episode.pk)
+def episode_timeline(request: ActorRequest, episode_id: int) -> Any:
     return [
         {
             "on": event.on,
@@ -289,5 +262,5 @@ def episode_timeline(request: HttpRequest, episode_id: int) -> Any:
             "detail": event.detail,
             "object_id": getattr(event.obj, "pk", None),
         }
-        for event in chart.timeline
+        for event in queries.timeline_for_reading(request.actor, episode_id)
     ]

@@ -7,31 +7,28 @@ from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, QuerySet, prefetch_related_objects
-from django.http import HttpRequest, JsonResponse
+from django.http import JsonResponse
 from ninja import P, QueryEx, Router, Schema, Status
 from pydantic import Field
 
-from mend import access, knowledge
+from mend import knowledge
 from mend.clinical import queries, services
 from mend.clinical.api._common import (
     ERRORS,
     Detail,
     ScreeningOut,
-    actor_of,
     conflict,
     invalid,
-    page_of,
     person_name,
     region_name,
     screening_dict,
     text_fields,
-    viewed,
 )
 from mend.clinical.models import Addendum, TreatmentNote
 from mend.clinical.seal import note_seal_ok
 from mend.clinical.services import NoteLocked, SigningRefused, TechniqueInput
 from mend.platform.errors import dotted, messages_by_path
+from mend.platform.http import ActorRequest
 
 router = Router(tags=["notes"])
 
@@ -127,18 +124,6 @@ class NotePatch(Schema):
 
 
 _TEXT = {"subjective", "objective", "response", "adverse_events", "home_care", "plan_next"}
-_RELATED = (
-    "techniques",
-    Prefetch("addenda", queryset=Addendum.objects.select_related("signed_by__user")),
-)
-
-
-def _notes() -> QuerySet[TreatmentNote]:
-    return TreatmentNote.objects.select_related("therapist__user", "signed_by__user").prefetch_related(*_RELATED)
-
-
-def _loaded(note: TreatmentNote) -> TreatmentNote:
-    return _notes().get(pk=note.pk)
 
 
 def note_dict(note: TreatmentNote) -> dict[str, Any]:
@@ -195,7 +180,7 @@ def addendum_dict(addendum: Addendum) -> dict[str, Any]:
 
 
 def _detail(note: TreatmentNote) -> dict[str, Any]:
-    note = _loaded(note)
+    """A note loaded with its details (``queries.note_with_details``, ``note_for_reading``)."""
     return {
         **note_dict(note),
         "hash_ok": note_seal_ok(note) if note.is_signed else None,
@@ -210,12 +195,9 @@ def _detail(note: TreatmentNote) -> dict[str, Any]:
     description="Newest visit first, 25 a page (page_size up to 100).",
 )
 def list_notes(
-    request: HttpRequest, episode_id: int, page: QueryEx[int, P(ge=1)] = 1, page_size: QueryEx[int, P(ge=1)] = 25
+    request: ActorRequest, episode_id: int, page: QueryEx[int, P(ge=1)] = 1, page_size: QueryEx[int, P(ge=1)] = 25
 ) -> Any:
-    actor = actor_of(request)
-    episode = access.episode_or_404(actor, episode_id)
-    notes, count = page_of(_notes().filter(episode=episode), page, page_size)
-    viewed(actor, client_id=episode.client_id, what="clinical.note_list", of=episode.pk)
+    notes, count = queries.note_page(request.actor, episode_id, page=page, page_size=page_size)
     return {"items": [note_dict(n) for n in notes], "count": count}
 
 
@@ -225,22 +207,19 @@ def list_notes(
     summary="Start a note",
     description="A draft for the visit, pre-filled from the last signed note, else from the plan of care.",
 )
-def start_note(request: HttpRequest, episode_id: int, payload: NoteStartIn | None = None) -> Any:
-    actor = actor_of(request)
-    episode = access.episode_or_404(actor, episode_id)
+def start_note(request: ActorRequest, episode_id: int, payload: NoteStartIn | None = None) -> Any:
+    actor = request.actor
+    episode = queries.episode_or_404(actor, episode_id)
     try:
         note = services.note_start(actor=actor, episode=episode, visit_on=payload.visit_on if payload else None)
     except ValidationError as error:
         return invalid(request, error)
-    return Status(201, _detail(note))
+    return Status(201, _detail(queries.note_with_details(actor, note.pk)))
 
 
 @router.get("/notes/{note_id}", response={200: NoteDetail, **ERRORS}, summary="Read a note")
-def get_note(request: HttpRequest, note_id: int) -> Any:
-    actor = actor_of(request)
-    note = access.note_or_404(actor, note_id)
-    viewed(actor, obj=note, client_id=note.client_id)
-    return _detail(note)
+def get_note(request: ActorRequest, note_id: int) -> Any:
+    return _detail(queries.note_for_reading(request.actor, note_id))
 
 
 @router.patch(
@@ -249,9 +228,9 @@ def get_note(request: HttpRequest, note_id: int) -> Any:
     summary="Save a draft",
     description="Only drafts change: a signed note answers 409; add an addendum instead.",
 )
-def update_note(request: HttpRequest, note_id: int, payload: NotePatch) -> Any:
-    actor = actor_of(request)
-    note = access.note_or_404(actor, note_id)
+def update_note(request: ActorRequest, note_id: int, payload: NotePatch) -> Any:
+    actor = request.actor
+    note = queries.note_or_404(actor, note_id)
     supplied = text_fields(payload.dict(exclude_unset=True), _TEXT)
     rows = supplied.pop("techniques", None)
     for required in ("visit_on", "duration_minutes", "modalities"):
@@ -264,7 +243,7 @@ def update_note(request: HttpRequest, note_id: int, payload: NotePatch) -> Any:
         return conflict(str(locked))
     except ValidationError as error:
         return invalid(request, error)
-    return _detail(note)
+    return _detail(queries.note_with_details(actor, note.pk))
 
 
 @router.post(
@@ -274,9 +253,9 @@ def update_note(request: HttpRequest, note_id: int, payload: NotePatch) -> Any:
     description="Locks the note and stores its content hash. Refused (422, with the reason) on a day screening "
     "blocks treatment, while a needed clearance is missing, or without techniques and pain before and after.",
 )
-def sign_note(request: HttpRequest, note_id: int) -> Any:
-    actor = actor_of(request)
-    note = access.note_or_404(actor, note_id)
+def sign_note(request: ActorRequest, note_id: int) -> Any:
+    actor = request.actor
+    note = queries.note_or_404(actor, note_id)
     try:
         note = services.note_sign(actor=actor, note=note)
     except NoteLocked as locked:
@@ -285,7 +264,7 @@ def sign_note(request: HttpRequest, note_id: int) -> Any:
         errors = {dotted(name): messages for name, messages in messages_by_path(refused).items()}
         reason = " ".join(message for messages in errors.values() for message in messages)
         return JsonResponse({"detail": reason, "errors": errors}, status=422)
-    return _detail(note)
+    return _detail(queries.note_with_details(actor, note.pk))
 
 
 @router.post(
@@ -293,15 +272,14 @@ def sign_note(request: HttpRequest, note_id: int) -> Any:
     response={201: AddendumOut, **NOTE_ERRORS},
     summary="Add a signed addendum to a signed note",
 )
-def add_addendum(request: HttpRequest, note_id: int, payload: AddendumIn) -> Any:
-    actor = actor_of(request)
-    note = access.note_or_404(actor, note_id)
+def add_addendum(request: ActorRequest, note_id: int, payload: AddendumIn) -> Any:
+    actor = request.actor
+    note = queries.note_or_404(actor, note_id)
     try:
         addendum = services.addendum_add(actor=actor, note=note, text=payload.text, reason=payload.reason)
     except ValidationError as error:
         return invalid(request, error)
-    prefetch_related_objects([addendum], "signed_by__user")
-    return Status(201, addendum_dict(addendum))
+    return Status(201, addendum_dict(queries.with_signer(addendum)))
 
 
 @router.delete(
@@ -310,9 +288,9 @@ def add_addendum(request: HttpRequest, note_id: int, payload: AddendumIn) -> Any
     summary="Delete a draft",
     description="Signed notes are never deleted: 409.",
 )
-def delete_note(request: HttpRequest, note_id: int) -> Any:
-    actor = actor_of(request)
-    note = access.note_or_404(actor, note_id)
+def delete_note(request: ActorRequest, note_id: int) -> Any:
+    actor = request.actor
+    note = queries.note_or_404(actor, note_id)
     try:
         services.note_delete_draft(actor=actor, note=note)
     except NoteLocked as locked:

@@ -8,16 +8,16 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, JsonResponse
-from django.utils import timezone
+from django.http import JsonResponse
 from ninja import Router, Schema, Status
 from pydantic import Field
 
 from mend import access, knowledge
 from mend.clinical import queries, rules, services
-from mend.clinical.api._common import ERRORS, Detail, actor_of, invalid, region_name, text_fields, viewed
-from mend.clinical.models import Assessment, Episode, Goal, NoteStatus, PlanOfCare, TreatmentNote
+from mend.clinical.api._common import ERRORS, Detail, invalid, region_name, text_fields
+from mend.clinical.models import PlanOfCare
 from mend.core.measure_schedule import PlanMeasure, schedule_from_text
+from mend.platform.http import ActorRequest
 
 goals_router = Router(tags=["goals"])
 plans_router = Router(tags=["plans"])
@@ -87,12 +87,6 @@ def goal_dict(view: queries.GoalView) -> dict[str, Any]:
     }
 
 
-def _goal_views(episode: Episode, goals: list[Goal]) -> list[queries.GoalView]:
-    assessments = list(Assessment.objects.filter(episode=episode).prefetch_related("psfs", "rom"))
-    notes = list(TreatmentNote.objects.filter(episode=episode, status=NoteStatus.SIGNED))
-    return queries.goal_views(goals, queries.measurements(assessments, notes), timezone.localdate())
-
-
 def _goal_data(supplied: dict[str, Any]) -> dict[str, Any]:
     data = text_fields(supplied, {"description", "direction"})
     for name in ("baseline", "target"):
@@ -102,43 +96,42 @@ def _goal_data(supplied: dict[str, Any]) -> dict[str, Any]:
 
 
 @goals_router.get("/episodes/{episode_id}/goals", response={200: list[GoalOut], **ERRORS}, summary="List goals")
-def list_goals(request: HttpRequest, episode_id: int) -> Any:
-    actor = actor_of(request)
-    episode = access.episode_or_404(actor, episode_id)
-    views = _goal_views(episode, list(Goal.objects.filter(episode=episode)))
-    viewed(actor, client_id=episode.client_id, what="clinical.goal_list", of=episode.pk)
-    return [goal_dict(v) for v in views]
+def list_goals(request: ActorRequest, episode_id: int) -> Any:
+    return [goal_dict(v) for v in queries.goal_list(request.actor, episode_id)]
 
 
 @goals_router.post("/episodes/{episode_id}/goals", response={201: GoalOut, **ERRORS}, summary="Set a goal")
-def create_goal(request: HttpRequest, episode_id: int, payload: GoalIn) -> Any:
-    actor = actor_of(request)
-    episode = access.episode_or_404(actor, episode_id)
+def create_goal(request: ActorRequest, episode_id: int, payload: GoalIn) -> Any:
+    actor = request.actor
+    episode = queries.episode_or_404(actor, episode_id)
     try:
         goal = services.goal_save(actor=actor, episode=episode, data=_goal_data(payload.dict()))
     except ValidationError as error:
         return invalid(request, error)
-    return Status(201, goal_dict(_goal_views(episode, [goal])[0]))
+    return Status(201, goal_dict(queries.goal_view(actor, goal)))
 
 
 @goals_router.patch("/goals/{goal_id}", response={200: GoalOut, **ERRORS}, summary="Change a goal")
-def update_goal(request: HttpRequest, goal_id: int, payload: GoalPatch) -> Any:
-    actor = actor_of(request)
-    goal = access.goal_or_404(actor, goal_id)
+def update_goal(request: ActorRequest, goal_id: int, payload: GoalPatch) -> Any:
+    actor = request.actor
+    goal = queries.goal_or_404(actor, goal_id)
     try:
         services.goal_save(
             actor=actor, episode=goal.episode, goal=goal, data=_goal_data(payload.dict(exclude_unset=True))
         )
     except ValidationError as error:
         return invalid(request, error)
-    return goal_dict(_goal_views(goal.episode, [goal])[0])
+    return goal_dict(queries.goal_view(actor, goal))
 
 
 @goals_router.delete("/goals/{goal_id}", response={204: None, **ERRORS}, summary="Delete a goal")
-def delete_goal(request: HttpRequest, goal_id: int) -> Any:
-    actor = actor_of(request)
-    goal = access.goal_or_404(actor, goal_id)
-    services.goal_delete(actor=actor, goal=goal)
+def delete_goal(request: ActorRequest, goal_id: int) -> Any:
+    actor = request.actor
+    goal = queries.goal_or_404(actor, goal_id)
+    try:
+        services.goal_delete(actor=actor, goal=goal)
+    except ValidationError as error:
+        return invalid(request, error)
     return Status(204, None)
 
 
@@ -273,20 +266,12 @@ def plan_dict(plan: PlanOfCare, conflicts: list[rules.Conflict]) -> dict[str, An
     }
 
 
-def _with_conflicts(plan: PlanOfCare, episode: Episode) -> dict[str, Any]:
-    screening = queries.screening_on(episode, timezone.localdate())
-    return plan_dict(plan, queries.plan_conflicts(plan, screening))
-
-
 @plans_router.get("/episodes/{episode_id}/plan", response={200: PlanOut, **ERRORS}, summary="Read the plan of care")
-def get_plan(request: HttpRequest, episode_id: int) -> Any:
-    actor = actor_of(request)
-    episode = access.episode_or_404(actor, episode_id)
-    plan = PlanOfCare.objects.filter(episode=episode).first()
-    viewed(actor, client_id=episode.client_id, obj=plan or episode)
-    if plan is None:
+def get_plan(request: ActorRequest, episode_id: int) -> Any:
+    read = queries.plan_for_reading(request.actor, episode_id)
+    if read.plan is None:
         return JsonResponse({"detail": "This episode has no plan of care yet: PUT one to start."}, status=404)
-    return _with_conflicts(plan, episode)
+    return plan_dict(read.plan, read.conflicts)
 
 
 @plans_router.put(
@@ -296,9 +281,9 @@ def get_plan(request: HttpRequest, episode_id: int) -> Any:
     description="Creates or replaces the plan. A plan that conflicts with screening is saved and its conflicts "
     "listed: the therapist decides.",
 )
-def put_plan(request: HttpRequest, episode_id: int, payload: PlanIn) -> Any:
-    actor = actor_of(request)
-    episode = access.episode_or_404(actor, episode_id)
+def put_plan(request: ActorRequest, episode_id: int, payload: PlanIn) -> Any:
+    actor = request.actor
+    episode = queries.episode_or_404(actor, episode_id)
     try:
         plan = services.plan_save(
             actor=actor,
@@ -308,7 +293,7 @@ def put_plan(request: HttpRequest, episode_id: int, payload: PlanIn) -> Any:
         )
     except ValidationError as error:
         return invalid(request, error)
-    return _with_conflicts(plan, episode)
+    return plan_dict(plan, queries.plan_conflicts_today(actor, episode, plan))
 
 
 _SCHEDULE_FIELDS = {"baseline", "every_sessions", "every_weeks", "discharge"}
@@ -369,9 +354,9 @@ class PlanSuggestionOut(Schema):
     description="From the conditions knowledge base (dose with its literature source), for the therapist to edit "
     "and PUT as the episode's plan.",
 )
-def plan_suggestion(request: HttpRequest, condition_id: str) -> Any:
+def plan_suggestion(request: ActorRequest, condition_id: str) -> Any:
     # Knowledge, not client information: not audited.
-    access.require_clinical(actor_of(request))
+    access.require_clinical(request.actor)
     condition = knowledge.conditions().get(condition_id)
     if condition is None:
         return JsonResponse({"detail": "No such condition in the knowledge base."}, status=404)

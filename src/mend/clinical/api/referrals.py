@@ -6,17 +6,17 @@ from datetime import date, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
-from django.utils import timezone
 from ninja import Router, Schema, Status
 from pydantic import Field
 
 from mend import access
 from mend.clinical import icd10, queries, services
-from mend.clinical.api._common import ERRORS, Detail, actor_of, invalid, text_fields, viewed
+from mend.clinical.api._common import ERRORS, Detail, invalid, text_fields
 from mend.clinical.models import Referral
 from mend.clinical.rules import ReferralStatus
 from mend.people.models import ReferringProvider
+from mend.platform.actor import Actor
+from mend.platform.http import ActorRequest
 
 router = Router(tags=["referrals"])
 
@@ -107,28 +107,20 @@ def referral_dict(referral: Referral, status: ReferralStatus) -> dict[str, Any]:
     }
 
 
-def _with_status(referral: Referral) -> dict[str, Any]:
-    counted = queries.referrals_with_use(referral.episode).get(pk=referral.pk)
-    return referral_dict(counted, queries.referral_statuses([counted], timezone.localdate())[counted.pk])
+def _with_status(actor: Actor, referral: Referral) -> dict[str, Any]:
+    return referral_dict(*queries.referral_with_status(actor, referral))
 
 
-def _provider(actor: access.Actor, provider_id: int | None) -> ReferringProvider | None:
-    if provider_id is None:
-        return None
-    found = access.referring_providers(actor).filter(pk=provider_id).first()
-    if found is None:
+def _provider(actor: Actor, provider_id: int | None) -> ReferringProvider | None:
+    found = queries.referring_provider(actor, provider_id)
+    if provider_id is not None and found is None:
         raise ValidationError({"provider_id": "No such referring provider in this clinic."})
     return found
 
 
 @router.get("/episodes/{episode_id}/referrals", response={200: list[ReferralOut], **ERRORS}, summary="List referrals")
-def list_referrals(request: HttpRequest, episode_id: int) -> Any:
-    actor = actor_of(request)
-    episode = access.episode_or_404(actor, episode_id)
-    referrals = list(queries.referrals_with_use(episode))
-    statuses = queries.referral_statuses(referrals, timezone.localdate())
-    viewed(actor, client_id=episode.client_id, what="clinical.referral_list", of=episode.pk)
-    return [referral_dict(r, statuses[r.pk]) for r in referrals]
+def list_referrals(request: ActorRequest, episode_id: int) -> Any:
+    return [referral_dict(r, status) for r, status in queries.referral_list(request.actor, episode_id)]
 
 
 @router.post(
@@ -137,9 +129,9 @@ def list_referrals(request: HttpRequest, episode_id: int) -> Any:
     summary="Record a referral",
     description="Diagnoses must be billable ICD-10-CM codes; a referral valid until before it was written is refused.",
 )
-def create_referral(request: HttpRequest, episode_id: int, payload: ReferralIn) -> Any:
-    actor = actor_of(request)
-    episode = access.episode_or_404(actor, episode_id)
+def create_referral(request: ActorRequest, episode_id: int, payload: ReferralIn) -> Any:
+    actor = request.actor
+    episode = queries.episode_or_404(actor, episode_id)
     data = payload.dict(exclude={"diagnoses", "provider_id"})
     try:
         provider = _provider(actor, payload.provider_id)
@@ -148,21 +140,18 @@ def create_referral(request: HttpRequest, episode_id: int, payload: ReferralIn) 
         )
     except ValidationError as error:
         return invalid(request, error, {"provider": "provider_id"})
-    return Status(201, _with_status(referral))
+    return Status(201, _with_status(actor, referral))
 
 
 @router.get("/referrals/{referral_id}", response={200: ReferralOut, **ERRORS}, summary="Read a referral")
-def get_referral(request: HttpRequest, referral_id: int) -> Any:
-    actor = actor_of(request)
-    referral = access.referral_or_404(actor, referral_id)
-    viewed(actor, obj=referral, client_id=referral.client_id)
-    return _with_status(referral)
+def get_referral(request: ActorRequest, referral_id: int) -> Any:
+    return referral_dict(*queries.referral_for_reading(request.actor, referral_id))
 
 
 @router.patch("/referrals/{referral_id}", response={200: ReferralOut, **ERRORS}, summary="Change a referral")
-def update_referral(request: HttpRequest, referral_id: int, payload: ReferralPatch) -> Any:
-    actor = actor_of(request)
-    referral = access.referral_or_404(actor, referral_id)
+def update_referral(request: ActorRequest, referral_id: int, payload: ReferralPatch) -> Any:
+    actor = request.actor
+    referral = queries.referral_or_404(actor, referral_id)
     supplied = text_fields(payload.dict(exclude_unset=True), _TEXT)
     codes = supplied.pop("diagnoses", None)
     try:
@@ -177,15 +166,18 @@ def update_referral(request: HttpRequest, referral_id: int, payload: ReferralPat
         )
     except ValidationError as error:
         return invalid(request, error, {"provider": "provider_id"})
-    return _with_status(referral)
+    return _with_status(actor, referral)
 
 
 @router.post("/referrals/{referral_id}/close", response={200: ReferralOut, **ERRORS}, summary="Close a referral")
-def close_referral(request: HttpRequest, referral_id: int) -> Any:
-    actor = actor_of(request)
-    referral = access.referral_or_404(actor, referral_id)
-    services.referral_close(actor=actor, referral=referral)
-    return _with_status(referral)
+def close_referral(request: ActorRequest, referral_id: int) -> Any:
+    actor = request.actor
+    referral = queries.referral_or_404(actor, referral_id)
+    try:
+        services.referral_close(actor=actor, referral=referral)
+    except ValidationError as error:
+        return invalid(request, error)
+    return _with_status(actor, referral)
 
 
 class CodeOut(Schema):
@@ -199,7 +191,7 @@ class CodeOut(Schema):
     summary="Search billable ICD-10-CM codes",
     description="By code prefix (M54.5) or by words of the description (low back pain).",
 )
-def search_icd10(request: HttpRequest, q: str = "", limit: int = 20) -> Any:
+def search_icd10(request: ActorRequest, q: str = "", limit: int = 20) -> Any:
     # The code set is public reference data, not client information: the search is not audited.
-    access.require_clinical(actor_of(request))
+    access.require_clinical(request.actor)
     return [{"code": c.code, "description": c.description} for c in icd10.search(q[:100], limit=max(1, min(limit, 50)))]

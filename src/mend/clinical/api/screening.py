@@ -7,8 +7,6 @@ from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
-from django.utils import timezone
 from ninja import Router, Schema, Status
 from pydantic import Field
 
@@ -18,15 +16,14 @@ from mend.clinical.api._common import (
     ERRORS,
     Detail,
     ScreeningOut,
-    actor_of,
     invalid,
     rule_name,
     screening_dict,
-    viewed,
 )
 from mend.clinical.models import Clearance, Episode, ScreeningFinding
 from mend.clinical.screening import catalogue
 from mend.clinical.services import FindingInput
+from mend.platform.http import ActorRequest
 
 router = Router(tags=["screening"])
 
@@ -41,11 +38,9 @@ def _screening(episode: Episode, on: date) -> dict[str, Any]:
     summary="Screening on a day",
     description="What the findings and clearances that hold on `on` (default today) allow.",
 )
-def get_screening(request: HttpRequest, episode_id: int, on: date | None = None) -> Any:
-    actor = actor_of(request)
-    episode = access.episode_or_404(actor, episode_id)
-    viewed(actor, client_id=episode.client_id, what="clinical.screening", of=episode.pk)
-    return _screening(episode, on or timezone.localdate())
+def get_screening(request: ActorRequest, episode_id: int, on: date | None = None) -> Any:
+    screening, day = queries.screening_for_reading(request.actor, episode_id, on)
+    return screening_dict(screening, day)
 
 
 # --- Findings -----------------------------------------------------------------------------------
@@ -97,27 +92,22 @@ def _inputs(items: list[FindingItem]) -> list[FindingInput]:
 
 
 @router.get("/episodes/{episode_id}/findings", response={200: list[FindingOut], **ERRORS}, summary="List findings")
-def list_findings(request: HttpRequest, episode_id: int, active: bool = False) -> Any:
-    actor = actor_of(request)
-    episode = access.episode_or_404(actor, episode_id)
-    today = timezone.localdate()
-    findings = list(ScreeningFinding.objects.filter(episode=episode))
-    if active:
-        findings = queries.active_findings(findings, today)
-    viewed(actor, client_id=episode.client_id, what="clinical.finding_list", of=episode.pk)
-    return [finding_dict(f, today) for f in findings]
+def list_findings(request: ActorRequest, episode_id: int, active: bool = False) -> Any:
+    actor = request.actor
+    today = actor.today()
+    return [finding_dict(f, today) for f in queries.finding_list(actor, episode_id, active=active)]
 
 
 @router.post("/episodes/{episode_id}/findings", response={201: FindingOut, **ERRORS}, summary="Add a finding")
-def add_finding(request: HttpRequest, episode_id: int, payload: FindingIn) -> Any:
-    actor = actor_of(request)
-    episode = access.episode_or_404(actor, episode_id)
+def add_finding(request: ActorRequest, episode_id: int, payload: FindingIn) -> Any:
+    actor = request.actor
+    episode = queries.episode_or_404(actor, episode_id)
     (item,) = _inputs([payload])
     try:
         finding = services.finding_add(actor=actor, episode=episode, finding=item, on=payload.on)
     except ValidationError as error:
         return invalid(request, error)
-    return Status(201, finding_dict(finding, timezone.localdate()))
+    return Status(201, finding_dict(finding, actor.today()))
 
 
 class ResolveIn(Schema):
@@ -125,11 +115,14 @@ class ResolveIn(Schema):
 
 
 @router.post("/findings/{finding_id}/resolve", response={200: FindingOut, **ERRORS}, summary="Resolve a finding")
-def resolve_finding(request: HttpRequest, finding_id: int, payload: ResolveIn | None = None) -> Any:
-    actor = actor_of(request)
-    finding = access.finding_or_404(actor, finding_id)
-    services.finding_resolve(actor=actor, finding=finding, on=payload.on if payload else None)
-    return finding_dict(finding, timezone.localdate())
+def resolve_finding(request: ActorRequest, finding_id: int, payload: ResolveIn | None = None) -> Any:
+    actor = request.actor
+    finding = queries.finding_or_404(actor, finding_id)
+    try:
+        services.finding_resolve(actor=actor, finding=finding, on=payload.on if payload else None)
+    except ValidationError as error:
+        return invalid(request, error)
+    return finding_dict(finding, actor.today())
 
 
 # --- Health history and pre-session check ---------------------------------------------------------
@@ -171,16 +164,16 @@ class HealthHistoryOut(Schema):
     response={201: HealthHistoryOut, **ERRORS},
     summary="Record the intake health history",
 )
-def record_health_history(request: HttpRequest, episode_id: int, payload: HealthHistoryIn) -> Any:
-    actor = actor_of(request)
-    episode = access.episode_or_404(actor, episode_id)
+def record_health_history(request: ActorRequest, episode_id: int, payload: HealthHistoryIn) -> Any:
+    actor = request.actor
+    episode = queries.episode_or_404(actor, episode_id)
     try:
         history = services.health_history_record(
             actor=actor, episode=episode, data=payload.dict(exclude={"findings"}), findings=_inputs(payload.findings)
         )
     except ValidationError as error:
         return invalid(request, error)
-    today = timezone.localdate()
+    today = actor.today()
     answers = {name: getattr(history, name) for name in HealthHistoryIn.model_fields if name != "findings"}
     return Status(
         201,
@@ -219,9 +212,9 @@ class CheckOut(Schema):
     summary="Record the pre-session check",
     description="Fever and inability to consent block treatment on that day only.",
 )
-def record_check(request: HttpRequest, episode_id: int, payload: CheckIn) -> Any:
-    actor = actor_of(request)
-    episode = access.episode_or_404(actor, episode_id)
+def record_check(request: ActorRequest, episode_id: int, payload: CheckIn) -> Any:
+    actor = request.actor
+    episode = queries.episode_or_404(actor, episode_id)
     try:
         check = services.pre_session_check_record(
             actor=actor, episode=episode, data=payload.dict(exclude={"findings"}), findings=_inputs(payload.findings)
@@ -273,11 +266,8 @@ def clearance_dict(clearance: Clearance) -> dict[str, Any]:
 @router.get(
     "/episodes/{episode_id}/clearances", response={200: list[ClearanceOut], **ERRORS}, summary="List clearances"
 )
-def list_clearances(request: HttpRequest, episode_id: int) -> Any:
-    actor = actor_of(request)
-    episode = access.episode_or_404(actor, episode_id)
-    viewed(actor, client_id=episode.client_id, what="clinical.clearance_list", of=episode.pk)
-    return [clearance_dict(c) for c in Clearance.objects.filter(episode=episode)]
+def list_clearances(request: ActorRequest, episode_id: int) -> Any:
+    return [clearance_dict(c) for c in queries.clearance_list(request.actor, episode_id)]
 
 
 @router.post(
@@ -286,15 +276,13 @@ def list_clearances(request: HttpRequest, episode_id: int) -> Any:
     summary="Record a physician's clearance",
     description="The document itself is attached on the page; the API records who cleared what, and when.",
 )
-def record_clearance(request: HttpRequest, episode_id: int, payload: ClearanceIn) -> Any:
-    actor = actor_of(request)
-    episode = access.episode_or_404(actor, episode_id)
+def record_clearance(request: ActorRequest, episode_id: int, payload: ClearanceIn) -> Any:
+    actor = request.actor
+    episode = queries.episode_or_404(actor, episode_id)
     try:
-        provider = None
-        if payload.provider_id is not None:
-            provider = access.referring_providers(actor).filter(pk=payload.provider_id).first()
-            if provider is None:
-                raise ValidationError({"provider_id": "No such referring provider in this clinic."})
+        provider = queries.referring_provider(actor, payload.provider_id)
+        if payload.provider_id is not None and provider is None:
+            raise ValidationError({"provider_id": "No such referring provider in this clinic."})
         clearance = services.clearance_record(
             actor=actor, episode=episode, data=payload.dict(exclude={"provider_id"}), provider=provider
         )
@@ -343,9 +331,9 @@ class CatalogueOut(Schema):
     summary="The contraindication catalogue",
     description="Every rule with its question, actions and sources, as shipped in contraindications.json.",
 )
-def get_catalogue(request: HttpRequest) -> Any:
+def get_catalogue(request: ActorRequest) -> Any:
     # Reference data, not client information: not audited.
-    access.require_clinical(actor_of(request))
+    access.require_clinical(request.actor)
     shipped = catalogue()
     return {
         "version": shipped.version,

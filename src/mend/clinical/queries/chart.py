@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from django.db.models import Prefetch
-from django.utils import timezone
 
 from mend.clinical import rules
 from mend.clinical.models import (
@@ -25,11 +24,14 @@ from mend.clinical.models import (
     TreatmentNote,
 )
 from mend.clinical.queries.goals import GoalView, goal_views, measurements
+from mend.clinical.queries.loaders import audit_read, episode_or_404
 from mend.clinical.queries.plans import plan_conflicts
 from mend.clinical.queries.referrals import referral_statuses, referrals_with_use
 from mend.clinical.queries.screening import active_findings, screening_from
 from mend.clinical.rules import ReferralStatus
 from mend.clinical.screening import Screening
+from mend.platform import clock
+from mend.platform.actor import Actor
 
 # --- The chart ----------------------------------------------------------------------------------
 
@@ -64,6 +66,8 @@ class Chart:
     recent_notes: list[TreatmentNote]
     timeline: list[TimelineEvent] = field(default_factory=list)
     other_episodes: list[Episode] = field(default_factory=list)
+    # What other apps show on the chart page (see add_chart_section), by context name.
+    sections: dict[str, Any] = field(default_factory=dict)
 
     @property
     def signed_visits(self) -> int:
@@ -80,8 +84,12 @@ class Chart:
 
 
 def chart(episode: Episode, *, today: date | None = None, recent: int = 5) -> Chart:
-    """Everything the chart shows, in a fixed number of queries whatever the episode's size."""
-    today = today or timezone.localdate()
+    """Everything the chart shows, in a fixed number of queries whatever the episode's size.
+
+    ``today`` is the clinic's (``actor.today()``): today's screening and goal states depend on it.
+    Without one, the episode's clinic's own date (one more query, for the clinic's time zone).
+    """
+    today = today or clock.local_today(episode.clinic.timezone)
     findings = list(ScreeningFinding.objects.filter(episode=episode))  # 1
     clearances = list(Clearance.objects.filter(episode=episode))  # 2
     referrals = list(referrals_with_use(episode))  # 3
@@ -128,6 +136,45 @@ def chart(episode: Episode, *, today: date | None = None, recent: int = 5) -> Ch
         timeline=timeline,
         other_episodes=other,
     )
+
+
+# Apps that build on clinical cannot be imported here (outcomes reads the clinical record), so to
+# show their data on the chart page they hand clinical a section instead, from an AppConfig.ready().
+ChartSection = Callable[[Actor, Chart], Mapping[str, Any]]
+_chart_sections: list[ChartSection] = []
+
+
+def add_chart_section(section: ChartSection) -> None:
+    """Show another app's data on the chart page (outcome measures: see ``mend.outcomes.apps``)."""
+    if section not in _chart_sections:
+        _chart_sections.append(section)
+
+
+def chart_for_reading(actor: Actor, episode_id: int | str) -> Chart:
+    """The chart of an episode the actor may see, audited as a view of the episode.
+
+    Queries: the episode with client, therapist and profile (1), the chart's own 16, the audit row.
+    """
+    episode = episode_or_404(actor, episode_id, "therapist__therapist_profile")
+    found = chart(episode, today=actor.today())
+    audit_read(actor, obj=episode, client_id=episode.client_id)
+    return found
+
+
+def chart_page(actor: Actor, episode_id: int | str) -> Chart:
+    """The chart page: :func:`chart_for_reading` and each section's own queries."""
+    found = chart_for_reading(actor, episode_id)
+    for section in _chart_sections:
+        found.sections.update(section(actor, found))
+    return found
+
+
+def timeline_for_reading(actor: Actor, episode_id: int | str) -> list[TimelineEvent]:
+    """Every event of the episode, newest first, audited as a read of its timeline."""
+    episode = episode_or_404(actor, episode_id)
+    events = chart(episode, today=actor.today()).timeline
+    audit_read(actor, client_id=episode.client_id, what="clinical.timeline", of=episode.pk)
+    return events
 
 
 def _timeline(

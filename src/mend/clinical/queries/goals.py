@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from django.http import Http404
+
 from mend import knowledge
 from mend.clinical import rules
 from mend.clinical.models import (
@@ -16,7 +18,9 @@ from mend.clinical.models import (
     NoteStatus,
     TreatmentNote,
 )
+from mend.clinical.queries.loaders import audit_read, episode_or_404, goal_or_404
 from mend.clinical.rules import Direction, GoalState
+from mend.platform.actor import Actor
 
 # --- Measures a goal can follow -----------------------------------------------------------------
 # "nprs" (pain 0–10, lower is better), "psfs:<activity>" (0–10, higher is better),
@@ -131,11 +135,72 @@ def goal_views(goals: Iterable[Goal], series: dict[str, list[Measurement]], toda
     return views
 
 
-def goal_outcomes(episode: Episode, today: date) -> list[dict[str, Any]]:
-    """Every goal with baseline, target, latest and status: what a discharge records."""
+def episode_measurements(episode: Episode) -> dict[str, list[Measurement]]:
+    """Every goal-measure series of the episode (four queries: assessments with their PSFS and
+    range of motion, and the signed notes)."""
     assessments = list(Assessment.objects.filter(episode=episode).prefetch_related("psfs", "rom"))
     notes = list(TreatmentNote.objects.filter(episode=episode, status=NoteStatus.SIGNED))
-    series = measurements(assessments, notes)
+    return measurements(assessments, notes)
+
+
+def latest_measurements(episode: Episode) -> dict[str, Measurement]:
+    """The latest value of every measure recorded in the episode, for the goal form."""
+    return {key: values[-1] for key, values in episode_measurements(episode).items() if values}
+
+
+def psfs_activities(episode: Episode) -> list[str]:
+    """PSFS activities as the assessments wrote them, one per activity whatever its case (one query)."""
+    names = Assessment.objects.filter(episode=episode).values_list("psfs__activity", flat=True)
+    seen: dict[str, str] = {}
+    for name in names:
+        if name and name.strip().lower() not in seen:
+            seen[name.strip().lower()] = name.strip()
+    return sorted(seen.values(), key=str.lower)
+
+
+def goal_list(actor: Actor, episode_id: int | str) -> list[GoalView]:
+    """The episode's goals with their state on the clinic's today, audited as a list read."""
+    episode = episode_or_404(actor, episode_id)
+    goals = list(Goal.objects.filter(episode=episode))
+    views = goal_views(goals, episode_measurements(episode), actor.today())
+    audit_read(actor, client_id=episode.client_id, what="clinical.goal_list", of=episode.pk)
+    return views
+
+
+def goal_view(actor: Actor, goal: Goal) -> GoalView:
+    """One goal with its state on the clinic's today, not audited: for a write's answer."""
+    (view,) = goal_views([goal], episode_measurements(goal.episode), actor.today())
+    return view
+
+
+@dataclass(frozen=True, slots=True)
+class GoalStart:
+    """What the goal form is for: the episode, and the goal when one is edited."""
+
+    episode: Episode
+    goal: Goal | None
+
+
+def goal_form(
+    actor: Actor, *, episode_id: int | str | None = None, goal_id: int | str | None = None, reading: bool
+) -> GoalStart:
+    """The goal form's episode (and goal). Opening the form (``reading``) shows the goal, or the
+    episode's record for a new one: audited as a view. A form re-shown after a refused save is not
+    a new read."""
+    goal = goal_or_404(actor, goal_id) if goal_id is not None else None
+    if goal is not None:
+        episode_id = goal.episode_id
+    if episode_id is None:
+        raise Http404("No such episode of care.")
+    episode = episode_or_404(actor, episode_id)
+    if reading:
+        audit_read(actor, obj=goal or episode, client_id=episode.client_id)
+    return GoalStart(episode, goal)
+
+
+def goal_outcomes(episode: Episode, today: date) -> list[dict[str, Any]]:
+    """Every goal with baseline, target, latest and status: what a discharge records."""
+    series = episode_measurements(episode)
     return [
         {
             "description": v.label,

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+
 from mend import knowledge
 from mend.clinical import rules
 from mend.clinical.models import (
@@ -16,9 +18,80 @@ from mend.clinical.models import (
     PlanOfCare,
     TreatmentNote,
 )
+from mend.clinical.queries.loaders import audit_read, episode_or_404, in_visible_episode, note_or_404, page_of
 from mend.clinical.queries.screening import screening_on
 from mend.clinical.screening import Screening, catalogue
+from mend.platform.actor import Actor
 from mend.platform.errors import WHOLE, path
+
+# --- Reading notes ----------------------------------------------------------------------------
+
+
+def _addenda() -> Prefetch[str, QuerySet[Addendum], str]:
+    return Prefetch("addenda", queryset=Addendum.objects.select_related("signed_by__user"))
+
+
+def note_with_details(actor: Actor, note_id: int | str) -> TreatmentNote:
+    """One note with its episode, client, author and signer (one query), its techniques (one) and
+    its addenda with their signers (one), not audited: for a write's answer or a refused write's
+    page, which show what the record holds now."""
+    note = in_visible_episode(
+        actor, TreatmentNote, note_id, "treatment note", "episode", "client", "therapist__user", "signed_by__user"
+    )
+    prefetch_related_objects([note], "techniques", _addenda())
+    return note
+
+
+def note_for_reading(actor: Actor, note_id: int | str) -> TreatmentNote:
+    """One note with everything its page and the API show (three queries), audited as a view."""
+    note = note_with_details(actor, note_id)
+    audit_read(actor, obj=note, client_id=note.client_id)
+    return note
+
+
+def note_for_editing(actor: Actor, note_id: int | str, *, reading: bool) -> TreatmentNote:
+    """A note for its edit page. Opening the editor of one's own draft (``reading``) shows it:
+    audited as a view. A signed note or another therapist's draft is not shown there (the page
+    sends to the note itself, which audits its own read), nor is a form re-shown after a refused save."""
+    note = note_or_404(actor, note_id)
+    if reading and not note.is_signed and note.therapist_id == actor.membership.pk:
+        audit_read(actor, obj=note, client_id=note.client_id)
+    return note
+
+
+def _listed_notes() -> QuerySet[TreatmentNote]:
+    return TreatmentNote.objects.select_related("therapist__user", "signed_by__user").prefetch_related(
+        "techniques", _addenda()
+    )
+
+
+def note_page(
+    actor: Actor, episode_id: int | str, *, page: int = 1, page_size: int = 25
+) -> tuple[list[TreatmentNote], int]:
+    """A page of the episode's notes, newest visit first, each with techniques and addenda (four
+    queries however many), audited as a list read."""
+    episode = episode_or_404(actor, episode_id)
+    notes, count = page_of(_listed_notes().filter(episode=episode), page, page_size)
+    audit_read(actor, client_id=episode.client_id, what="clinical.note_list", of=episode.pk)
+    return notes, count
+
+
+def previous_signed_note(note: TreatmentNote) -> TreatmentNote | None:
+    """The signed note before this one's visit (its plan and pain after), for the edit page."""
+    return (
+        TreatmentNote.objects.filter(episode_id=note.episode_id, status=NoteStatus.SIGNED, visit_on__lte=note.visit_on)
+        .exclude(pk=note.pk)
+        .order_by("-visit_on", "-id")
+        .only("visit_on", "plan_next", "pain_post")
+        .first()
+    )
+
+
+def with_signer(addendum: Addendum) -> Addendum:
+    """The addendum with its signer's name loaded, for the API's answer."""
+    prefetch_related_objects([addendum], "signed_by__user")
+    return addendum
+
 
 # --- Notes ----------------------------------------------------------------------------------
 

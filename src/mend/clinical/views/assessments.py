@@ -11,18 +11,15 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import prefetch_related_objects
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from mend import access, knowledge
-from mend.audit.models import Action
-from mend.audit.services import audit_record
+from mend import knowledge
 from mend.clinical import queries, rules, services
 from mend.clinical.forms.assessments import ROW_SETS, AssessmentForm, RowFormSet, filled_rows
 from mend.clinical.models import Assessment, AssessmentKind, Episode
+from mend.platform.http import ActorRequest
 from mend.platform.pages import actor_required, merge_validation_error
 
 ROW_KEY = re.compile(r"^(pain|rom|psfs|palpation)-(\d+)$")
@@ -144,21 +141,13 @@ def apply_row_errors(
 
 @actor_required
 @require_http_methods(["GET", "POST"])
-def assessment_edit(request: HttpRequest, pk: int | None = None, assessment_id: int | None = None) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
-    assessment: Assessment | None = None
-    if assessment_id is not None:
-        assessment = access.assessment_or_404(actor, assessment_id)
-        prefetch_related_objects([assessment], "pain_regions", "rom", "psfs", "palpation")
-        episode = access.episode_or_404(actor, assessment.episode_id)
-    else:
-        episode = access.episode_or_404(actor, pk)  # type: ignore[arg-type]
-    today = timezone.localdate()
-    previous = None
+def assessment_edit(request: ActorRequest, pk: int | None = None, assessment_id: int | None = None) -> HttpResponse:
+    actor = request.actor
+    start = queries.assessment_form(actor, episode_id=pk, assessment_id=assessment_id, reading=request.method == "GET")
+    episode, previous = start.episode, start.previous
+    assessment: Assessment | None = start.assessment
+    today = actor.today()
     if assessment is None:
-        previous = (
-            Assessment.objects.filter(episode=episode).prefetch_related("psfs", "rom").order_by("-assessed_on", "-id")
-        ).first()
         initial: dict[str, Any] = {
             "kind": AssessmentKind.RE_EVALUATION if previous else AssessmentKind.INITIAL,
             "assessed_on": today,
@@ -207,10 +196,6 @@ def assessment_edit(request: HttpRequest, pk: int | None = None, assessment_id: 
                 return redirect("assessment_detail", assessment_id=assessment.pk)
         for prefix, fs in formsets.items():
             set_errors[prefix].extend(fs.non_form_errors())
-    elif assessment is not None:
-        audit_record(action=Action.VIEW, obj=assessment, client_id=episode.client_id, user=actor.user)
-    elif previous is not None:
-        audit_record(action=Action.VIEW, obj=previous, client_id=episode.client_id, user=actor.user)
 
     for rom_form in formsets["rom"].forms:
         rom_form.norm = rom_norm(rom_form["motion"].value(), rom_form["degrees"].value())  # type: ignore[attr-defined]
@@ -259,12 +244,9 @@ def rom_rows(measurements: Iterable[Any]) -> list[RomRow]:
 
 
 @actor_required
-def assessment_detail(request: HttpRequest, assessment_id: int) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
-    assessment = access.assessment_or_404(actor, assessment_id)
-    prefetch_related_objects([assessment], "pain_regions", "rom", "psfs", "palpation")
+def assessment_detail(request: ActorRequest, assessment_id: int) -> HttpResponse:
+    assessment = queries.assessment_for_reading(request.actor, assessment_id)
     episode: Episode = assessment.episode
-    audit_record(action=Action.VIEW, obj=assessment, client_id=assessment.client_id, user=actor.user)
     screening = queries.screening_on(episode, assessment.assessed_on)
     psfs = list(assessment.psfs.all())
     context = {

@@ -7,43 +7,28 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from mend import access
-from mend.audit.models import Action
-from mend.audit.services import audit_record
 from mend.clinical import queries, services
 from mend.clinical.forms.episodes import DischargeForm, EpisodeForm
-from mend.clinical.models import Episode, PlanOfCare
-from mend.outcomes import queries as outcome_queries
-from mend.platform.actor import Actor
+from mend.clinical.models import PlanOfCare
+from mend.platform.http import ActorRequest
 from mend.platform.pages import actor_required, merge_validation_error
 
 TIMELINE_ON_CHART = 10
 
 
-def _therapist_choices(actor: Actor) -> Any:
-    """Owners and admins choose the treating therapist; a therapist opens episodes for themself."""
-    if not access.can_manage_clinic(actor):
-        return None
-    return access.therapist_memberships(actor).select_related("therapist_profile")
-
-
-def _audit_view(actor: Actor, episode: Episode) -> None:
-    audit_record(action=Action.VIEW, obj=episode, client_id=episode.client_id, user=actor.user)
-
-
 @actor_required
 @require_http_methods(["GET", "POST"])
-def episode_create(request: HttpRequest, client_id: int) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
-    access.require_clinical(actor)
-    client = access.client_or_404(actor, client_id)
+def episode_create(request: ActorRequest, client_id: int) -> HttpResponse:
+    actor = request.actor
+    client = queries.episode_client(actor, client_id)
     form = EpisodeForm(
-        request.POST or None, therapists=_therapist_choices(actor), initial={"started_on": timezone.localdate()}
+        request.POST or None,
+        therapists=queries.episode_therapist_choices(actor),
+        initial={"started_on": actor.today()},
     )
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -61,9 +46,9 @@ def episode_create(request: HttpRequest, client_id: int) -> HttpResponse:
 
 @actor_required
 @require_http_methods(["GET", "POST"])
-def episode_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
-    episode = access.episode_or_404(actor, pk)
+def episode_edit(request: ActorRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    episode = queries.episode_or_404(actor, pk)
     form = EpisodeForm(request.POST or None, instance=episode)
     if request.method == "POST" and form.is_valid():
         try:
@@ -95,11 +80,9 @@ def _plan_by_region(plan: PlanOfCare | None) -> list[RegionPlan]:
 
 
 @actor_required
-def chart(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
-    episode = access.episode_or_404(actor, pk)
-    data = queries.chart(episode)
-    _audit_view(actor, episode)
+def chart(request: ActorRequest, pk: int) -> HttpResponse:
+    data = queries.chart_page(request.actor, pk)
+    episode = data.episode
     referral = data.active_referral
     latest = data.latest_assessment
     context = {
@@ -118,32 +101,32 @@ def chart(request: HttpRequest, pk: int) -> HttpResponse:
         "plan_regions": _plan_by_region(data.plan),
         "timeline": data.timeline[:TIMELINE_ON_CHART],
         "timeline_more": len(data.timeline) > TIMELINE_ON_CHART,
-        "outcomes": outcome_queries.outcomes_card(episode, plan=data.plan, notes=data.notes, today=data.today),
         "can_write": episode.is_open,
         "mode": "view",
+        # Other apps' cards (outcome measures), each under its own name.
+        **data.sections,
     }
     return render(request, "clinical/chart.html", context)
 
 
 @actor_required
-def timeline(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
-    episode = access.episode_or_404(actor, pk)
-    data = queries.chart(episode)
-    _audit_view(actor, episode)
+def timeline(request: ActorRequest, pk: int) -> HttpResponse:
+    data = queries.chart_for_reading(request.actor, pk)
+    episode = data.episode
     context = {"episode": episode, "client": episode.client, "timeline": data.timeline}
     return render(request, "clinical/timeline.html", context)
 
 
 @actor_required
 @require_http_methods(["GET", "POST"])
-def discharge(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
-    episode = access.episode_or_404(actor, pk)
+def discharge(request: ActorRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    episode = queries.episode_or_404(actor, pk)
     if not episode.is_open:
+        # The service refuses a second discharge too; here the page says so instead of a form.
         messages.info(request, f"This episode was discharged on {episode.discharged_on:%Y-%m-%d}.")
         return redirect("chart", pk=episode.pk)
-    today = timezone.localdate()
+    today = actor.today()
     form = DischargeForm(request.POST or None, initial={"discharged_on": today})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -160,12 +143,10 @@ def discharge(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"{episode.client.display_name} was discharged from “{episode.title}”.")
             return redirect("chart", pk=episode.pk)
+    # Opening the page reads the goals' outcomes (audited); a refused discharge shows them again.
     if request.method == "GET":
-        _audit_view(actor, episode)
-    context = {
-        "form": form,
-        "episode": episode,
-        "client": episode.client,
-        "outcomes": queries.goal_outcomes(episode, today=today),
-    }
+        outcomes = queries.discharge_preview(actor, episode)
+    else:
+        outcomes = queries.goal_outcomes(episode, today=today)
+    context = {"form": form, "episode": episode, "client": episode.client, "outcomes": outcomes}
     return render(request, "clinical/discharge_form.html", context, status=400 if form.is_bound else 200)

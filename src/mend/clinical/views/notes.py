@@ -7,24 +7,22 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Prefetch, prefetch_related_objects
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from mend import access, knowledge
-from mend.audit.models import Action
-from mend.audit.services import audit_record
+from mend import knowledge
 from mend.clinical import queries, services
 from mend.clinical.forms.notes import AddendumForm, NoteForm, NoteTechniqueFormSet
 from mend.clinical.forms.plans import kept_forms
-from mend.clinical.models import SIDE_CHOICES, Addendum, NoteStatus, TreatmentNote
+from mend.clinical.models import SIDE_CHOICES, TreatmentNote
 from mend.clinical.screening import Screening
 from mend.clinical.seal import note_seal_ok
 from mend.platform.actor import Actor
 from mend.platform.errors import messages_by_path, parse
+from mend.platform.http import ActorRequest
 from mend.platform.pages import actor_required, merge_validation_error
 
 SIDES = dict(SIDE_CHOICES)
@@ -116,7 +114,7 @@ class _Draft:
         return found
 
 
-def _locked(request: HttpRequest, note: TreatmentNote, error: PermissionDenied | None = None) -> HttpResponse:
+def _locked(request: ActorRequest, note: TreatmentNote, error: PermissionDenied | None = None) -> HttpResponse:
     """409: a signed note changes only through addenda."""
     message = (
         str(error)
@@ -126,25 +124,19 @@ def _locked(request: HttpRequest, note: TreatmentNote, error: PermissionDenied |
             "Add an addendum instead."
         )
     )
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(request, "clinical/_note_autosave_status.html", {"note": note, "locked": message}, status=409)
-    return _detail(request, note, locked=message, status=409)
+    return _detail(request, queries.note_with_details(request.actor, note.pk), locked=message, status=409)
 
 
 def _edit_page(
-    request: HttpRequest, draft: _Draft, *, refused: list[str] | None = None, summary: bool = True, status: int = 200
+    request: ActorRequest, draft: _Draft, *, refused: list[str] | None = None, summary: bool = True, status: int = 200
 ) -> HttpResponse:
     note = draft.note
     episode = note.episode
     screening = queries.screening_on(episode, note.visit_on)
     warnings = draft.warnings(screening)
-    last = (
-        TreatmentNote.objects.filter(episode=episode, status=NoteStatus.SIGNED, visit_on__lte=note.visit_on)
-        .exclude(pk=note.pk)
-        .order_by("-visit_on", "-id")
-        .only("visit_on", "plan_next", "pain_post")
-        .first()
-    )
+    last = queries.previous_signed_note(note)
     context = {
         "note": note,
         "episode": episode,
@@ -163,9 +155,9 @@ def _edit_page(
 
 @actor_required
 @require_POST
-def note_start(request: HttpRequest, pk: int) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    episode = access.episode_or_404(actor, pk)
+def note_start(request: ActorRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    episode = queries.episode_or_404(actor, pk)
     visit_on: date | None = None
     raw = request.POST.get("visit_on", "").strip()
     if raw:
@@ -183,9 +175,9 @@ def note_start(request: HttpRequest, pk: int) -> HttpResponse:
 
 @actor_required
 @require_http_methods(["GET", "POST"])
-def note_edit(request: HttpRequest, note_id: int) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    note = access.note_or_404(actor, note_id)
+def note_edit(request: ActorRequest, note_id: int) -> HttpResponse:
+    actor = request.actor
+    note = queries.note_for_editing(actor, note_id, reading=request.method == "GET")
     if note.is_signed:
         if request.method == "POST":
             return _locked(request, note)
@@ -197,7 +189,6 @@ def note_edit(request: HttpRequest, note_id: int) -> HttpResponse:
         messages.info(request, "This draft belongs to the therapist writing it; you can read it here.")
         return redirect("note_detail", note.pk)
     if request.method == "GET":
-        audit_record(action=Action.VIEW, obj=note, client_id=note.client_id, user=actor.user)
         return _edit_page(request, _Draft(note))
     draft = _Draft(note, request.POST)
     try:
@@ -212,10 +203,10 @@ def note_edit(request: HttpRequest, note_id: int) -> HttpResponse:
 
 @actor_required
 @require_POST
-def note_autosave(request: HttpRequest, note_id: int) -> HttpResponse:
+def note_autosave(request: ActorRequest, note_id: int) -> HttpResponse:
     """What the note form posts as the therapist types: saves and answers with a one-line status."""
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    note = access.note_or_404(actor, note_id)
+    actor = request.actor
+    note = queries.note_or_404(actor, note_id)
     if note.is_signed:
         return _locked(request, note)
     draft = _Draft(note, request.POST)
@@ -236,10 +227,10 @@ def note_autosave(request: HttpRequest, note_id: int) -> HttpResponse:
 
 @actor_required
 @require_POST
-def note_sign(request: HttpRequest, note_id: int) -> HttpResponse:
+def note_sign(request: ActorRequest, note_id: int) -> HttpResponse:
     """Save what the form holds, then sign. A refusal re-shows the form with the reason; nothing is lost."""
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    note = access.note_or_404(actor, note_id)
+    actor = request.actor
+    note = queries.note_or_404(actor, note_id)
     if note.is_signed:
         return _locked(request, note)
     has_form = "subjective" in request.POST
@@ -263,18 +254,14 @@ def note_sign(request: HttpRequest, note_id: int) -> HttpResponse:
 
 
 def _detail(
-    request: HttpRequest,
+    request: ActorRequest,
     note: TreatmentNote,
     *,
     addendum_form: AddendumForm | None = None,
     locked: str = "",
     status: int = 200,
 ) -> HttpResponse:
-    prefetch_related_objects(
-        [note], "techniques", Prefetch("addenda", queryset=Addendum.objects.select_related("signed_by__user"))
-    )
-    if note.signed_by_id:
-        prefetch_related_objects([note], "signed_by__user")
+    """The note as the record holds it, loaded with its techniques, addenda and signer."""
     known, regions = knowledge.techniques(), knowledge.body_regions()
     techniques = [
         {
@@ -301,18 +288,15 @@ def _detail(
 
 
 @actor_required
-def note_detail(request: HttpRequest, note_id: int) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    note = access.note_or_404(actor, note_id)
-    audit_record(action=Action.VIEW, obj=note, client_id=note.client_id, user=actor.user)
-    return _detail(request, note)
+def note_detail(request: ActorRequest, note_id: int) -> HttpResponse:
+    return _detail(request, queries.note_for_reading(request.actor, note_id))
 
 
 @actor_required
 @require_POST
-def note_delete(request: HttpRequest, note_id: int) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    note = access.note_or_404(actor, note_id)
+def note_delete(request: ActorRequest, note_id: int) -> HttpResponse:
+    actor = request.actor
+    note = queries.note_or_404(actor, note_id)
     if note.is_signed:
         return _locked(request, note)
     try:
@@ -325,9 +309,9 @@ def note_delete(request: HttpRequest, note_id: int) -> HttpResponse:
 
 @actor_required
 @require_POST
-def addendum_add(request: HttpRequest, note_id: int) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    note = access.note_or_404(actor, note_id)
+def addendum_add(request: ActorRequest, note_id: int) -> HttpResponse:
+    actor = request.actor
+    note = queries.note_or_404(actor, note_id)
     form = AddendumForm(request.POST)
     if form.is_valid():
         try:
@@ -339,4 +323,4 @@ def addendum_add(request: HttpRequest, note_id: int) -> HttpResponse:
         else:
             messages.success(request, "Addendum signed and added to the note.")
             return redirect(reverse("note_detail", args=[note.pk]) + "#addenda")
-    return _detail(request, note, addendum_form=form, status=400)
+    return _detail(request, queries.note_with_details(actor, note.pk), addendum_form=form, status=400)

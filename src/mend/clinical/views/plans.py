@@ -6,14 +6,11 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from mend import access, knowledge
-from mend.audit.models import Action
-from mend.audit.services import audit_record
+from mend import knowledge
 from mend.clinical import queries, services
 from mend.clinical.forms.plans import (
     GOAL_ERROR_FIELDS,
@@ -25,41 +22,20 @@ from mend.clinical.forms.plans import (
     home_kind_options,
     kept_forms,
 )
-from mend.clinical.models import Assessment, Episode, Goal, NoteStatus, PlanOfCare, TreatmentNote
-from mend.platform.actor import Actor
+from mend.clinical.models import Episode, PlanOfCare
+from mend.platform.http import ActorRequest
 from mend.platform.pages import actor_required
 
 # --- Goals ------------------------------------------------------------------------------------
 
 
-def _latest_measurements(episode: Episode) -> dict[str, queries.Measurement]:
-    """The latest value of every measure recorded in the episode (three queries)."""
-    assessments = list(Assessment.objects.filter(episode=episode).prefetch_related("psfs", "rom"))
-    notes = list(TreatmentNote.objects.filter(episode=episode, status=NoteStatus.SIGNED))
-    return {key: values[-1] for key, values in queries.measurements(assessments, notes).items() if values}
-
-
-def _psfs_activities(episode: Episode) -> list[str]:
-    """PSFS activities as the assessments wrote them, one per activity whatever its case."""
-    names = Assessment.objects.filter(episode=episode).values_list("psfs__activity", flat=True)
-    seen: dict[str, str] = {}
-    for name in names:
-        if name and name.strip().lower() not in seen:
-            seen[name.strip().lower()] = name.strip()
-    return sorted(seen.values(), key=str.lower)
-
-
 @actor_required
 @require_http_methods(["GET", "POST"])
-def goal_edit(request: HttpRequest, pk: int | None = None, goal_id: int | None = None) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    goal: Goal | None = None
-    if goal_id is not None:
-        goal = access.goal_or_404(actor, goal_id)
-        episode = access.episode_or_404(actor, goal.episode_id)
-    else:
-        episode = access.episode_or_404(actor, pk)  # type: ignore[arg-type]
-    latest = _latest_measurements(episode)
+def goal_edit(request: ActorRequest, pk: int | None = None, goal_id: int | None = None) -> HttpResponse:
+    actor = request.actor
+    start = queries.goal_form(actor, episode_id=pk, goal_id=goal_id, reading=request.method == "GET")
+    episode, goal = start.episode, start.goal
+    latest = queries.latest_measurements(episode)
     initial: dict[str, Any] = {}
     if goal is not None:
         initial = {
@@ -70,8 +46,6 @@ def goal_edit(request: HttpRequest, pk: int | None = None, goal_id: int | None =
             **GoalForm.initial_for(goal.measure),
         }
     form = GoalForm(request.POST or None, initial=initial, latest={key: m.value for key, m in latest.items()})
-    if request.method == "GET":
-        audit_record(action=Action.VIEW, obj=goal or episode, client_id=episode.client_id, user=actor.user)
     if request.method == "POST" and form.is_valid():
         try:
             saved = services.goal_save(actor=actor, episode=episode, data=form.goal_data(), goal=goal)
@@ -85,7 +59,7 @@ def goal_edit(request: HttpRequest, pk: int | None = None, goal_id: int | None =
         "client": episode.client,
         "goal": goal,
         "form": form,
-        "psfs_activities": _psfs_activities(episode),
+        "psfs_activities": queries.psfs_activities(episode),
         "latest": [
             {"key": key, "label": queries.measure_label(key), "value": m.value, "on": m.on}
             for key, m in sorted(latest.items())
@@ -105,11 +79,15 @@ def _merge_goal_error(form: GoalForm, error: ValidationError) -> None:
 
 @actor_required
 @require_POST
-def goal_delete(request: HttpRequest, goal_id: int) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    goal = access.goal_or_404(actor, goal_id)
-    services.goal_delete(actor=actor, goal=goal)
-    messages.success(request, f"Goal “{goal.description}” removed.")
+def goal_delete(request: ActorRequest, goal_id: int) -> HttpResponse:
+    actor = request.actor
+    goal = queries.goal_or_404(actor, goal_id)
+    try:
+        services.goal_delete(actor=actor, goal=goal)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Goal “{goal.description}” removed.")
     return redirect("chart", goal.episode_id)
 
 
@@ -186,10 +164,10 @@ def _merge_plan_error(
 
 @actor_required
 @require_http_methods(["GET", "POST"])
-def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    episode = access.episode_or_404(actor, pk)
-    plan = PlanOfCare.objects.filter(episode=episode).first()
+def plan_edit(request: ActorRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    read = queries.plan_form(actor, pk, reading=request.method == "GET")
+    episode, plan = read.episode, read.plan
     start = _plan_initial(episode, plan)
     data = request.POST or None
     form = PlanForm(data, instance=plan, initial=start["form"])
@@ -199,7 +177,7 @@ def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
     techniques = PlanTechniqueFormSet(data, initial=rows_from("techniques"), prefix="technique")
     measures = PlanMeasureFormSet(data, initial=rows_from("measures"), prefix="measure")
     home = HomeProgramFormSet(data, initial=rows_from("home_program"), prefix="home")
-    screening = queries.screening_on(episode, timezone.localdate())
+    screening = queries.screening_on(episode, actor.today())
     preview = request.method == "POST" and request.POST.get("_preview") == "1"
 
     if request.method == "POST" and not preview:
@@ -229,8 +207,6 @@ def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
         # Live conflict warnings: htmx swaps each row's warning box out of band.
         conflicts = [c for row in rows for c in row["conflicts"]]
         return render(request, "clinical/_plan_conflicts.html", {"rows": rows, "conflicts": conflicts, "oob": True})
-    if request.method == "GET":
-        audit_record(action=Action.VIEW, obj=plan or episode, client_id=episode.client_id, user=actor.user)
     row_errors = any(f.errors for fs in (techniques, measures, home) for f in fs.forms)
     context = {
         "episode": episode,
@@ -255,13 +231,12 @@ def plan_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @actor_required
-def home_program(request: HttpRequest, pk: int) -> HttpResponse:
-    actor: Actor = request.actor  # type: ignore[attr-defined]
-    episode = access.episode_or_404(actor, pk)
-    plan = PlanOfCare.objects.filter(episode=episode).first()
+def home_program(request: ActorRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    read = queries.home_program_for_printing(actor, pk)
+    episode, plan = read.episode, read.plan
     therapist = episode.therapist
     profile = getattr(therapist, "therapist_profile", None)
-    audit_record(action=Action.PRINT, obj=plan or episode, client_id=episode.client_id, user=actor.user)
     kinds = dict(home_kind_options())
     items = [
         {**item, "kind_label": kinds.get(item.get("kind", ""), "")} for item in (plan.home_program if plan else ())
@@ -273,6 +248,6 @@ def home_program(request: HttpRequest, pk: int) -> HttpResponse:
         "items": items,
         "therapist_name": profile.display_name if profile else therapist.user.get_full_name(),
         "clinic": actor.clinic,
-        "today": timezone.localdate(),
+        "today": actor.today(),
     }
     return render(request, "clinical/home_program.html", context)

@@ -7,14 +7,10 @@ import os
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from mend import access
-from mend.audit.models import Action
-from mend.audit.services import audit_record
 from mend.clinical import queries, services
 from mend.clinical.forms.assessments import filled_rows
 from mend.clinical.forms.screening import (
@@ -26,10 +22,10 @@ from mend.clinical.forms.screening import (
     clearance_rules,
     health_history_initial,
 )
-from mend.clinical.models import Episode, HealthHistory
 from mend.clinical.screening import Action as Screen
 from mend.clinical.screening import Screening, catalogue
 from mend.clinical.views.assessments import apply_row_errors
+from mend.platform.http import ActorRequest
 from mend.platform.pages import actor_required, merge_validation_error
 
 
@@ -48,27 +44,14 @@ def screening_message(screening: Screening) -> str:
     return f"Screening: {screening.status.label}{because}."
 
 
-def _latest_history(episode: Episode) -> HealthHistory | None:
-    """This episode's latest health history, else the client's latest from an earlier episode."""
-    history = HealthHistory.objects.filter(episode=episode).order_by("-completed_on", "-id").first()
-    if history is None:
-        history = (
-            HealthHistory.objects.filter(clinic_id=episode.clinic_id, client_id=episode.client_id)
-            .order_by("-completed_on", "-id")
-            .first()
-        )
-    return history
-
-
 @actor_required
 @require_http_methods(["GET", "POST"])
-def health_history(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
-    episode = access.episode_or_404(actor, pk)
-    today = timezone.localdate()
-    latest = _latest_history(episode)
-    open_findings = list(latest.findings.filter(resolved_on__isnull=True)) if latest else []
-    initial, extra_rows = health_history_initial(latest, open_findings, today)
+def health_history(request: ActorRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    start = queries.health_history_start(actor, pk, reading=request.method == "GET")
+    episode, latest = start.episode, start.latest
+    today = actor.today()
+    initial, extra_rows = health_history_initial(latest, start.open_findings, today)
     data = request.POST if request.method == "POST" else None
     form = HealthHistoryForm(data, initial=initial)
     extra = FindingFormSet(data, prefix="findings", suggestions=extra_rows, blanks=0 if extra_rows else 1)
@@ -91,8 +74,6 @@ def health_history(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, f"Health history saved. {screening_message(screening)}")
                 return redirect("chart", pk=episode.pk)
         extra_errors.extend(extra.non_form_errors())
-    elif latest is not None:
-        audit_record(action=Action.VIEW, obj=latest, client_id=episode.client_id, user=actor.user)
     context = {
         "episode": episode,
         "client": episode.client,
@@ -100,7 +81,7 @@ def health_history(request: HttpRequest, pk: int) -> HttpResponse:
         "extra": extra,
         "extra_errors": extra_errors,
         "latest": latest,
-        "previous_episode": latest is not None and latest.episode_id != episode.pk,
+        "previous_episode": start.from_previous_episode,
         "screening": queries.screening_on(episode, today),
         "version": services.HEALTH_HISTORY_VERSION,
     }
@@ -109,10 +90,12 @@ def health_history(request: HttpRequest, pk: int) -> HttpResponse:
 
 @actor_required
 @require_http_methods(["GET", "POST"])
-def pre_session_check(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
-    episode = access.episode_or_404(actor, pk)
-    today = timezone.localdate()
+def pre_session_check(request: ActorRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    # Opening the form shows the episode's screening: a read, audited; a refused check is not.
+    read = queries.episode_for_reading if request.method == "GET" else queries.episode_or_404
+    episode = read(actor, pk)
+    today = actor.today()
     data = request.POST if request.method == "POST" else None
     form = PreSessionCheckForm(data, initial={"checked_on": today})
     extra = FindingFormSet(data, prefix="findings", blanks=1)
@@ -134,8 +117,6 @@ def pre_session_check(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, f"Pre-session check recorded. {screening_message(screening)}")
                 return redirect("chart", pk=episode.pk)
         extra_errors.extend(extra.non_form_errors())
-    else:
-        audit_record(action=Action.VIEW, obj=episode, client_id=episode.client_id, user=actor.user)
     context = {
         "episode": episode,
         "client": episode.client,
@@ -149,10 +130,11 @@ def pre_session_check(request: HttpRequest, pk: int) -> HttpResponse:
 
 @actor_required
 @require_http_methods(["GET", "POST"])
-def finding_add(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
-    episode = access.episode_or_404(actor, pk)
-    today = timezone.localdate()
+def finding_add(request: ActorRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    read = queries.episode_for_reading if request.method == "GET" else queries.episode_or_404
+    episode = read(actor, pk)
+    today = actor.today()
     form = FindingForm(request.POST or None, initial={"recorded_on": today, "rule_id": request.GET.get("rule", "")})
     if request.method == "POST" and form.is_valid():
         try:
@@ -167,8 +149,6 @@ def finding_add(request: HttpRequest, pk: int) -> HttpResponse:
                 request, f"{catalogue().rules[finding.rule_id].name} recorded. {screening_message(screening)}"
             )
             return redirect("chart", pk=episode.pk)
-    if request.method == "GET":
-        audit_record(action=Action.VIEW, obj=episode, client_id=episode.client_id, user=actor.user)
     context = {
         "episode": episode,
         "client": episode.client,
@@ -181,22 +161,27 @@ def finding_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @actor_required
 @require_POST
-def finding_resolve(request: HttpRequest, finding_id: int) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
-    finding = access.finding_or_404(actor, finding_id)
-    services.finding_resolve(actor=actor, finding=finding)
+def finding_resolve(request: ActorRequest, finding_id: int) -> HttpResponse:
+    actor = request.actor
+    finding = queries.finding_or_404(actor, finding_id)
+    try:
+        services.finding_resolve(actor=actor, finding=finding)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("chart", pk=finding.episode_id)
     name = catalogue().rules[finding.rule_id].name if finding.rule_id in catalogue().rules else finding.rule_id
-    screening = queries.screening_on(finding.episode, timezone.localdate())
+    screening = queries.screening_on(finding.episode, actor.today())
     messages.success(request, f"{name} marked resolved. {screening_message(screening)}")
     return redirect("chart", pk=finding.episode_id)
 
 
 @actor_required
 @require_http_methods(["GET", "POST"])
-def clearance_add(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
-    episode = access.episode_or_404(actor, pk)
-    today = timezone.localdate()
+def clearance_add(request: ActorRequest, pk: int) -> HttpResponse:
+    actor = request.actor
+    read = queries.episode_for_reading if request.method == "GET" else queries.episode_or_404
+    episode = read(actor, pk)
+    today = actor.today()
     screening = queries.screening_on(episode, today)
     rules = clearance_rules(screening.uncleared)
     wanted = request.GET.get("rule", "")
@@ -205,7 +190,7 @@ def clearance_add(request: HttpRequest, pk: int) -> HttpResponse:
         request.FILES or None,
         initial={"cleared_on": today, "rule_id": wanted if any(r.id == wanted for r in rules) else None},
         rules=rules,
-        providers=access.referring_providers(actor).order_by("name"),
+        providers=queries.referring_provider_choices(actor),
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -228,23 +213,13 @@ def clearance_add(request: HttpRequest, pk: int) -> HttpResponse:
             after = queries.screening_on(episode, today)
             messages.success(request, f"Clearance recorded. {screening_message(after)}")
             return redirect("chart", pk=episode.pk)
-    if request.method == "GET":
-        audit_record(action=Action.VIEW, obj=episode, client_id=episode.client_id, user=actor.user)
     context = {"episode": episode, "client": episode.client, "form": form, "rules": rules, "screening": screening}
     return render(request, "clinical/clearance_form.html", context, status=400 if form.is_bound else 200)
 
 
 @actor_required
-def clearance_document(request: HttpRequest, clearance_id: int) -> HttpResponse:
-    actor = request.actor  # type: ignore[attr-defined]
-    clearance = access.clearance_or_404(actor, clearance_id)
-    if not clearance.document:
-        raise Http404("This clearance has no document.")
-    try:
-        handle = clearance.document.open("rb")
-    except FileNotFoundError:
-        raise Http404("The document file is missing.") from None
-    audit_record(action=Action.VIEW, obj=clearance, client_id=clearance.client_id, user=actor.user)
+def clearance_document(request: ActorRequest, clearance_id: int) -> HttpResponse:
+    clearance, handle = queries.clearance_document(request.actor, clearance_id)
     response = FileResponse(
         handle,
         content_type=clearance.document_type or "application/octet-stream",
