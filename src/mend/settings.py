@@ -270,3 +270,6 @@ LOGGING = {
 # --- Mend -----------------------------------------------------------------------------
 MEND_LICENCE_WARNING_DAYS = env_int("MEND_LICENCE_WARNING_DAYS", 60, minimum=1)
 MEND_PAGE_SIZE = 25
+# Checks other apps add to `mend audit verify` (dotted paths; see mend.audit.queries.audit_verifiers):
+# signed notes and addenda still match their seals and the seals the audit chain recorded.
+MEND_AUDIT_VERIFIERS = ["mend.clinical.seal.verify_seals"]

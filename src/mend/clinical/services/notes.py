@@ -82,7 +82,8 @@ def _lock(note: TreatmentNote) -> None:
 def note_start(*, actor: Actor, episode: Episode, visit_on: date | None = None) -> TreatmentNote:
     """A draft for today's visit, pre-filled from the plan and the last signed note."""
     require_write(actor, episode)
-    require_open(episode)
+    # Lock the episode as episode_discharge does: a draft must not appear while a discharge commits.
+    require_open(Episode.objects.select_for_update().only("discharged_on").get(pk=episode.pk))
     if actor.role != Role.THERAPIST and not access.can_manage_clinic(actor):
         raise PermissionDenied("Only therapists write treatment notes.")
     visit_on = visit_on or actor.today()
