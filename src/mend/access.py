@@ -37,7 +37,7 @@ from mend.platform.actor import Actor
 
 if TYPE_CHECKING:
     from mend.clinics.models import Membership
-    from mend.people.models import Client, ReferringProvider, TherapistProfile
+    from mend.people.models import TherapistProfile
 
 M = TypeVar("M", bound=models.Model)
 
@@ -98,34 +98,9 @@ def require_edit_therapist(actor: Actor, profile: TherapistProfile) -> None:
 
 
 # --- Moving out -----------------------------------------------------------------------
-# Until clinical and outcomes call the app loaders themselves (people.queries.clients,
-# clinics.queries.therapist_memberships, …), these forward to them. They are the only reason this
-# module still reaches into apps; the imports are inside the functions so that people and clinics
-# can import this module while it is loading. (The clinical loaders live in mend.clinical.queries.)
-
-
-def clients(actor: Actor) -> QuerySet[Client]:
-    from mend.people import queries
-
-    return queries.clients(actor)
-
-
-def client_or_404(actor: Actor, pk: int | str) -> Client:
-    from mend.people import queries
-
-    return queries.client_or_404(actor, pk)
-
-
-def therapists(actor: Actor) -> QuerySet[TherapistProfile]:
-    from mend.people import queries
-
-    return queries.therapists(actor)
-
-
-def referring_providers(actor: Actor) -> QuerySet[ReferringProvider]:
-    from mend.people import queries
-
-    return queries.referring_providers(actor)
+# outcomes.queries still calls this one; once it calls clinics.queries.therapist_memberships
+# itself, this goes and the module imports no app at all. The import is inside the function so
+# that clinics can import this module while it is loading.
 
 
 def therapist_memberships(actor: Actor) -> QuerySet[Membership]:
