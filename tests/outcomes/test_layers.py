@@ -58,5 +58,4 @@ def test_the_clinical_app_does_not_import_the_outcomes_app():
         for path in (SRC / "clinical").rglob("*.py")
         if "tests" not in path.parts and any(name.startswith("mend.outcomes") for name in _imports(path))
     }
-    # The chart page's import of mend.outcomes.queries goes with the chart-section hook.
-    assert importing <= {"clinical/views/episodes.py"}
+    assert importing == set()
