@@ -9,6 +9,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from mend.audit.models import Action, AuditEvent
+from mend.clinical import services as clinical_services
 from mend.outcomes import score, services
 from mend.outcomes.models import MeasureResponse, Source
 from mend.outcomes.scoring import SCORING_VERSION
@@ -121,3 +122,12 @@ def test_a_measure_recorded_in_the_evening_is_dated_the_clinics_day(personas, te
             actor=tess, episode=episode, measure_id="nprs", answers=[4], collected_on=date(2026, 3, 9)
         )
         assert explicit.collected_on == date(2026, 3, 9)
+
+
+def test_a_discharged_episode_takes_no_new_measure_whoever_records_it(tess, episode):
+    """The read-only rule lives in the service: a page, the API or an import all get the refusal."""
+    services.response_record(actor=tess, episode=episode, measure_id="nprs", answers=[5])
+    clinical_services.episode_discharge(actor=tess, episode=episode, reason="goals_met")
+    with pytest.raises(ValidationError, match="read-only"):
+        services.response_record(actor=tess, episode=episode, measure_id="nprs", answers=[2])
+    assert MeasureResponse.objects.filter(episode=episode).count() == 1

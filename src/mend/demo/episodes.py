@@ -227,6 +227,8 @@ class _Teller:
         for n, on in enumerate(self.visits):
             self._visit(episode, n, on)
         self._aftermath(episode)
+        # Measures are recorded while the episode is open: a discharged record is read-only.
+        record_demo_outcomes([episode], today=self.today, seed=self.rng.randrange(1_000_000))
         if story.discharge:
             self._discharge(episode)
         return episode

@@ -21,7 +21,7 @@ from django.db import transaction
 from mend.accounts.models import User
 from mend.clinics.models import Clinic, Location, Membership, Role, Room
 from mend.clinics.services import clinic_create, membership_add
-from mend.demo.episodes import load_demo_episodes, load_stories, record_demo_outcomes, seed_stories
+from mend.demo.episodes import load_demo_episodes, load_stories, seed_stories
 from mend.demo.generate import TORONTO, VANCOUVER, Place, client_rows, referrer_rows
 from mend.demo.history import load_history
 from mend.demo.outcomes import seed_outcome_episodes
@@ -204,7 +204,7 @@ def _clients(
     seed: int,
     unassigned: float = 0.04,
     shared: float = 0.1,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> int:
     """Insert clients with care teams: most have a primary therapist, some are shared with a second."""
     rng = random.Random(seed)
@@ -343,14 +343,13 @@ def load_demo(*, today: date) -> LoadResult:
         seed=6,
         unassigned=0.0,
     )
-    episodes = load_demo_episodes(
+    load_demo_episodes(
         harbour=harbour,
         harbour_therapists=harbour_therapists,
         northside=northside,
         northside_therapists=northside_therapists,
         today=today,
     )
-    record_demo_outcomes(episodes, today=today)
     # Two years of finished episodes, so the evidence report has something to say.
     load_history(harbour, count=HARBOUR_PAST_EPISODES, today=today, seed=21)
     load_history(northside, count=NORTHSIDE_PAST_EPISODES, today=today, seed=22)
@@ -369,7 +368,7 @@ def seed_clinic(
     *,
     clients: int,
     today: date,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
     clinical: bool = True,
 ) -> LoadResult:
     """One synthetic clinic ``seed-<index>`` with ``clients`` clients, for benchmarks.

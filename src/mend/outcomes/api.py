@@ -170,8 +170,6 @@ def create_response(request: ActorRequest, episode_id: int, payload: ResponseIn)
     actor = request.actor
     episode = clinical_queries.episode_or_404(actor, episode_id)
     try:
-        if not episode.is_open:
-            raise ValidationError({"__all__": "This episode was discharged; its record is read-only."})
         response = services.response_record(
             actor=actor,
             episode=episode,

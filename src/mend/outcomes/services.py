@@ -123,6 +123,11 @@ def response_record(
     access.require_clinical(actor)
     if episode.clinic_id != actor.clinic_id:
         raise ValueError("Outcome measures are recorded only within their own clinic.")
+    # A discharged record is read-only whoever writes (page, API, import), read from the locked row
+    # (a discharge may have committed since the caller loaded it). Answers to a link sent before
+    # discharge still arrive through link_redeem: the client was asked in time.
+    if Episode.objects.select_for_update().only("discharged_on").get(pk=episode.pk).discharged_on is not None:
+        raise ValidationError({"__all__": "This episode was discharged; its record is read-only."})
     today = actor.today()
     collected_on = collected_on or today
     if collected_on > today:
