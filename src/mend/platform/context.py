@@ -8,10 +8,15 @@ complete without every function passing the request along.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import uuid
 from collections.abc import Iterator
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypedDict
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +26,16 @@ class RequestContext:
     user_id: int | None = None
     clinic_id: int | None = None
     role: str = ""
+
+
+class _Fields(TypedDict, total=False):
+    """What a caller may set or change: RequestContext's fields by name."""
+
+    request_id: str
+    ip: str | None
+    user_id: int | None
+    clinic_id: int | None
+    role: str
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("mend_request_context", default=None)
@@ -33,34 +48,24 @@ def current() -> RequestContext:
     return ctx
 
 
-def set_context(ctx: RequestContext) -> object:
+def set_context(ctx: RequestContext) -> Token[RequestContext | None]:
     return _current.set(ctx)
 
 
-def update(**changes: object) -> None:
-    ctx = current()
-    fields = {
-        "request_id": ctx.request_id,
-        "ip": ctx.ip,
-        "user_id": ctx.user_id,
-        "clinic_id": ctx.clinic_id,
-        "role": ctx.role,
-    }
-    fields.update(changes)
-    _current.set(RequestContext(**fields))  # type: ignore[arg-type]
+def update(**changes: Unpack[_Fields]) -> None:
+    _current.set(dataclasses.replace(current(), **changes))
 
 
-def reset(token: object) -> None:
-    _current.reset(token)  # type: ignore[arg-type]
+def reset(token: Token[RequestContext | None]) -> None:
+    _current.reset(token)
 
 
 @contextlib.contextmanager
-def acting(**fields: object) -> Iterator[RequestContext]:
+def acting(**fields: Unpack[_Fields]) -> Iterator[RequestContext]:
     """Run a block (a command, a test) as a given actor."""
-    base = {"request_id": "cli-" + uuid.uuid4().hex[:12]}
-    base.update(fields)  # type: ignore[arg-type]
-    token = _current.set(RequestContext(**base))  # type: ignore[arg-type]
+    ctx = dataclasses.replace(RequestContext(request_id="cli-" + uuid.uuid4().hex[:12]), **fields)
+    token = _current.set(ctx)
     try:
-        yield _current.get()  # type: ignore[misc]
+        yield ctx
     finally:
         _current.reset(token)
