@@ -7,34 +7,40 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from django import forms
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
 from django.forms.formsets import BaseFormSet
-from django.http import HttpRequest, HttpResponse
+from django.forms.utils import ErrorList
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 
 from mend.platform.errors import Path, messages_by_path, parse
+from mend.platform.http import ActorRequest
 
 # The session key holding the active clinic's id: set by signing in and by the clinic switcher,
 # read by the middleware that makes ``request.actor``.
 SESSION_CLINIC_KEY = "mend_clinic_id"
 
-View = Callable[..., HttpResponse]
+_Args = ParamSpec("_Args")
+_Response = TypeVar("_Response", bound=HttpResponseBase)
 
 
-def actor_required(view: View) -> View:
+def actor_required(
+    view: Callable[Concatenate[ActorRequest, _Args], _Response],
+) -> Callable[Concatenate[HttpRequest, _Args], _Response | HttpResponse]:
     """Signed in, with an active clinic membership; views then use ``request.actor``."""
 
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, /, *args: _Args.args, **kwargs: _Args.kwargs) -> _Response | HttpResponse:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if getattr(request, "actor", None) is None:
             return render(request, "web/no_clinic.html", status=403)
-        return view(request, *args, **kwargs)
+        # ActiveClinicMiddleware set the actor just checked: this is the request ActorRequest describes.
+        return view(cast(ActorRequest, request), *args, **kwargs)
 
     return wrapper
 
@@ -75,6 +81,15 @@ def merge_validation_error(
             form.add_error(found.field, messages)
         else:
             form.add_error(None, messages)
+
+
+def error_messages(errors: ErrorList) -> list[str]:
+    """A form's or formset's error list as its messages.
+
+    Iterating an ErrorList already gives each message as ``str`` (its ``__getitem__`` unpacks the
+    ValidationErrors it holds), but django-stubs types the items as what the list stores.
+    """
+    return [str(message) for message in errors]
 
 
 def _onto_formset(formset: BaseFormSet[Any], found: Path, messages: list[str]) -> None:

@@ -6,7 +6,7 @@ can be deleted here (clinical records are restricted and purged on a schedule, n
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -19,6 +19,8 @@ from mend.clinics import services as clinic_services
 from mend.clinics.models import Location, Membership, Room
 from mend.people import services as people_services
 from mend.people.models import Client, ReferringProvider, TherapistProfile
+from mend.platform.actor import Actor
+from mend.platform.http import ActorRequest
 
 
 class OwnerAdminSite(admin.AdminSite):
@@ -33,13 +35,18 @@ class OwnerAdminSite(admin.AdminSite):
 site = OwnerAdminSite(name="admin")
 
 
+def _actor(request: HttpRequest) -> Actor:
+    """The owner acting: ModelAdmin's methods take an HttpRequest, but the site lets only an owner's in."""
+    return cast(ActorRequest, request).actor
+
+
 class ClinicScopedAdmin(admin.ModelAdmin):
     """Rows of the active clinic only; owners may view and change, nobody deletes."""
 
     writable = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return super().get_queryset(request).filter(clinic_id=request.actor.clinic_id)  # type: ignore[attr-defined]
+        return super().get_queryset(request).filter(clinic_id=_actor(request).clinic_id)
 
     def _is_owner(self, request: HttpRequest) -> bool:
         return access.can_use_admin(getattr(request, "actor", None))
@@ -77,7 +84,7 @@ class ClientAdmin(ClinicScopedAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(self, request: HttpRequest, obj: Client, form: Any, change: bool) -> None:
-        actor = request.actor  # type: ignore[attr-defined]
+        actor = _actor(request)
         data = {name: form.cleaned_data[name] for name in form.cleaned_data}
         if change:
             people_services.client_update(actor=actor, client=obj, data=data)
@@ -94,7 +101,7 @@ class ReferringProviderAdmin(ClinicScopedAdmin):
     exclude = ["clinic"]
 
     def save_model(self, request: HttpRequest, obj: ReferringProvider, form: Any, change: bool) -> None:
-        actor = request.actor  # type: ignore[attr-defined]
+        actor = _actor(request)
         saved = people_services.referring_provider_save(
             actor=actor, data=form.cleaned_data, provider=obj if change else None
         )
@@ -108,7 +115,7 @@ class LocationAdmin(ClinicScopedAdmin):
     exclude = ["clinic"]
 
     def save_model(self, request: HttpRequest, obj: Location, form: Any, change: bool) -> None:
-        actor = request.actor  # type: ignore[attr-defined]
+        actor = _actor(request)
         saved = clinic_services.location_save(actor=actor, data=form.cleaned_data, location=obj if change else None)
         obj.pk = saved.pk
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from django.http import HttpRequest, HttpResponse
@@ -12,6 +13,7 @@ from django.utils.cache import add_never_cache_headers
 from mend.clinics import queries as clinic_queries
 from mend.platform import context
 from mend.platform.actor import Actor
+from mend.platform.http import MendRequest
 from mend.platform.pages import SESSION_CLINIC_KEY
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -48,19 +50,21 @@ class ActiveClinicMiddleware:
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.actor = None  # type: ignore[attr-defined]
-        request.memberships = []  # type: ignore[attr-defined]
+    def __call__(self, http_request: HttpRequest) -> HttpResponse:
+        # This is where a request becomes the MendRequest the views see.
+        request = cast(MendRequest, http_request)
+        request.actor = None
+        request.memberships = []
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             memberships = clinic_queries.active_memberships(user)
-            request.memberships = memberships  # type: ignore[attr-defined]
+            request.memberships = memberships
             wanted = request.session.get(SESSION_CLINIC_KEY)
             chosen = next((m for m in memberships if m.clinic_id == wanted), None)
             if chosen is None and memberships:
                 chosen = memberships[0]
             if chosen is not None:
-                request.actor = Actor(user=user, membership=chosen)  # type: ignore[attr-defined]
+                request.actor = Actor(user=user, membership=chosen)
                 # Dates and times on pages are the clinic's wall-clock time.
                 timezone.activate(ZoneInfo(chosen.clinic.timezone))
                 context.update(user_id=user.pk, clinic_id=chosen.clinic_id, role=chosen.role)

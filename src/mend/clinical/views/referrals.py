@@ -85,7 +85,8 @@ def referral_document(request: ActorRequest, referral_id: int) -> FileResponse:
         # The type was read from the file's first bytes when it was stored (services.check_document).
         content_type=referral.document_type or "application/octet-stream",
         as_attachment=True,
-        filename=PurePosixPath(referral.document.name).name,
+        # The loader answers 404 for a referral without a document, so the name is there.
+        filename=PurePosixPath(referral.document.name or "").name,
     )
 
 
