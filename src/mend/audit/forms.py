@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -20,7 +20,7 @@ class AuditFilterForm(forms.Form):
 
     def __init__(self, *args: Any, users: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["user"].choices = [("", "Anyone"), *users]
+        cast(forms.TypedChoiceField, self.fields["user"]).choices = [("", "Anyone"), *users]
 
     def clean_sort(self) -> str:
         sort = self.cleaned_data.get("sort", "")

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.db.models import QuerySet
 
 from mend.clinics.models import Clinic, Location, Room
 from mend.clinics.validators import country_choices, currency_choices, timezone_choices
@@ -33,6 +34,6 @@ class RoomForm(forms.ModelForm):
         fields = ["name", "location", "is_active"]
         labels = {"is_active": "In use"}
 
-    def __init__(self, *args: Any, locations: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, locations: QuerySet[Location], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["location"].queryset = locations
+        cast(forms.ModelChoiceField, self.fields["location"]).queryset = locations

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.utils import timezone
@@ -17,6 +17,7 @@ from django.utils import timezone
 from mend.outcomes.scoring import Measure, ScoringError, measures, score
 from mend.outcomes.services import PSFS_MAX_ACTIVITIES
 from mend.outcomes.wording import Wording, WordingError, wording
+from mend.platform.pages import error_messages
 
 # A phone (about 300 px for the scale) fits six 44 px answer buttons in a row; longer scales wrap
 # into rows of equal length (0–10: 6 + 5) instead of leaving one answer alone on the last row.
@@ -161,7 +162,7 @@ class MeasureForm(forms.Form):
                     name=bound.html_name,
                     group_id=bound.auto_id,
                     choices=choices,
-                    errors=bound.errors,
+                    errors=error_messages(bound.errors),
                     activity=self[f"activity_{n}"] if self.is_psfs else None,
                     wide_labels=any(len(c.label) > 4 for c in choices),
                 )
@@ -190,7 +191,7 @@ class MeasureForm(forms.Form):
         return links
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if self.is_psfs:
             for n in range(self.count):
                 activity = (data.get(f"activity_{n}") or "").strip()
@@ -292,7 +293,7 @@ class SendLinkForm(forms.Form):
                 self.unavailable.append(Unsendable(value, label, reason))
             else:
                 sendable.append((value, label))
-        self.fields["measures"].choices = sendable  # type: ignore[attr-defined]
+        cast(forms.MultipleChoiceField, self.fields["measures"]).choices = sendable
         # Preselect only what can be sent: a due PSFS or licensed measure is listed, not ticked.
         ids = [value for value, _ in sendable]
         wanted = [m for m in self.initial.get("measures", []) if m in ids]
@@ -300,7 +301,7 @@ class SendLinkForm(forms.Form):
 
     @property
     def can_send(self) -> bool:
-        return bool(self.fields["measures"].choices)  # type: ignore[attr-defined]
+        return bool(cast(forms.MultipleChoiceField, self.fields["measures"]).choices)
 
 
 class EvidenceFilterForm(forms.Form):
@@ -324,8 +325,8 @@ class EvidenceFilterForm(forms.Form):
         if therapists is None:
             del self.fields["therapist"]
         else:
-            self.fields["therapist"].choices = [("", "All therapists"), *therapists]  # type: ignore[attr-defined]
-        self.fields["technique"].choices = [("", "Any technique"), *techniques]  # type: ignore[attr-defined]
+            cast(forms.TypedChoiceField, self.fields["therapist"]).choices = [("", "All therapists"), *therapists]
+        cast(forms.ChoiceField, self.fields["technique"]).choices = [("", "Any technique"), *techniques]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

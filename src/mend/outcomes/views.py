@@ -22,7 +22,7 @@ from mend.outcomes.forms import EvidenceFilterForm, MeasureForm, SendLinkForm, m
 from mend.outcomes.models import MeasureResponse
 from mend.outcomes.scoring import measures
 from mend.platform.http import ActorRequest
-from mend.platform.pages import actor_required, merge_validation_error
+from mend.platform.pages import actor_required, error_messages, merge_validation_error
 
 
 def score_text(response: MeasureResponse) -> str:
@@ -272,7 +272,7 @@ def evidence_page(request: ActorRequest) -> HttpResponse:
 def evidence_csv(request: ActorRequest) -> HttpResponse:
     form, filters = _evidence_filters(request)
     if filters is None:
-        return HttpResponse("; ".join(e for errors in form.errors.values() for e in errors), status=400)
+        return HttpResponse("; ".join(e for errors in form.errors.values() for e in error_messages(errors)), status=400)
     response = HttpResponse(evidence.evidence_export(request.actor, filters), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="evidence-report.csv"'
     return response

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.db.models import QuerySet
 
 from mend import knowledge
 from mend.clinics.models import Membership
@@ -61,13 +62,15 @@ class ClientForm(forms.ModelForm):
             "email": forms.EmailInput(attrs={"autocomplete": "email"}),
         }
 
-    def __init__(self, *args: Any, therapists: Any = None, can_assign: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, therapists: QuerySet[Membership] | None = None, can_assign: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["country"] = forms.ChoiceField(
             choices=[("", "—"), *country_choices()], required=False, label="Country"
         )
         if therapists is not None and can_assign:
-            self.fields["primary_therapist"].queryset = therapists
+            cast(TherapistChoiceField, self.fields["primary_therapist"]).queryset = therapists
         else:
             del self.fields["primary_therapist"]
 

@@ -7,7 +7,7 @@ service's to check, so its message — which names the norm — shows beside the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -59,7 +59,14 @@ class AssessmentForm(forms.Form):
         return {name: self.cleaned_data.get(name) for name in self.fields}
 
 
-class PainRowForm(forms.Form):
+class InputRowForm(forms.Form):
+    """A row of a RowFormSet: ``to_input()`` gives what the service takes for it."""
+
+    def to_input(self) -> Any:
+        raise NotImplementedError
+
+
+class PainRowForm(InputRowForm):
     region = forms.ChoiceField(choices=region_options, label="Region")
     side = forms.ChoiceField(choices=SIDE_OPTIONS, required=False, label="Side")
     intensity = forms.IntegerField(label="Intensity (0–10)", widget=_number({"min": "0", "max": "10"}))
@@ -70,7 +77,7 @@ class PainRowForm(forms.Form):
         return PainInput(region=d["region"], side=d.get("side") or "", intensity=d["intensity"], quality=d["quality"])
 
 
-class RomRowForm(forms.Form):
+class RomRowForm(InputRowForm):
     motion = forms.ChoiceField(choices=motion_options, label="Motion")
     side = forms.ChoiceField(choices=SIDE_OPTIONS, required=False, label="Side")
     mode = forms.ChoiceField(choices=RomMode.choices, initial=RomMode.ACTIVE, label="Active / passive")
@@ -81,7 +88,7 @@ class RomRowForm(forms.Form):
         return RomInput(motion=d["motion"], side=d.get("side") or "", mode=d["mode"], degrees=d["degrees"])
 
 
-class PsfsRowForm(forms.Form):
+class PsfsRowForm(InputRowForm):
     activity = forms.CharField(max_length=120, label="Activity")
     score = forms.IntegerField(label="Score (0–10)", widget=_number({"min": "0", "max": "10"}))
 
@@ -89,7 +96,7 @@ class PsfsRowForm(forms.Form):
         return PsfsInput(activity=self.cleaned_data["activity"], score=self.cleaned_data["score"])
 
 
-class PalpationRowForm(forms.Form):
+class PalpationRowForm(InputRowForm):
     region = forms.ChoiceField(choices=region_options, label="Region")
     side = forms.ChoiceField(choices=SIDE_OPTIONS, required=False, label="Side")
     kind = forms.ChoiceField(choices=[("", "Choose"), *PalpationKind.choices], label="Finding")
@@ -100,7 +107,7 @@ class PalpationRowForm(forms.Form):
         return PalpationInput(region=d["region"], side=d.get("side") or "", kind=d["kind"], note=d["note"])
 
 
-class RowFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
+class RowFormSet(forms.BaseFormSet):
     """Rows of one kind. Rows already saved are initial forms and always count; suggested rows
     (say, last time's PSFS activities on a re-evaluation) are extra forms with initial values, so
     a suggestion left untouched is skipped like a blank row."""
@@ -119,16 +126,19 @@ class RowFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
         return {}
 
 
-def _formset(form: type[forms.Form]) -> type[RowFormSet]:
-    return forms.formset_factory(  # type: ignore[return-value]
-        form, formset=RowFormSet, can_delete=True, max_num=40, absolute_max=60, validate_max=True
+def row_formset(form: type[InputRowForm], *, max_num: int, absolute_max: int) -> type[RowFormSet]:
+    """A RowFormSet of ``form`` rows, each removable, at most ``max_num`` of them."""
+    formset = forms.formset_factory(
+        form, formset=RowFormSet, can_delete=True, max_num=max_num, absolute_max=absolute_max, validate_max=True
     )
+    # formset_factory subclasses the formset it is given; django-stubs types the result as BaseFormSet.
+    return cast(type[RowFormSet], formset)
 
 
-PainFormSet = _formset(PainRowForm)
-RomFormSet = _formset(RomRowForm)
-PsfsFormSet = _formset(PsfsRowForm)
-PalpationFormSet = _formset(PalpationRowForm)
+PainFormSet = row_formset(PainRowForm, max_num=40, absolute_max=60)
+RomFormSet = row_formset(RomRowForm, max_num=40, absolute_max=60)
+PsfsFormSet = row_formset(PsfsRowForm, max_num=40, absolute_max=60)
+PalpationFormSet = row_formset(PalpationRowForm, max_num=40, absolute_max=60)
 
 ROW_SETS: dict[str, type[RowFormSet]] = {
     "pain": PainFormSet,
@@ -138,6 +148,6 @@ ROW_SETS: dict[str, type[RowFormSet]] = {
 }
 
 
-def filled_rows(formset: forms.BaseFormSet) -> list[forms.Form]:  # type: ignore[type-arg]
+def filled_rows(formset: RowFormSet) -> list[InputRowForm]:
     """Rows of a valid formset that hold something and are not marked for removal, in order."""
     return [form for form in formset.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")]

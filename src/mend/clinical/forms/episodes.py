@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.db.models import QuerySet
 
 from mend import knowledge
 from mend.clinical.models import DischargeReason, Episode
@@ -37,13 +38,13 @@ class EpisodeForm(forms.ModelForm):
         widgets = {"started_on": DateInput()}
         labels = {"started_on": "Start date"}
 
-    def __init__(self, *args: Any, therapists: Any = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, therapists: QuerySet[Membership] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["title"].widget.attrs.setdefault("autofocus", True)
         if therapists is None:
             del self.fields["therapist"]
         else:
-            self.fields["therapist"].queryset = therapists
+            cast(TherapistChoiceField, self.fields["therapist"]).queryset = therapists
 
 
 class DischargeForm(forms.Form):

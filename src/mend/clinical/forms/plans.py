@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django import forms
 
@@ -43,7 +43,7 @@ def home_kind_options() -> list[tuple[str, str]]:
 
 
 def measure_options() -> list[tuple[str, str]]:
-    """Outcome measures from the registry (mend.outcomes), by short name and what they measure."""
+    """Outcome measures from the registry (mend.knowledge.outcome_measures), by short name and construct."""
     return [("", "Choose a measure"), *((m.id, f"{m.short} · {m.construct}") for m in measures().values())]
 
 
@@ -84,7 +84,7 @@ class GoalForm(forms.Form):
     def __init__(self, *args: Any, latest: dict[str, float] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.latest = latest or {}
-        self.fields["rom_motion"].choices = [
+        cast(forms.ChoiceField, self.fields["rom_motion"]).choices = [
             ("", "Choose a motion"),
             *((m.id, m.name) for m in knowledge.rom_motions().values()),
         ]
@@ -281,7 +281,10 @@ PlanMeasureFormSet = forms.formset_factory(PlanMeasureForm, extra=1, can_delete=
 HomeProgramFormSet = forms.formset_factory(HomeProgramForm, extra=1, can_delete=True, max_num=20)
 
 
-def kept_forms(formset: forms.BaseFormSet) -> list[tuple[int, RowForm]]:  # type: ignore[type-arg]
+_Row = TypeVar("_Row", bound=RowForm)
+
+
+def kept_forms(formset: forms.BaseFormSet[_Row]) -> list[tuple[int, _Row]]:
     """(index, form) of the rows to save: valid, not removed and not left empty."""
     kept = []
     for index, form in enumerate(formset.forms):

@@ -6,9 +6,10 @@ checks each against the official code set, so the form only splits the lines.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.db.models import QuerySet
 
 from mend.clinical.models import Referral
 from mend.people.forms import DateInput
@@ -83,14 +84,14 @@ class ReferralForm(forms.ModelForm):
             "valid_until": "The last day a visit may count against this referral.",
         }
 
-    def __init__(self, *args: Any, providers: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, providers: QuerySet[ReferringProvider], **kwargs: Any) -> None:
         referral = kwargs.get("instance")
         if referral is not None and referral.pk:
             kwargs.setdefault("initial", {})
             kwargs["initial"].setdefault("diagnoses", diagnoses_as_text(referral.diagnoses))
             kwargs["initial"].setdefault("provider", referral.provider_id)
         super().__init__(*args, **kwargs)
-        self.fields["provider"].queryset = providers
+        cast(ProviderChoiceField, self.fields["provider"]).queryset = providers
         self.fields["received_on"].required = False
 
     def clean_diagnoses(self) -> list[str]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django import forms
+from django.db import models
+from django.db.models import QuerySet
 
-from mend.clinical.forms.assessments import SIDE_OPTIONS, RowFormSet, region_options
+from mend.clinical.forms.assessments import SIDE_OPTIONS, InputRowForm, region_options, row_formset
 from mend.clinical.models import HealthHistory, ScreeningFinding
 from mend.clinical.screening import Action, Rule, catalogue
 from mend.clinical.services import FindingInput
@@ -71,7 +73,7 @@ class Question:
         return self.answer.value() == self.finding_answer
 
 
-class FindingRowForm(forms.Form):
+class FindingRowForm(InputRowForm):
     """One more finding: a catalogue rule and where."""
 
     rule_id = forms.ChoiceField(choices=rule_options, label="Finding")
@@ -91,9 +93,7 @@ class FindingRowForm(forms.Form):
         return FindingInput(d["rule_id"], region=d["region"], side=d.get("side") or "", note=d["note"].strip())
 
 
-FindingFormSet = forms.formset_factory(
-    FindingRowForm, formset=RowFormSet, can_delete=True, max_num=20, absolute_max=40, validate_max=True
-)
+FindingFormSet = row_formset(FindingRowForm, max_num=20, absolute_max=40)
 
 
 TEXT_FIELDS = ("conditions", "medications", "surgeries", "implants", "skin_conditions", "allergies", "symptoms")
@@ -121,7 +121,8 @@ class HealthHistoryForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name in TEXT_FIELDS:
-            model_field = HealthHistory._meta.get_field(name)
+            # TEXT_FIELDS are text columns of the model, never a relation (which has no verbose_name).
+            model_field = cast(models.Field, HealthHistory._meta.get_field(name))
             self.fields[name] = forms.CharField(
                 label=str(model_field.verbose_name).capitalize(),
                 required=False,
@@ -296,10 +297,12 @@ class ClearanceForm(forms.Form):
         help_text="PDF, PNG or JPEG, up to 10 MB.",
     )
 
-    def __init__(self, *args: Any, rules: Sequence[Rule], providers: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, rules: Sequence[Rule], providers: QuerySet[ReferringProvider], **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["rule_id"].choices = [(r.id, r.name) for r in rules]
-        self.fields["provider"].queryset = providers
+        cast(forms.ChoiceField, self.fields["rule_id"]).choices = [(r.id, r.name) for r in rules]
+        cast(forms.ModelChoiceField, self.fields["provider"]).queryset = providers
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

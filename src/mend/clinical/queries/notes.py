@@ -134,12 +134,19 @@ def addendum_content(addendum: Addendum, note: TreatmentNote) -> dict[str, Any]:
 
 
 class TechniqueRow(Protocol):
-    """A technique row as a note holds it, saved (NoteTechnique) or typed (the form's row)."""
+    """A technique row as a note holds it, saved (NoteTechnique) or typed (the form's row).
 
-    technique: str
-    region: str
-    side: str
-    pressure: int | None
+    Read-only members: a model field accepts more on assignment than it gives back on reading.
+    """
+
+    @property
+    def technique(self) -> str: ...
+    @property
+    def region(self) -> str: ...
+    @property
+    def side(self) -> str: ...
+    @property
+    def pressure(self) -> int | None: ...
 
 
 def technique_row_label(row: int, technique: str, region: str, side: str = "") -> str:

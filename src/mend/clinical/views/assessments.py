@@ -4,7 +4,7 @@ palpation rows, and the read-only record."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -20,7 +20,7 @@ from mend.clinical import queries, rules, services
 from mend.clinical.forms.assessments import ROW_SETS, AssessmentForm, RowFormSet, filled_rows
 from mend.clinical.models import Assessment, AssessmentKind, Episode
 from mend.platform.http import ActorRequest
-from mend.platform.pages import actor_required, merge_validation_error
+from mend.platform.pages import actor_required, error_messages, merge_validation_error
 
 ROW_KEY = re.compile(r"^(pain|rom|psfs|palpation)-(\d+)$")
 ROW_TITLES = {
@@ -124,7 +124,7 @@ def _pain_for_map(formset: RowFormSet) -> list[SimpleNamespace]:
 def apply_row_errors(
     error: ValidationError,
     form: Any,
-    rows: dict[str, Sequence[Any]],
+    rows: Mapping[str, Sequence[Any]],
     set_errors: dict[str, list[str]],
 ) -> None:
     """Put a service's errors where they belong: ``rom-2`` beside the third ROM row sent, ``pain``
@@ -195,10 +195,10 @@ def assessment_edit(request: ActorRequest, pk: int | None = None, assessment_id:
                 messages.success(request, f"{assessment} saved.")
                 return redirect("assessment_detail", assessment_id=assessment.pk)
         for prefix, fs in formsets.items():
-            set_errors[prefix].extend(fs.non_form_errors())
+            set_errors[prefix].extend(error_messages(fs.non_form_errors()))
 
     for rom_form in formsets["rom"].forms:
-        rom_form.norm = rom_norm(rom_form["motion"].value(), rom_form["degrees"].value())  # type: ignore[attr-defined]
+        rom_form.norm = rom_norm(rom_form["motion"].value(), rom_form["degrees"].value())
     row_sets = [
         RowSet(prefix, *ROW_TITLES[prefix], formset=fs, errors=set_errors[prefix]) for prefix, fs in formsets.items()
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -23,7 +24,7 @@ from mend.clinical.seal import note_seal_ok
 from mend.platform.actor import Actor
 from mend.platform.errors import messages_by_path, parse
 from mend.platform.http import ActorRequest
-from mend.platform.pages import actor_required, merge_validation_error
+from mend.platform.pages import actor_required, error_messages, merge_validation_error
 
 SIDES = dict(SIDE_CHOICES)
 
@@ -38,7 +39,7 @@ def _technique_initial(note: TreatmentNote) -> list[dict[str, Any]]:
 class _Typed:
     """A technique row as typed, partly valid: what the screening check needs of it."""
 
-    def __init__(self, data: dict[str, Any]) -> None:
+    def __init__(self, data: Mapping[str, Any]) -> None:
         self.technique = data.get("technique") or ""
         self.region = data.get("region") or ""
         self.side = data.get("side") or ""
@@ -102,14 +103,16 @@ class _Draft:
         for name, errors in self.form.errors.items():
             label = self.form.fields[name].label if name in self.form.fields else ""
             target = f"id_{name}" if name in self.form.fields else "note-form"
-            found.extend({"label": label or "", "message": e, "target": target} for e in errors)
+            found.extend({"label": str(label or ""), "message": e, "target": target} for e in error_messages(errors))
         for index, row in enumerate(self.techniques.forms):
             for name, errors in row.errors.items():
                 target = f"id_technique-{index}-{name}" if name in row.fields else f"technique-row-{index}"
-                found.extend({"label": f"Technique row {index + 1}", "message": e, "target": target} for e in errors)
+                row_label = f"Technique row {index + 1}"
+                found.extend({"label": row_label, "message": e, "target": target} for e in error_messages(errors))
         found.extend({"label": "Techniques", "message": e, "target": "techniques"} for e in self.technique_errors)
         found.extend(
-            {"label": "Techniques", "message": e, "target": "techniques"} for e in self.techniques.non_form_errors()
+            {"label": "Techniques", "message": e, "target": "techniques"}
+            for e in error_messages(self.techniques.non_form_errors())
         )
         return found
 
@@ -263,7 +266,7 @@ def _detail(
 ) -> HttpResponse:
     """The note as the record holds it, loaded with its techniques, addenda and signer."""
     known, regions = knowledge.techniques(), knowledge.body_regions()
-    techniques = [
+    techniques: list[dict[str, Any]] = [
         {
             "name": known[t.technique].name if t.technique in known else t.technique,
             "region": regions[t.region].name if t.region in regions else t.region,

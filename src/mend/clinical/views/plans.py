@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -19,6 +20,7 @@ from mend.clinical.forms.plans import (
     PlanForm,
     PlanMeasureFormSet,
     PlanTechniqueFormSet,
+    RowForm,
     home_kind_options,
     kept_forms,
 )
@@ -145,9 +147,14 @@ def _technique_rows(formset: Any, screening: Any, client_id: int) -> list[dict[s
     return rows
 
 
-def _merge_plan_error(
-    error: ValidationError, form: PlanForm, rowsets: dict[str, tuple[Any, list[tuple[int, Any]]]]
-) -> None:
+if TYPE_CHECKING:
+    from django.forms import BaseFormSet
+
+    # A formset and its rows to save, as (index on the page, form).
+    SavedRows = tuple[BaseFormSet[Any], Sequence[tuple[int, RowForm]]]
+
+
+def _merge_plan_error(error: ValidationError, form: PlanForm, rowsets: Mapping[str, SavedRows]) -> None:
     """Put each of the service's errors beside what it names: ``technique-N`` and ``home-N`` are the
     N-th saved row of their formset, which may be another row of the page when rows were skipped."""
     if not hasattr(error, "error_dict"):
@@ -195,7 +202,7 @@ def plan_edit(request: ActorRequest, pk: int) -> HttpResponse:
                     actor=actor, episode=episode, data=plan_data, techniques=[f.item() for _, f in kept_techniques]
                 )
             except ValidationError as error:
-                rowsets = {"technique": (techniques, kept_techniques), "home": (home, kept_home)}
+                rowsets: dict[str, SavedRows] = {"technique": (techniques, kept_techniques), "home": (home, kept_home)}
                 _merge_plan_error(error, form, rowsets)
             else:
                 messages.success(request, "Plan of care saved.")

@@ -26,7 +26,7 @@ from mend.clinical.screening import Action as Screen
 from mend.clinical.screening import Screening, catalogue
 from mend.clinical.views.assessments import apply_row_errors
 from mend.platform.http import ActorRequest
-from mend.platform.pages import actor_required, merge_validation_error
+from mend.platform.pages import actor_required, error_messages, merge_validation_error
 
 
 def screening_message(screening: Screening) -> str:
@@ -73,7 +73,7 @@ def health_history(request: ActorRequest, pk: int) -> HttpResponse:
                 screening = queries.screening_on(episode, today)
                 messages.success(request, f"Health history saved. {screening_message(screening)}")
                 return redirect("chart", pk=episode.pk)
-        extra_errors.extend(extra.non_form_errors())
+        extra_errors.extend(error_messages(extra.non_form_errors()))
     context = {
         "episode": episode,
         "client": episode.client,
@@ -116,7 +116,7 @@ def pre_session_check(request: ActorRequest, pk: int) -> HttpResponse:
                 screening = queries.screening_on(episode, check.checked_on)
                 messages.success(request, f"Pre-session check recorded. {screening_message(screening)}")
                 return redirect("chart", pk=episode.pk)
-        extra_errors.extend(extra.non_form_errors())
+        extra_errors.extend(error_messages(extra.non_form_errors()))
     context = {
         "episode": episode,
         "client": episode.client,
@@ -218,12 +218,13 @@ def clearance_add(request: ActorRequest, pk: int) -> HttpResponse:
 
 
 @actor_required
-def clearance_document(request: ActorRequest, clearance_id: int) -> HttpResponse:
+def clearance_document(request: ActorRequest, clearance_id: int) -> FileResponse:
     clearance, handle = queries.clearance_document(request.actor, clearance_id)
     response = FileResponse(
         handle,
         content_type=clearance.document_type or "application/octet-stream",
-        filename=os.path.basename(clearance.document.name),
+        # The loader answers 404 for a clearance without a document, so the name is there.
+        filename=os.path.basename(clearance.document.name or ""),
     )
     # The type was read from the file's first bytes on upload; still, never let it run script here.
     response["Content-Security-Policy"] = "sandbox"
