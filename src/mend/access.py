@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypeVar
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404
@@ -49,7 +49,7 @@ def object_or_404(queryset: QuerySet[M], pk: int | str, what: str) -> M:
     """
     try:
         return queryset.get(pk=int(pk))
-    except (queryset.model.DoesNotExist, ValueError, TypeError):
+    except (ObjectDoesNotExist, ValueError, TypeError):
         raise Http404(f"No such {what}.") from None
 
 

@@ -48,7 +48,7 @@ class LoginView(auth_views.LoginView):
 class LogoutView(auth_views.LogoutView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.is_authenticated:
-            services.logged_out(user=request.user)  # type: ignore[arg-type]
+            services.logged_out(user=request.user)
         response = super().post(request, *args, **kwargs)
         # Tell the browser to forget what it cached of health information (ONC d(7)).
         response["Clear-Site-Data"] = '"cache", "storage"'

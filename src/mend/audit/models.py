@@ -46,6 +46,8 @@ class AuditEvent(models.Model):
     digest = models.CharField(max_length=128, blank=True, default="")
     prev_hmac = models.CharField(max_length=64)
     hmac = models.CharField(max_length=64)
+    # Not a column: audit.queries.audit_log sets it on the events of the report's page.
+    client_name: str
 
     class Meta:
         ordering = ["-seq"]

@@ -91,7 +91,7 @@ def audit_log(actor: Actor, *, filters: AuditFilter, page_number: int) -> Page[A
     # Ids of clients since removed stay as ids.
     names = report_names.clients(actor, {event.client_id for event in page.object_list if event.client_id})
     for event in page.object_list:
-        event.client_name = names.get(event.client_id, "")  # type: ignore[attr-defined]
+        event.client_name = names.get(event.client_id, "") if event.client_id is not None else ""
     return page
 
 
@@ -117,7 +117,7 @@ def verify_chain(
     *,
     clinic_id: int | None,
     key: str | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
     chunk_size: int = 5000,
 ) -> ChainReport:
     """Walk one clinic's chain (None: the no-clinic chain) in seq order, stopping at the first bad row.

@@ -4,7 +4,8 @@ Only a migration calls these. Re-signing needs ``MEND_AUDIT_KEY`` and write acce
 whose triggers refuse UPDATE, so it can only be done by the operator who runs ``migrate``
 (which already holds both); the app itself never re-signs a row.
 
-Every function takes the model class, so the migration can pass its historical model, and the
+Every function takes the model class, so the migration can pass its historical model (read through
+``_default_manager``: the model has only the one manager, and the base Model declares no ``objects``), and the
 signed field list, so the migration keeps signing the fields of its own time whatever
 ``chain.SIGNED_FIELDS`` becomes later.
 """
@@ -44,7 +45,7 @@ def _describe(problem: ChainProblem, chain: str, checked: int) -> str:
 
 def check_global_chain(model: type[models.Model], *, key: str, signed: Sequence[str]) -> int:
     """Verify the pre-0004 chain (one chain across the table, in seq order); return its length."""
-    rows = model.objects.order_by("seq").values("id", "prev_hmac", "hmac", *signed).iterator(chunk_size=BATCH)
+    rows = model._default_manager.order_by("seq").values("id", "prev_hmac", "hmac", *signed).iterator(chunk_size=BATCH)
     return _fail_on_problem(rows, key=key, signed=signed, chain="global audit chain")
 
 
@@ -53,7 +54,7 @@ def check_clinic_chains(model: type[models.Model], *, key: str, signed: Sequence
     total = 0
     for clinic_id in _chain_ids(model):
         rows = (
-            model.objects.filter(clinic_id=clinic_id)
+            model._default_manager.filter(clinic_id=clinic_id)
             .order_by("seq")
             .values("id", "prev_hmac", "hmac", *signed)
             .iterator(chunk_size=BATCH)
@@ -65,7 +66,7 @@ def check_clinic_chains(model: type[models.Model], *, key: str, signed: Sequence
 
 def _chain_ids(model: type[models.Model]) -> list[int | None]:
     # order_by() clears Meta.ordering, which would otherwise join the DISTINCT.
-    return list(model.objects.order_by().values_list("clinic_id", flat=True).distinct())
+    return list(model._default_manager.order_by().values_list("clinic_id", flat=True).distinct())
 
 
 def _rewrite(
@@ -79,7 +80,7 @@ def _rewrite(
     after: Link | None = None
     for batch in batches:
         links = list(relink(batch, key=key, signed=signed, after=after))
-        model.objects.bulk_update(
+        model._default_manager.bulk_update(
             [model(pk=link.row_id, seq=link.seq, prev_hmac=link.prev_hmac, hmac=link.hmac) for link in links],
             ["seq", "prev_hmac", "hmac"],
         )
@@ -90,7 +91,7 @@ def relink_per_clinic(model: type[models.Model], *, key: str, signed: Sequence[s
     """Split the table into one chain per clinic, each in its old seq order, renumbered from 1."""
     columns = ("id", *signed)
     for clinic_id in _chain_ids(model):
-        chain = model.objects.filter(clinic_id=clinic_id)
+        chain = model._default_manager.filter(clinic_id=clinic_id)
         chain.update(seq=-models.F("seq"))
 
         def batches(chain: models.QuerySet[Any] = chain) -> Iterator[list[dict[str, Any]]]:
@@ -110,11 +111,11 @@ def relink_global(model: type[models.Model], *, key: str, signed: Sequence[str])
     original seqs and, with the same key, the original HMACs.
     """
     columns = ("id", *signed)
-    model.objects.update(seq=-models.F("seq"))
+    model._default_manager.update(seq=-models.F("seq"))
 
     def batches() -> Iterator[list[dict[str, Any]]]:
         last_id = 0
-        while batch := list(model.objects.filter(id__gt=last_id).order_by("id").values(*columns)[:BATCH]):
+        while batch := list(model._default_manager.filter(id__gt=last_id).order_by("id").values(*columns)[:BATCH]):
             yield batch
             last_id = batch[-1]["id"]
 

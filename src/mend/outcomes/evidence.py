@@ -186,6 +186,7 @@ def evidence_report(actor: Actor, filters: EvidenceFilters | None = None) -> Evi
         .values_list("episode_id", "measure_id", "value", "session_number")
     )  # 4
     for episode_id, measure_id, value, session in responses.iterator(chunk_size=5000):
+        assert value is not None  # value__isnull=False above
         scores.setdefault((episode_id, measure_id), []).append((value, session))
 
     condition_of = {pk: _condition_of(condition, first_diagnoses.get(pk)) for pk, condition, *_ in rows}

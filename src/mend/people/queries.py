@@ -61,7 +61,7 @@ def referring_provider_or_404(actor: Actor, pk: int | str) -> ReferringProvider:
 # --- Clients --------------------------------------------------------------------------
 
 
-def _care_team_prefetch() -> Prefetch[CareTeamMember]:
+def _care_team_prefetch() -> Prefetch[str, QuerySet[CareTeamMember], str]:
     return Prefetch(
         "care_team",
         queryset=CareTeamMember.objects.select_related("therapist__user", "therapist__therapist_profile"),

@@ -18,6 +18,7 @@ rows stay (the trail is append-only).
 
 import hashlib
 import importlib
+from typing import Any
 
 from django.db import migrations
 
@@ -42,7 +43,7 @@ def _signed(apps):
     NoteTechnique = apps.get_model("clinical", "NoteTechnique")
     Addendum = apps.get_model("clinical", "Addendum")
     notes = list(TreatmentNote.objects.filter(status="signed").order_by("pk"))
-    techniques = {}
+    techniques: dict[int, list[Any]] = {}
     for technique in NoteTechnique.objects.filter(note__status="signed").order_by("pk"):
         techniques.setdefault(technique.note_id, []).append(technique)
     addenda = list(Addendum.objects.order_by("pk"))

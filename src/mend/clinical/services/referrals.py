@@ -34,7 +34,8 @@ REFERRAL_FIELDS = editable_fields(
 
 
 def _diagnoses(codes: Iterable[str]) -> list[dict[str, str]]:
-    found, problems = [], []
+    found: list[dict[str, str]] = []
+    problems: list[str] = []
     for raw in codes:
         if not str(raw).strip():
             continue
