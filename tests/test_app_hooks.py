@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from django.utils import timezone
-
 from mend.clinical import services as clinical_services
 
 
@@ -12,7 +10,7 @@ def _open_episode(personas):
     return clinical_services.episode_open(
         actor=personas.actor("therapist"),
         client=personas.carol,
-        data={"title": "Chronic low back pain", "condition": "low_back_pain", "started_on": timezone.localdate()},
+        data={"title": "Chronic low back pain", "condition": "low_back_pain", "started_on": personas.today},
     )
 
 

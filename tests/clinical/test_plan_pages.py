@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.utils import timezone
 
 from mend.audit.models import Action, AuditEvent
 from mend.clinical import services
@@ -180,7 +179,7 @@ def test_a_goal_baseline_left_empty_takes_the_latest_measurement(login, tess, ep
     services.assessment_save(
         actor=tess,
         episode=episode,
-        data={"assessed_on": timezone.localdate(), "chief_complaint": "Low back pain", "nprs": 7},
+        data={"assessed_on": tess.today(), "chief_complaint": "Low back pain", "nprs": 7},
         rom=[RomInput("shoulder_flexion", 120, side="right")],
         psfs=[PsfsInput("Gardening", 3)],
     )

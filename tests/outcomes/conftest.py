@@ -9,15 +9,12 @@ from django.core import mail
 from django.utils import timezone
 
 from mend.clinical import services as clinical
-from mend.clinical.services import TechniqueInput
 from mend.outcomes.models import MeasureResponse
-from mend.platform import clock
+from mend.testing import harbour_today, signed_note
 
-
-def clinic_today():
-    """Today at the personas' clinic (Harbour, in Toronto; see mend.testing): the day a form there is
-    filled in with, whatever the date in UTC."""
-    return clock.local_today("America/Toronto")
+# Shared with every test module (mend.testing); test_services.py still imports them from here.
+clinic_today = harbour_today
+__all__ = ["clinic_today", "signed_note"]
 
 
 def planned(measure, *, baseline=True, every_sessions=None, every_weeks=None, discharge=False):
@@ -27,14 +24,9 @@ def planned(measure, *, baseline=True, every_sessions=None, every_weeks=None, di
 
 
 @pytest.fixture
-def tess(personas):
-    return personas.actor("therapist")
-
-
-@pytest.fixture
 def episode(personas, tess):
     """Carol's low back pain, started three weeks ago, with a plan that schedules NPRS, ODI and PSFS."""
-    started = clinic_today() - timedelta(days=21)
+    started = harbour_today() - timedelta(days=21)
     episode = clinical.episode_open(
         actor=tess,
         client=personas.carol,
@@ -67,17 +59,6 @@ def emailable(personas):
     return carol
 
 
-def signed_note(actor, episode, *, on, pain=(6, 4)):
-    note = clinical.note_start(actor=actor, episode=episode, visit_on=on)
-    clinical.note_update(
-        actor=actor,
-        note=note,
-        data={"subjective": "Stiff in the mornings.", "pain_pre": pain[0], "pain_post": pain[1]},
-        techniques=[TechniqueInput("myofascial_release", "lower_back", 30, 3)],
-    )
-    return clinical.note_sign(actor=actor, note=note)
-
-
 def token_from_mail() -> str:
     """The token of the questionnaire link in the last email sent."""
     body = mail.outbox[-1].body
@@ -88,7 +69,7 @@ def token_from_mail() -> str:
 
 def grow_responses(tess, episode, n):
     """``n`` NPRS/ODI/PSFS responses inserted directly, for query-count tests."""
-    today = clinic_today()
+    today = harbour_today()
     MeasureResponse.objects.bulk_create(
         MeasureResponse(
             clinic_id=episode.clinic_id, client_id=episode.client_id, episode=episode,

@@ -17,8 +17,9 @@ from mend.clinical import services as clinical
 from mend.outcomes import services
 from mend.outcomes.forms import ItemRow, item_topic
 from mend.outcomes.models import QuestionnaireLink
+from mend.testing import harbour_today
 
-from .conftest import clinic_today, planned, token_from_mail
+from .conftest import planned, token_from_mail
 
 pytestmark = pytest.mark.django_db
 
@@ -237,7 +238,7 @@ def test_psfs_errors_mark_their_box_and_field_and_the_summary_links_to_each(logi
     response = login("therapist").post(
         f"/episodes/{episode.pk}/outcomes/psfs/",
         {"activity_0": "", "item_0": "4", "activity_1": "Lifting", "item_1": "",
-         "collected_on": clinic_today().isoformat()},
+         "collected_on": harbour_today().isoformat()},
     )  # fmt: skip
     assert response.status_code == 400
     page = page_of(response)

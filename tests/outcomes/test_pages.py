@@ -14,14 +14,15 @@ from mend.clinical import services as clinical
 from mend.clinical.services import PsfsInput, RomInput
 from mend.outcomes import services
 from mend.outcomes.models import MeasureResponse, QuestionnaireLink
+from mend.testing import harbour_today, signed_note
 
-from .conftest import clinic_today, grow_responses, planned, signed_note
+from .conftest import grow_responses, planned
 
 pytestmark = pytest.mark.django_db
 
 
 def test_chart_card_shows_due_latest_change_and_responder(login, tess, episode):
-    today = clinic_today()
+    today = harbour_today()
     services.response_record(
         actor=tess, episode=episode, measure_id="nprs", answers=[7], collected_on=today - timedelta(days=14)
     )
@@ -39,7 +40,7 @@ def test_chart_card_shows_due_latest_change_and_responder(login, tess, episode):
 
 
 def test_chart_card_flags_a_client_worse_by_the_mcid(login, tess, episode):
-    today = clinic_today()
+    today = harbour_today()
     services.response_record(
         actor=tess, episode=episode, measure_id="nprs", answers=[5], collected_on=today - timedelta(days=14)
     )
@@ -85,7 +86,7 @@ def test_record_in_clinic_with_big_radio_scales(login, episode):
     assert text.count('type="radio" name="item_0"') == 11
     response = http.post(
         f"/episodes/{episode.pk}/outcomes/nprs/",
-        {"item_0": "6", "collected_on": clinic_today().isoformat()},
+        {"item_0": "6", "collected_on": harbour_today().isoformat()},
     )
     assert response.status_code == 302 and response["Location"] == f"/episodes/{episode.pk}/"
     assert MeasureResponse.objects.get().value == 6
@@ -101,7 +102,7 @@ def test_licensed_measure_shows_item_ids_and_the_licence_note(login, episode, se
 
 def test_record_form_keeps_answers_after_an_error(login, episode):
     http = login("therapist")
-    future = (clinic_today() + timedelta(days=3)).isoformat()
+    future = (harbour_today() + timedelta(days=3)).isoformat()
     response = http.post(f"/episodes/{episode.pk}/outcomes/nprs/", {"item_0": "6", "collected_on": future})
     assert response.status_code == 400
     text = response.content.decode()
@@ -114,7 +115,7 @@ def test_psfs_form_starts_from_the_assessments_activities(login, tess, episode):
     clinical.assessment_save(
         actor=tess,
         episode=episode,
-        data={"kind": "initial", "assessed_on": clinic_today(), "chief_complaint": "Low back pain"},
+        data={"kind": "initial", "assessed_on": harbour_today(), "chief_complaint": "Low back pain"},
         psfs=[PsfsInput("Sitting through a meeting", 3)],
     )
     http = login("therapist")
@@ -127,7 +128,7 @@ def test_psfs_form_starts_from_the_assessments_activities(login, tess, episode):
     response = http.post(
         f"/episodes/{episode.pk}/outcomes/psfs/",
         {"activity_0": "Sitting through a meeting", "item_0": "4", "activity_1": "Lifting", "item_1": "6",
-         "collected_on": clinic_today().isoformat()},
+         "collected_on": harbour_today().isoformat()},
     )  # fmt: skip
     assert response.status_code == 302
     saved = MeasureResponse.objects.get()
@@ -148,7 +149,7 @@ def test_send_page_is_audited_as_a_read_of_the_episode(login, episode):
 def test_send_page_preselects_a_measure_due_by_signed_sessions(login, tess, episode, emailable):
     """NPRS is planned every 2 sessions: after two signed visits since its baseline it is due, and
     the send page ticks it (it counts the signed visits, as the chart does)."""
-    today = clinic_today()
+    today = harbour_today()
     services.response_record(
         actor=tess, episode=episode, measure_id="nprs", answers=[6], collected_on=today - timedelta(days=10)
     )
@@ -168,7 +169,7 @@ def test_send_page_emails_the_link(login, episode, emailable, mailoutbox, django
 
 
 def test_progress_page_draws_svg_charts_with_band_goal_and_sessions(login, tess, episode):
-    today = clinic_today()
+    today = harbour_today()
     clinical.assessment_save(
         actor=tess,
         episode=episode,
@@ -238,7 +239,7 @@ def test_chart_and_progress_run_the_same_queries_with_few_and_many_responses(log
 
 def _open_planned_episode(tess, client, title):
     episode = clinical.episode_open(
-        actor=tess, client=client, data={"title": title, "started_on": clinic_today() - timedelta(days=7)}
+        actor=tess, client=client, data={"title": title, "started_on": harbour_today() - timedelta(days=7)}
     )
     clinical.plan_save(
         actor=tess,
@@ -290,7 +291,7 @@ def test_today_reads_what_is_due_in_the_same_queries_however_many_episodes(login
 def test_too_few_answers_ask_before_saving_as_not_computable(login, episode):
     http = login("therapist")
     url = f"/episodes/{episode.pk}/outcomes/odi/"
-    posted = {"item_0": "2", "item_1": "3", "item_2": "1", "collected_on": clinic_today().isoformat()}
+    posted = {"item_0": "2", "item_1": "3", "item_2": "1", "collected_on": harbour_today().isoformat()}
     asked = http.post(url, posted)
     assert asked.status_code == 400
     text = asked.content.decode()
@@ -303,7 +304,7 @@ def test_too_few_answers_ask_before_saving_as_not_computable(login, episode):
     response = MeasureResponse.objects.get()
     assert (response.value, response.answered) == (None, 3)
     # Enough answers to score: saved at once, no question asked.
-    enough = {f"item_{n}": "2" for n in range(9)} | {"collected_on": clinic_today().isoformat()}
+    enough = {f"item_{n}": "2" for n in range(9)} | {"collected_on": harbour_today().isoformat()}
     assert http.post(url, enough).status_code == 302
     assert MeasureResponse.objects.filter(value__isnull=False).count() == 1
 

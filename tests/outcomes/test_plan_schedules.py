@@ -15,8 +15,9 @@ from mend.accounts.services import api_token_create
 from mend.clinical import queries as clinical_queries
 from mend.clinical import services as clinical
 from mend.clinical.models import PlanOfCare
+from mend.testing import harbour_today
 
-from .conftest import clinic_today, planned
+from .conftest import planned
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +30,7 @@ def open_episode(personas, tess):
     return clinical.episode_open(
         actor=tess,
         client=personas.carol,
-        data={"title": "Low back", "condition": "low_back_pain", "started_on": clinic_today() - timedelta(7)},
+        data={"title": "Low back", "condition": "low_back_pain", "started_on": harbour_today() - timedelta(7)},
     )
 
 
