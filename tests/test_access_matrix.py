@@ -652,6 +652,7 @@ def test_outcome_access(client, login, personas, outcomes, route, persona):
             assert secret not in response.content, (path, persona, secret)
 
 
+@pytest.mark.clock  # posts the clinic's today into a record written at the run's instant
 @pytest.mark.parametrize(("route", "persona"), _cases(OUTCOME_WRITES))
 def test_outcome_writes(client, login, personas, outcomes, route, persona):
     """Who may write gets the write done, once; who may not changes nothing and leaves no audit row."""

@@ -73,6 +73,7 @@ def _field_errors(response, *fields):
 # --- A whole episode ----------------------------------------------------------------------------
 
 
+@pytest.mark.clock
 def test_a_whole_episode_through_the_api(api, personas):
     tess = api("therapist")
     today = harbour_today()
@@ -363,6 +364,7 @@ def test_goal_and_plan_errors_name_the_field(api, episode):
     assert tess.get(f"/episodes/{episode.pk}/plan").status_code == 404
 
 
+@pytest.mark.clock
 def test_signing_on_a_day_screening_blocks_gives_the_reason(api, episode):
     tess = api("therapist")
     today = str(harbour_today())
@@ -388,6 +390,7 @@ def test_signing_on_a_day_screening_blocks_gives_the_reason(api, episode):
     assert not TreatmentNote.objects.filter(pk=note["id"]).exists()
 
 
+@pytest.mark.clock
 def test_clearance_lets_a_note_be_signed(api, episode, personas):
     tess = api("therapist")
     finding = _ok(tess.post(f"/episodes/{episode.pk}/findings", {"rule_id": "hypertension_uncontrolled"}), 201)
@@ -708,6 +711,7 @@ def test_discharge_errors_name_the_payload_fields(api, episode):
     assert episode.is_open
 
 
+@pytest.mark.clock
 def test_patch_changes_only_what_is_sent(api, episode):
     tess = api("therapist")
     referral = _ok(

@@ -17,7 +17,8 @@ from mend.clinical.models import Assessment
 from mend.clinical.services import FindingInput, PainInput, PsfsInput, RomInput
 from mend.testing import harbour_today
 
-pytestmark = pytest.mark.django_db
+# clock: dates here are the clinic's; scripts/test.sh runs this module at hours where UTC's differ.
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 
 def _rows(prefix: str, rows: list[dict[str, object]], initial: int = 0) -> dict[str, object]:

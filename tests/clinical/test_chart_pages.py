@@ -16,7 +16,8 @@ from mend.clinical.models import Addendum, Episode, NoteStatus, NoteTechnique, T
 from mend.clinical.services import FindingInput, PainInput
 from mend.testing import harbour_today, signed_note
 
-pytestmark = pytest.mark.django_db
+# clock: dates here are the clinic's; scripts/test.sh runs this module at hours where UTC's differ.
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 
 def _chart(http, episode):

@@ -13,7 +13,8 @@ from mend.clinical import services
 from mend.clinical.models import NoteStatus, TreatmentNote
 from mend.testing import harbour_today, signed_note
 
-pytestmark = pytest.mark.django_db
+# clock: dates here are the clinic's; scripts/test.sh runs this module at hours where UTC's differ.
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 

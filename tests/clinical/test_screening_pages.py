@@ -15,7 +15,8 @@ from mend.clinical.models import Clearance, HealthHistory, ScreeningFinding
 from mend.clinical.services import FindingInput
 from mend.testing import harbour_today
 
-pytestmark = pytest.mark.django_db
+# clock: dates here are the clinic's; scripts/test.sh runs this module at hours where UTC's differ.
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 

@@ -10,11 +10,7 @@ from django.utils import timezone
 
 from mend.clinical import services as clinical
 from mend.outcomes.models import MeasureResponse
-from mend.testing import harbour_today, signed_note
-
-# Shared with every test module (mend.testing); test_services.py still imports them from here.
-clinic_today = harbour_today
-__all__ = ["clinic_today", "signed_note"]
+from mend.testing import harbour_today
 
 
 def planned(measure, *, baseline=True, every_sessions=None, every_weeks=None, discharge=False):

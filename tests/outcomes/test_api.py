@@ -13,7 +13,8 @@ from mend.outcomes.models import MeasureResponse, QuestionnaireLink
 
 from .conftest import grow_responses
 
-pytestmark = pytest.mark.django_db
+# clock: dates here are the clinic's; scripts/test.sh runs this module at hours where UTC's differ.
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 API = "/api/v1"
 
 

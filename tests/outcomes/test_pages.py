@@ -18,7 +18,8 @@ from mend.testing import harbour_today, signed_note
 
 from .conftest import grow_responses, planned
 
-pytestmark = pytest.mark.django_db
+# clock: dates here are the clinic's; scripts/test.sh runs this module at hours where UTC's differ.
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 
 def test_chart_card_shows_due_latest_change_and_responder(login, tess, episode):
