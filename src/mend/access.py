@@ -36,7 +36,6 @@ from django.http import Http404
 from mend.platform.actor import Actor
 
 if TYPE_CHECKING:
-    from mend.clinics.models import Membership
     from mend.people.models import TherapistProfile
 
 M = TypeVar("M", bound=models.Model)
@@ -95,15 +94,3 @@ def can_edit_therapist(actor: Actor, profile: TherapistProfile) -> bool:
 def require_edit_therapist(actor: Actor, profile: TherapistProfile) -> None:
     if not can_edit_therapist(actor, profile):
         raise PermissionDenied("Only the therapist and the clinic's owners and admins can change this profile.")
-
-
-# --- Moving out -----------------------------------------------------------------------
-# outcomes.queries still calls this one; once it calls clinics.queries.therapist_memberships
-# itself, this goes and the module imports no app at all. The import is inside the function so
-# that clinics can import this module while it is loading.
-
-
-def therapist_memberships(actor: Actor) -> QuerySet[Membership]:
-    from mend.clinics import queries
-
-    return queries.therapist_memberships(actor)

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from mend.platform.roles import Role
+
 
 class Action(models.TextChoices):
     VIEW = "view", "View"
@@ -68,6 +70,5 @@ class AuditEvent(models.Model):
 
     @property
     def role_label(self) -> str:
-        from mend.clinics.models import Role  # the audit log outlives roles; unknown ones show raw
-
+        # The audit log outlives roles: unknown ones show raw.
         return Role(self.role).label if self.role in Role.values else self.role

@@ -70,6 +70,7 @@ class ReportNames:
 
     members: Callable[[Actor], list[tuple[int, str]]] = lambda actor: []
     clients: Callable[[Actor, Collection[int]], dict[int, str]] = lambda actor, ids: {}
+    clinics: Callable[[], dict[int, str]] = dict
 
 
 report_names = ReportNames()

@@ -11,3 +11,4 @@ class ClinicsConfig(AppConfig):
 
         # The audit report is filtered by who acted; audit cannot import clinics (see ReportNames).
         audit_queries.report_names.members = queries.member_choices
+        audit_queries.report_names.clinics = queries.clinic_slugs

@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 
 from mend import access
-from mend.clinics.models import Location, Membership, Room
+from mend.clinics.models import Clinic, Location, Membership, Room
 from mend.platform.actor import Actor
 from mend.platform.roles import Role
 
@@ -25,6 +25,11 @@ def memberships(actor: Actor) -> QuerySet[Membership]:
 def therapist_memberships(actor: Actor) -> QuerySet[Membership]:
     """The clinic's active therapists, with their users (for names)."""
     return memberships(actor).filter(role=Role.THERAPIST, is_active=True).select_related("user")
+
+
+def clinic_slugs() -> dict[int, str]:
+    """Every clinic's slug by id, for commands that name clinics (``mend audit verify --clinic``)."""
+    return dict(Clinic.objects.values_list("pk", "slug"))
 
 
 def member_choices(actor: Actor) -> list[tuple[int, str]]:

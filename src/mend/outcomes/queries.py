@@ -24,6 +24,7 @@ from mend.audit.services import audit_record
 from mend.clinical import queries as clinical_queries
 from mend.clinical.models import Assessment, Episode, Goal, NoteStatus, PlanOfCare, PsfsActivity, TreatmentNote
 from mend.clinical.queries import measure_label
+from mend.clinics import queries as clinics_queries
 from mend.outcomes.models import MeasureResponse, QuestionnaireLink
 from mend.outcomes.schedule import Due, PlanMeasure, due
 from mend.outcomes.scoring import Change, Measure, change, measures
@@ -464,4 +465,4 @@ def evidence_therapists(actor: Actor) -> list[tuple[int, str]] | None:
     access.require_clinical(actor)
     if actor.is_therapist:
         return None
-    return [(m.pk, m.user.full_name or m.user.email) for m in access.therapist_memberships(actor)]
+    return [(m.pk, m.user.full_name or m.user.email) for m in clinics_queries.therapist_memberships(actor)]

@@ -6,8 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from mend.audit.models import AuditEvent
-from mend.audit.queries import ChainReport, audit_chain_ids, audit_verifiers, verify_chain
-from mend.clinics.models import Clinic
+from mend.audit.queries import ChainReport, audit_chain_ids, audit_verifiers, report_names, verify_chain
 
 
 class Command(BaseCommand):
@@ -27,7 +26,7 @@ class Command(BaseCommand):
             self._verify(slug=options.get("clinic"), show_progress=options["verbosity"] >= 1)
 
     def _verify(self, *, slug: str | None, show_progress: bool) -> None:
-        names = dict(Clinic.objects.values_list("pk", "slug"))
+        names = report_names.clinics()
         if slug is not None:
             clinic_id = next((pk for pk, known in names.items() if known == slug), None)
             if clinic_id is None:
