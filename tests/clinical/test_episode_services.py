@@ -128,8 +128,8 @@ def test_assessment_refuses_impossible_values_and_keeps_nothing(tess, episode):
             rom=[RomInput("shoulder_flexion", 400, "left")],
         )
     errors = error.value.message_dict
-    assert {"nprs", "pain-0", "rom-0"} <= set(errors)
-    assert "400°" in errors["rom-0"][0]
+    assert {"nprs", "pain_regions[0]", "rom[0]"} <= set(errors)
+    assert "400°" in errors["rom[0]"][0]
     assert not episode.assessments.exists()
 
 

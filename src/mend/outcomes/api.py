@@ -16,10 +16,10 @@ from ninja import Router, Schema, Status
 from pydantic import Field
 
 from mend.clinical import queries as clinical_queries
-from mend.clinical.api._common import ERRORS, invalid
 from mend.outcomes import queries, services
 from mend.outcomes.models import MeasureResponse
 from mend.outcomes.scoring import Measure, measures
+from mend.platform.api import ERRORS, invalid
 from mend.platform.http import ActorRequest
 
 router = Router(tags=["outcomes"])

@@ -7,10 +7,13 @@ whatever the service or form called them (``techniques[2].pressure``, see ``mend
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, JsonResponse
+from ninja import Schema
+from pydantic import Field
 
 from mend.platform.errors import dotted, messages_by_path, parse, path
 
@@ -39,3 +42,17 @@ def invalid(
         key = dotted(path((rename or {}).get(found.field, found.field), found.row, found.sub))
         errors.setdefault(key, []).extend(messages)
     return field_errors(request, errors)
+
+
+class Detail(Schema):
+    detail: str
+
+
+class FieldErrors(Schema):
+    detail: str
+    errors: dict[str, list[str]] = Field(description="Messages per field; nested rows as `rom.0`, `techniques.1`.")
+
+
+# Every route may answer these besides its success: 403 for front desk, 404 for what the token
+# cannot see, 422 for input that does not validate.
+ERRORS: dict[int, Any] = {403: Detail, 404: Detail, 422: FieldErrors}

@@ -6,7 +6,7 @@ Apps' views import these; the web shell only wires them (middleware, URLs, error
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 from django import forms
@@ -65,17 +65,27 @@ def merge_validation_error(
     error: ValidationError,
     *,
     formsets: Mapping[str, BaseFormSet[Any]] | None = None,
+    rows: Mapping[str, Sequence[forms.BaseForm]] | None = None,
+    lists: Mapping[str, list[str]] | None = None,
 ) -> None:
     """Show a service's validation error where its field paths point (see ``mend.platform.errors``).
 
-    ``visit_on`` goes beside the form's field; ``techniques[2].pressure`` beside that field in the
-    third row of the formset passed as ``techniques``; ``techniques`` or ``techniques[2]`` above
-    that formset or row. Whatever the page does not show goes above the form, so no message is lost.
+    ``visit_on`` goes beside the form's field. ``techniques[2].pressure`` goes beside that field of
+    the third row: the third of ``rows["techniques"]`` when given (the row forms in the order they
+    were sent to the service, which skips blank and removed rows), else the third form of
+    ``formsets["techniques"]``. ``techniques`` goes into ``lists["techniques"]`` when given, else
+    above that formset. Whatever the page does not show goes above the form, so no message is lost.
     """
     for name, messages in messages_by_path(error).items():
         found = parse(name)
+        sent = (rows or {}).get(found.field)
         formset = (formsets or {}).get(found.field)
-        if formset is not None:
+        if sent is not None and found.row is not None and found.row < len(sent):
+            row = sent[found.row]
+            row.add_error(found.sub if found.sub in row.fields else None, messages)
+        elif found.row is None and found.sub is None and lists is not None and found.field in lists:
+            lists[found.field].extend(messages)
+        elif formset is not None:
             _onto_formset(formset, found, messages)
         elif found.row is None and found.field in form.fields:
             form.add_error(found.field, messages)

@@ -1,70 +1,18 @@
-"""What every clinical API module shares: error shapes, and the screening and naming helpers several
+"""What every clinical API module shares: the screening and naming helpers several
 outputs use. Reads audit themselves in ``mend.clinical.queries``; routes read ``request.actor``."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from django.core.exceptions import ValidationError
-from django.http import HttpRequest, JsonResponse
+from django.http import JsonResponse
 from ninja import Schema
 from pydantic import Field
 
 from mend import knowledge
 from mend.clinical.screening import Screening, catalogue
 from mend.clinics.models import Membership
-from mend.platform.api import field_errors
-from mend.platform.errors import dotted
-from mend.platform.errors import messages_by_path as errors_by_field
-
-
-class Detail(Schema):
-    detail: str
-
-
-class FieldErrors(Schema):
-    detail: str
-    errors: dict[str, list[str]] = Field(description="Messages per field; nested rows as `rom.0`, `techniques.1`.")
-
-
-# Every route may answer these besides its success: 403 for front desk, 404 for what the token
-# cannot see, 422 for input that does not validate.
-ERRORS: dict[int, Any] = {403: Detail, 404: Detail, 422: FieldErrors}
-
-
-# Services name the rows of a nested list as the pages' formsets do ("rom-0"); the API names them
-# after the payload's own keys, the way schema errors do ("rom.0").
-_ROW = re.compile(r"^([a-z_]+)-(\d+)$")
-_ROW_NAMES = {
-    "pain": "pain_regions",
-    "rom": "rom",
-    "psfs": "psfs",
-    "palpation": "palpation",
-    "technique": "techniques",
-    "home": "home_program",
-}
-
-
-def _api_field(name: str, rename: Mapping[str, str]) -> str:
-    if name in rename:
-        return rename[name]
-    if "[" in name:
-        return dotted(name)
-    match = _ROW.match(name)
-    if match and match.group(1) in _ROW_NAMES:
-        return f"{_ROW_NAMES[match.group(1)]}.{match.group(2)}"
-    return name
-
-
-def invalid(request: HttpRequest, error: ValidationError, rename: Mapping[str, str] | None = None) -> JsonResponse:
-    """A service's ValidationError as the API's 422, each message under the payload field it concerns."""
-    errors: dict[str, list[str]] = {}
-    for name, messages in errors_by_field(error).items():
-        errors.setdefault(_api_field(name, rename or {}), []).extend(messages)
-    return field_errors(request, errors)
 
 
 def conflict(detail: str) -> JsonResponse:

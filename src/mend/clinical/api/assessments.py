@@ -12,10 +12,11 @@ from pydantic import Field, field_validator
 
 from mend import knowledge
 from mend.clinical import queries, rules, services
-from mend.clinical.api._common import ERRORS, invalid, person_name, region_name
+from mend.clinical.api._common import person_name, region_name
 from mend.clinical.models import Assessment, AssessmentKind, Episode, PainQuality, PalpationKind
 from mend.clinical.services import PainInput, PalpationInput, PsfsInput, RomInput
 from mend.platform.actor import Actor
+from mend.platform.api import ERRORS, invalid
 from mend.platform.http import ActorRequest
 
 router = Router(tags=["assessments"])

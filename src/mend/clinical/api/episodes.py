@@ -11,17 +11,12 @@ from pydantic import Field
 
 from mend import knowledge
 from mend.clinical import queries, services
-from mend.clinical.api._common import (
-    ERRORS,
-    ScreeningOut,
-    invalid,
-    screening_dict,
-    text_fields,
-)
+from mend.clinical.api._common import ScreeningOut, screening_dict, text_fields
 from mend.clinical.api.plans import ConflictOut, GoalOut, conflict_dict, goal_dict
 from mend.clinical.api.referrals import ReferralOut, referral_dict
 from mend.clinical.models import Episode
 from mend.clinics.models import Membership
+from mend.platform.api import ERRORS, invalid
 from mend.platform.http import ActorRequest
 
 router = Router(tags=["episodes"])
@@ -166,7 +161,7 @@ def create_episode(request: ActorRequest, payload: EpisodeIn) -> Any:
         data = payload.dict(include={"title", "condition", "started_on"})
         episode = services.episode_open(actor=actor, client=client, data=data, therapist=therapist)
     except ValidationError as error:
-        return invalid(request, error, {"therapist": "therapist_id"})
+        return invalid(request, error, rename={"therapist": "therapist_id"})
     return Status(201, episode_dict(queries.episode_with_therapist(actor, episode.pk)))
 
 
@@ -242,7 +237,7 @@ def discharge_episode(request: ActorRequest, episode_id: int, payload: Discharge
             actor=actor, episode=episode, reason=payload.reason, summary=payload.summary, on=payload.discharged_on
         )
     except ValidationError as error:
-        return invalid(request, error, {"discharge_reason": "reason"})
+        return invalid(request, error, rename={"discharge_reason": "reason"})
     # The service discharged its own locked copy: read the episode as it now stands.
     return episode_dict(queries.episode_with_therapist(actor, episode.pk))
 

@@ -13,20 +13,11 @@ from pydantic import Field
 
 from mend import knowledge
 from mend.clinical import queries, services
-from mend.clinical.api._common import (
-    ERRORS,
-    Detail,
-    ScreeningOut,
-    conflict,
-    invalid,
-    person_name,
-    region_name,
-    screening_dict,
-    text_fields,
-)
+from mend.clinical.api._common import ScreeningOut, conflict, person_name, region_name, screening_dict, text_fields
 from mend.clinical.models import Addendum, TreatmentNote
 from mend.clinical.seal import note_seal_ok
 from mend.clinical.services import NoteLocked, SigningRefused, TechniqueInput
+from mend.platform.api import ERRORS, Detail, invalid
 from mend.platform.errors import dotted, messages_by_path
 from mend.platform.http import ActorRequest
 

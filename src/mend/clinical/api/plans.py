@@ -14,9 +14,10 @@ from pydantic import Field
 
 from mend import access, knowledge
 from mend.clinical import queries, rules, services
-from mend.clinical.api._common import ERRORS, Detail, invalid, region_name, text_fields
+from mend.clinical.api._common import region_name, text_fields
 from mend.clinical.models import PlanOfCare
 from mend.core.measure_schedule import PlanMeasure, schedule_from_text
+from mend.platform.api import ERRORS, Detail, invalid
 from mend.platform.http import ActorRequest
 
 goals_router = Router(tags=["goals"])

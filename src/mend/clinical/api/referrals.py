@@ -11,11 +11,12 @@ from pydantic import Field
 
 from mend import access
 from mend.clinical import icd10, queries, services
-from mend.clinical.api._common import ERRORS, Detail, invalid, text_fields
+from mend.clinical.api._common import text_fields
 from mend.clinical.models import Referral
 from mend.clinical.rules import ReferralStatus
 from mend.people.models import ReferringProvider
 from mend.platform.actor import Actor
+from mend.platform.api import ERRORS, Detail, invalid
 from mend.platform.http import ActorRequest
 
 router = Router(tags=["referrals"])
@@ -139,7 +140,7 @@ def create_referral(request: ActorRequest, episode_id: int, payload: ReferralIn)
             actor=actor, episode=episode, data=data, diagnoses=payload.diagnoses, provider=provider
         )
     except ValidationError as error:
-        return invalid(request, error, {"provider": "provider_id"})
+        return invalid(request, error, rename={"provider": "provider_id"})
     return Status(201, _with_status(actor, referral))
 
 
@@ -165,7 +166,7 @@ def update_referral(request: ActorRequest, referral_id: int, payload: ReferralPa
             provider=provider,
         )
     except ValidationError as error:
-        return invalid(request, error, {"provider": "provider_id"})
+        return invalid(request, error, rename={"provider": "provider_id"})
     return _with_status(actor, referral)
 
 

@@ -12,17 +12,11 @@ from pydantic import Field
 
 from mend import access
 from mend.clinical import queries, services
-from mend.clinical.api._common import (
-    ERRORS,
-    Detail,
-    ScreeningOut,
-    invalid,
-    rule_name,
-    screening_dict,
-)
+from mend.clinical.api._common import ScreeningOut, rule_name, screening_dict
 from mend.clinical.models import Clearance, Episode, ScreeningFinding
 from mend.clinical.screening import catalogue
 from mend.clinical.services import FindingInput
+from mend.platform.api import ERRORS, Detail, invalid
 from mend.platform.http import ActorRequest
 
 router = Router(tags=["screening"])
@@ -287,7 +281,7 @@ def record_clearance(request: ActorRequest, episode_id: int, payload: ClearanceI
             actor=actor, episode=episode, data=payload.dict(exclude={"provider_id"}), provider=provider
         )
     except ValidationError as error:
-        return invalid(request, error, {"provider": "provider_id"})
+        return invalid(request, error, rename={"provider": "provider_id"})
     return Status(201, clearance_dict(clearance))
 
 

@@ -29,6 +29,7 @@ from mend.clinical.services.common import (
     require_write,
 )
 from mend.platform.actor import Actor
+from mend.platform.errors import path
 from mend.writes import apply_fields
 
 # --- Assessment -----------------------------------------------------------------------------
@@ -72,17 +73,19 @@ def _check_assessment_parts(
     errors: dict[str, list[str]] = {}
     motions = knowledge.rom_motions()
     for n, p in enumerate(pain):
-        field = f"pain-{n}"
+        field = path("pain_regions", n)
         check_region(field, p.region, p.side, errors)
         if not isinstance(p.intensity, int) or not 0 <= p.intensity <= 10:
             errors.setdefault(field, []).append(f"Pain intensity is 0 to 10; {p.intensity} is out of range.")
     seen = set()
     for p in pain:
         if (p.region, p.side) in seen:
-            errors.setdefault("pain", []).append(f"{p.region} {p.side} is on the pain map twice.".replace("  ", " "))
+            errors.setdefault("pain_regions", []).append(
+                f"{p.region} {p.side} is on the pain map twice.".replace("  ", " ")
+            )
         seen.add((p.region, p.side))
     for n, r in enumerate(rom):
-        field = f"rom-{n}"
+        field = path("rom", n)
         motion = motions.get(r.motion)
         if motion is None:
             errors.setdefault(field, []).append(f"{r.motion!r} is not a joint motion in the norm table.")
@@ -97,18 +100,18 @@ def _check_assessment_parts(
         if r.mode not in ("active", "passive"):
             errors.setdefault(field, []).append("Range is active or passive.")
     for n, s in enumerate(psfs):
-        field = f"psfs-{n}"
+        field = path("psfs", n)
         if not s.activity.strip():
             errors.setdefault(field, []).append("Name the activity.")
         if not isinstance(s.score, int) or not 0 <= s.score <= 10:
             errors.setdefault(field, []).append(f"PSFS scores run from 0 (unable) to 10; {s.score} is out of range.")
     for n, p in enumerate(pain):
         if p.quality and p.quality not in PainQuality.values:
-            errors.setdefault(f"pain-{n}", []).append("Choose the quality of the pain from the list.")
+            errors.setdefault(path("pain_regions", n), []).append("Choose the quality of the pain from the list.")
     for n, f in enumerate(palpation):
-        check_region(f"palpation-{n}", f.region, f.side, errors)
+        check_region(path("palpation", n), f.region, f.side, errors)
         if f.kind not in PalpationKind.values:
-            errors.setdefault(f"palpation-{n}", []).append("Choose what was palpated from the list.")
+            errors.setdefault(path("palpation", n), []).append("Choose what was palpated from the list.")
     if errors:
         raise ValidationError(errors)
 

@@ -25,6 +25,7 @@ from mend.clinical.services.common import (
 from mend.core.measure_schedule import clean_plan_measures
 from mend.knowledge.outcome_measures import measures
 from mend.platform.actor import Actor
+from mend.platform.errors import path
 from mend.writes import apply_fields, merge_errors
 
 # --- Goals and plan -------------------------------------------------------------------------
@@ -91,7 +92,7 @@ def _check_plan_techniques(items: Sequence[Mapping[str, Any]]) -> list[dict[str,
     errors: dict[str, list[str]] = {}
     cleaned = []
     for n, item in enumerate(items):
-        field = f"technique-{n}"
+        field = path("techniques", n)
         technique = str(item.get("technique", ""))
         region = str(item.get("region", "") or "")
         side = str(item.get("side", "") or "")
@@ -140,7 +141,7 @@ def plan_save(
     errors.update(measure_errors)
     for n, item in enumerate(plan.home_program or []):
         if item.get("kind") not in knowledge.HOME_PROGRAM_KINDS or not str(item.get("title", "")).strip():
-            errors.setdefault(f"home-{n}", []).append("Each home exercise needs a kind and a title.")
+            errors.setdefault(path("home_program", n), []).append("Each home exercise needs a kind and a title.")
     try:
         plan.full_clean()
     except ValidationError as error:

@@ -3,8 +3,7 @@ palpation rows, and the read-only record."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -22,7 +21,7 @@ from mend.clinical.models import Assessment, AssessmentKind, Episode
 from mend.platform.http import ActorRequest
 from mend.platform.pages import actor_required, error_messages, merge_validation_error
 
-ROW_KEY = re.compile(r"^(pain|rom|psfs|palpation)-(\d+)$")
+PATH_NAMES = {"pain": "pain_regions", "rom": "rom", "psfs": "psfs", "palpation": "palpation"}
 ROW_TITLES = {
     "pain": ("Pain map", "Choose regions on the body map, or add rows. Intensity 0 (none) to 10 (worst)."),
     "rom": ("Range of motion", "Degrees measured; shown against the normal range of the norm table."),
@@ -121,24 +120,6 @@ def _pain_for_map(formset: RowFormSet) -> list[SimpleNamespace]:
     return rows
 
 
-def apply_row_errors(
-    error: ValidationError,
-    form: Any,
-    rows: Mapping[str, Sequence[Any]],
-    set_errors: dict[str, list[str]],
-) -> None:
-    """Put a service's errors where they belong: ``rom-2`` beside the third ROM row sent, ``pain``
-    above the pain rows, a field's name on that field, anything else at the top of the form."""
-    for key, messages_ in error.message_dict.items():
-        match = ROW_KEY.match(key)
-        if match and int(match.group(2)) < len(rows.get(match.group(1), ())):
-            rows[match.group(1)][int(match.group(2))].add_error(None, messages_)
-        elif key in set_errors:
-            set_errors[key].extend(messages_)
-        else:
-            merge_validation_error(form, ValidationError({key: messages_}))
-
-
 @actor_required
 @require_http_methods(["GET", "POST"])
 def assessment_edit(request: ActorRequest, pk: int | None = None, assessment_id: int | None = None) -> HttpResponse:
@@ -190,7 +171,13 @@ def assessment_edit(request: ActorRequest, pk: int | None = None, assessment_id:
                     assessment=assessment,
                 )
             except ValidationError as error:
-                apply_row_errors(error, form, rows, set_errors)
+                # Services name rows by the payload's lists; the page's formsets by their prefixes.
+                merge_validation_error(
+                    form,
+                    error,
+                    rows={PATH_NAMES[prefix]: sent for prefix, sent in rows.items()},
+                    lists={PATH_NAMES[prefix]: found for prefix, found in set_errors.items()},
+                )
             else:
                 messages.success(request, f"{assessment} saved.")
                 return redirect("assessment_detail", assessment_id=assessment.pk)

@@ -22,7 +22,6 @@ from mend.clinical.models import SIDE_CHOICES, TreatmentNote
 from mend.clinical.screening import Screening
 from mend.clinical.seal import note_seal_ok
 from mend.platform.actor import Actor
-from mend.platform.errors import messages_by_path, parse
 from mend.platform.http import ActorRequest
 from mend.platform.pages import actor_required, error_messages, merge_validation_error
 
@@ -74,15 +73,12 @@ class _Draft:
 
     def merge(self, error: ValidationError, kept: list[tuple[int, Any]] | None = None) -> None:
         """``techniques[N]`` is the N-th saved row, which is another row of the page when rows were skipped."""
-        kept = kept if kept is not None else list(enumerate(self.techniques.forms))
-        for name, errors in messages_by_path(error).items():
-            where = parse(name)
-            if where.field == "techniques" and where.row is not None and where.row < len(kept):
-                kept[where.row][1].add_error(None, errors)
-            elif name == "techniques":
-                self.technique_errors.extend(errors)
-            else:
-                self.form.add_error(name if name in self.form.fields else None, errors)
+        if kept is None:
+            valid = self.techniques.is_bound and self.techniques.is_valid()
+            kept = kept_forms(self.techniques) if valid else list(enumerate(self.techniques.forms))
+        merge_validation_error(
+            self.form, error, rows={"techniques": [f for _, f in kept]}, lists={"techniques": self.technique_errors}
+        )
 
     def warnings(self, screening: Screening) -> dict[int, list[str]]:
         """Screening warnings beside each technique row of the page, for what the row holds now."""

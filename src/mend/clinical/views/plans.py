@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -20,13 +19,12 @@ from mend.clinical.forms.plans import (
     PlanForm,
     PlanMeasureFormSet,
     PlanTechniqueFormSet,
-    RowForm,
     home_kind_options,
     kept_forms,
 )
 from mend.clinical.models import Episode, PlanOfCare
 from mend.platform.http import ActorRequest
-from mend.platform.pages import actor_required
+from mend.platform.pages import actor_required, merge_validation_error
 
 # --- Goals ------------------------------------------------------------------------------------
 
@@ -147,28 +145,6 @@ def _technique_rows(formset: Any, screening: Any, client_id: int) -> list[dict[s
     return rows
 
 
-if TYPE_CHECKING:
-    from django.forms import BaseFormSet
-
-    # A formset and its rows to save, as (index on the page, form).
-    SavedRows = tuple[BaseFormSet[Any], Sequence[tuple[int, RowForm]]]
-
-
-def _merge_plan_error(error: ValidationError, form: PlanForm, rowsets: Mapping[str, SavedRows]) -> None:
-    """Put each of the service's errors beside what it names: ``technique-N`` and ``home-N`` are the
-    N-th saved row of their formset, which may be another row of the page when rows were skipped."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error.messages)
-        return
-    for field, errors in error.message_dict.items():
-        prefix, _, number = field.rpartition("-")
-        if prefix in rowsets and number.isdigit() and int(number) < len(rowsets[prefix][1]):
-            _, row_form = rowsets[prefix][1][int(number)]
-            row_form.add_error(None, errors)
-        else:
-            form.add_error(field if field in form.fields else None, errors)
-
-
 @actor_required
 @require_http_methods(["GET", "POST"])
 def plan_edit(request: ActorRequest, pk: int) -> HttpResponse:
@@ -190,10 +166,10 @@ def plan_edit(request: ActorRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and not preview:
         valid = all([form.is_valid(), techniques.is_valid(), measures.is_valid(), home.is_valid()])
         if valid:
-            kept_techniques, kept_home = kept_forms(techniques), kept_forms(home)
+            kept_techniques, kept_home, kept_measures = kept_forms(techniques), kept_forms(home), kept_forms(measures)
             plan_data = {
                 **form.cleaned_data,
-                "measures": [f.item() for _, f in kept_forms(measures)],
+                "measures": [f.item() for _, f in kept_measures],
                 "home_program": [f.item() for _, f in kept_home],
                 "dose_source": start["dose_source"],
             }
@@ -202,8 +178,10 @@ def plan_edit(request: ActorRequest, pk: int) -> HttpResponse:
                     actor=actor, episode=episode, data=plan_data, techniques=[f.item() for _, f in kept_techniques]
                 )
             except ValidationError as error:
-                rowsets: dict[str, SavedRows] = {"technique": (techniques, kept_techniques), "home": (home, kept_home)}
-                _merge_plan_error(error, form, rowsets)
+                # Row N of a list is the N-th row sent, which may be another row of the page.
+                sent = {"techniques": kept_techniques, "home_program": kept_home, "measures": kept_measures}
+                rows = {name: [f for _, f in kept] for name, kept in sent.items()}
+                merge_validation_error(form, error, rows=rows)
             else:
                 messages.success(request, "Plan of care saved.")
                 return redirect("chart", episode.pk)

@@ -24,7 +24,6 @@ from mend.clinical.forms.screening import (
 )
 from mend.clinical.screening import Action as Screen
 from mend.clinical.screening import Screening, catalogue
-from mend.clinical.views.assessments import apply_row_errors
 from mend.platform.http import ActorRequest
 from mend.platform.pages import actor_required, error_messages, merge_validation_error
 
@@ -68,7 +67,7 @@ def health_history(request: ActorRequest, pk: int) -> HttpResponse:
                     findings=[*form.findings(), *(f.to_input() for f in rows)],
                 )
             except ValidationError as error:
-                apply_row_errors(error, form, {}, {"findings": extra_errors})
+                merge_validation_error(form, error, lists={"findings": extra_errors})
             else:
                 screening = queries.screening_on(episode, today)
                 messages.success(request, f"Health history saved. {screening_message(screening)}")
@@ -111,7 +110,7 @@ def pre_session_check(request: ActorRequest, pk: int) -> HttpResponse:
                     findings=[f.to_input() for f in filled_rows(extra)],
                 )
             except ValidationError as error:
-                apply_row_errors(error, form, {}, {"findings": extra_errors})
+                merge_validation_error(form, error, lists={"findings": extra_errors})
             else:
                 screening = queries.screening_on(episode, check.checked_on)
                 messages.success(request, f"Pre-session check recorded. {screening_message(screening)}")
