@@ -3,7 +3,7 @@
 The server runs in a subprocess with its own MEND_VAR_DIR. Its database is SQLite in that
 directory, or, when DATABASE_URL points at PostgreSQL (the suite's second run), a fresh database
 created on the same cluster and dropped afterwards. These tests never touch pytest-django's
-test database.
+test database. The server is prepared while the rest of the suite runs, and these tests run last.
 
 Without Chromium the tests are skipped, unless CI or MEND_BROWSER is set: then they fail.
 """
@@ -11,10 +11,14 @@ Without Chromium the tests are skipped, unless CI or MEND_BROWSER is set: then t
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -103,13 +107,14 @@ class _PostgresDatabase:
 def _wait_for_health(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> datetime:
     """Poll /healthz until a worker answers; returns the time the server's clock read (its Date header).
 
-    A gunicorn worker loads the application before it accepts a connection, so whichever worker
-    answers has loaded it, and a worker still loading takes no request from the browser.
+    A gunicorn worker loads the application (and warms the ICD-10 code set, mend.wsgi) before it
+    accepts a connection, so whichever worker answers has loaded it, and a worker still loading
+    takes no request from the browser.
     """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            pytest.fail(f"mend serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}", pytrace=False)
+            raise ServerError(f"mend serve exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
         try:
             with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
                 if response.status == 200:
@@ -117,7 +122,7 @@ def _wait_for_health(url: str, proc: subprocess.Popen[bytes], log: Path, timeout
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.1)
-    pytest.fail(f"mend serve did not answer /healthz within {timeout} s:\n{log.read_text()[-3000:]}", pytrace=False)
+    raise ServerError(f"mend serve did not answer /healthz within {timeout} s:\n{log.read_text()[-3000:]}")
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -132,64 +137,160 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=5)
 
 
-@pytest.fixture(scope="package")
-def mail_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Where the server writes the email it sends, one file per connection (Django's file backend)."""
-    return tmp_path_factory.mktemp("browser-mail")
+class ServerError(Exception):
+    pass
+
+
+class DemoServer:
+    """A real demo server on a free port: migrate, collectstatic and ``mend demo``, then ``mend serve``.
+
+    Getting there takes half a minute, so it happens on a thread of its own: started when
+    collection ends (browser tests then run last) it overlaps the rest of the suite, and the
+    ``server_url`` fixture only waits for what is left.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.var_dir = root / "var"
+        self.mail_dir = root / "mail"
+        self.mail_dir.mkdir(parents=True)
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DEBUG", "MEND_TEST_SQLITE")}
+        env.update({"MEND_ENV": "demo", "MEND_VAR_DIR": str(self.var_dir), "DJANGO_SETTINGS_MODULE": "mend.settings"})
+        env.update({"EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend"})
+        env.update({"EMAIL_FILE_PATH": str(self.mail_dir)})
+        # Given here, not generated under var/ by whichever of two commands running at once comes first.
+        env.update({"SECRET_KEY": secrets.token_urlsafe(50), "MEND_AUDIT_KEY": secrets.token_urlsafe(50)})
+        # Under MEND_TEST_NOW the demo is loaded, and the server answers, at this run's instant.
+        testclock.subprocess_env(env, root / "clock")
+        self.env = env
+        outer_url = os.environ.get("DATABASE_URL", "")
+        self.database = _PostgresDatabase(outer_url) if _is_postgres(outer_url) else None
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.url = ""
+        self.served_at: datetime | None = None
+        self.error = ""
+        self._stopping = threading.Event()
+        self._commands: list[subprocess.Popen[str]] = []
+        self._thread = threading.Thread(target=self._prepare, name="mend-demo-server", daemon=True)
+
+    def start(self) -> DemoServer:
+        self._thread.start()
+        return self
+
+    def ready(self, timeout: float = 300) -> str:
+        """The server's base URL once it answers; fails the test with what went wrong otherwise."""
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            pytest.fail(f"the demo server was not ready within {timeout} s", pytrace=False)
+        if self.error:
+            pytest.fail(self.error, pytrace=False)
+        return self.url
+
+    def stop(self) -> None:
+        self._stopping.set()
+        for command in self._commands:  # a run cut short: no need to finish loading the demo
+            if command.poll() is None:
+                command.terminate()
+        if self._thread.ident is not None:
+            self._thread.join(60)
+        if self.proc is not None:
+            _stop(self.proc)
+        if self.database is not None:
+            self.database.drop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _mend(self, *args: str) -> subprocess.Popen[str]:
+        argv = [sys.executable, "-m", "mend", *args]
+        command = subprocess.Popen(argv, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self._commands.append(command)
+        return command
+
+    def _finish(self, proc: subprocess.Popen[str], timeout: float = 180) -> None:
+        out, err = proc.communicate(timeout=timeout)
+        if proc.returncode != 0:
+            raise ServerError(f"{' '.join(map(str, proc.args))} failed:\n{out[-2000:]}\n{err[-3000:]}")
+
+    def _prepare(self) -> None:
+        try:
+            if self.database is not None:
+                self.database.create()
+                self.env["DATABASE_URL"] = self.database.url
+            static = self._mend("collectstatic", "--noinput", "-v", "0")  # no database: alongside the others
+            self._finish(self._mend("migrate", "--noinput", "-v", "0"))
+            self._finish(self._mend("demo"))
+            self._finish(static)
+            if self._stopping.is_set():
+                return
+            port = _free_port()
+            url = f"http://127.0.0.1:{port}"
+            log = self.var_dir / "serve.log"
+            with log.open("wb") as out:
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-m", "mend", "serve", "--port", str(port), "--workers", "3"],
+                    env=self.env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            self.served_at = _wait_for_health(url, self.proc, log)
+            engine = "postgresql" if self.database else "sqlite3"
+            if f"{engine} database" not in log.read_text():
+                raise ServerError(f"the server should run on {engine}: {log.read_text()[:500]}")
+            self.url = url
+        except Exception as error:  # reported by ready(), in the test that needs the server
+            self.error = f"the demo server did not start: {error}"
+
+
+SERVER = pytest.StashKey[DemoServer]()
+
+
+def _chromium_available() -> bool:
+    path = os.environ.get("MEND_BROWSER", "/usr/bin/chromium")
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+@pytest.hookimpl(trylast=True)  # after -m and -k have deselected what they will
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    browser_items = [item for item in items if here in item.path.parents]
+    if not browser_items or not _chromium_available() or SERVER in config.stash:
+        return
+    # The browser tests run last, while the demo server gets ready behind the others.
+    others = [item for item in items if here not in item.path.parents]
+    items[:] = others + browser_items
+    server = DemoServer(Path(tempfile.mkdtemp(prefix="mend-browser-"))).start()
+    config.stash[SERVER] = server
+    config.add_cleanup(server.stop)
 
 
 @pytest.fixture(scope="package")
-def server_url(chromium_path: str, mail_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL of a real demo server on a free port."""
-    var_dir = tmp_path_factory.mktemp("browser-var")
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DEBUG", "MEND_TEST_SQLITE")}
-    env.update({"MEND_ENV": "demo", "MEND_VAR_DIR": str(var_dir), "DJANGO_SETTINGS_MODULE": "mend.settings"})
-    env.update({"EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend", "EMAIL_FILE_PATH": str(mail_dir)})
-    # Under MEND_TEST_NOW the demo is loaded, and the server answers, at this run's instant.
-    testclock.subprocess_env(env, tmp_path_factory.mktemp("browser-clock"))
-    database: _PostgresDatabase | None = None
-    outer_url = os.environ.get("DATABASE_URL", "")
-    if _is_postgres(outer_url):
-        database = _PostgresDatabase(outer_url)
-        database.create()
-        env["DATABASE_URL"] = database.url
-
-    def mend(*args: str) -> None:
-        result = subprocess.run(
-            [sys.executable, "-m", "mend", *args], env=env, capture_output=True, text=True, timeout=120, check=False
-        )
-        if result.returncode != 0:
-            pytest.fail(f"mend {' '.join(args)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}")
-
-    proc = None
+def demo_server(chromium_path: str, pytestconfig: pytest.Config) -> Iterator[DemoServer]:
+    server = pytestconfig.stash.get(SERVER, None)
+    if server is not None:
+        yield server
+        return
+    server = DemoServer(Path(tempfile.mkdtemp(prefix="mend-browser-"))).start()
     try:
-        mend("migrate", "--noinput", "-v", "0")
-        mend("collectstatic", "--noinput", "-v", "0")
-        mend("demo")
-        port = _free_port()
-        url = f"http://127.0.0.1:{port}"
-        log = var_dir / "serve.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "mend", "serve", "--port", str(port), "--workers", "3"],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        served_at = _wait_for_health(url, proc, log)
-        if testclock.frozen_instant() is not None:
-            # The server travels with this run (gunicorn's Date header reads the patched time.time()).
-            ours = datetime.now(UTC)
-            assert abs(served_at - ours) < timedelta(minutes=2), f"server clock {served_at}, this run's {ours}"
-        engine = "postgresql" if database else "sqlite3"
-        assert f"{engine} database" in log.read_text(), f"the server should run on {engine}: {log.read_text()[:500]}"
-        yield url
+        yield server
     finally:
-        if proc is not None:
-            _stop(proc)
-        if database is not None:
-            database.drop()
+        server.stop()
+
+
+@pytest.fixture(scope="package")
+def mail_dir(demo_server: DemoServer) -> Path:
+    """Where the server writes the email it sends, one file per connection (Django's file backend)."""
+    return demo_server.mail_dir
+
+
+@pytest.fixture(scope="package")
+def server_url(demo_server: DemoServer) -> str:
+    """Base URL of a real demo server on a free port."""
+    url = demo_server.ready()
+    if testclock.frozen_instant() is not None:
+        # The server travels with this run (gunicorn's Date header reads the patched time.time()).
+        ours, theirs = datetime.now(UTC), demo_server.served_at
+        assert theirs is not None and abs(theirs - ours) < timedelta(minutes=2), f"server {theirs}, this run {ours}"
+    return url
 
 
 @pytest.fixture(scope="package")
