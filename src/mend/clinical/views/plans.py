@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import messages
@@ -19,6 +20,7 @@ from mend.clinical.forms.plans import (
     PlanForm,
     PlanMeasureFormSet,
     PlanTechniqueFormSet,
+    RowForm,
     home_kind_options,
     kept_forms,
 )
@@ -179,9 +181,13 @@ def plan_edit(request: ActorRequest, pk: int) -> HttpResponse:
                 )
             except ValidationError as error:
                 # Row N of a list is the N-th row sent, which may be another row of the page.
-                sent = {"techniques": kept_techniques, "home_program": kept_home, "measures": kept_measures}
-                rows = {name: [f for _, f in kept] for name, kept in sent.items()}
-                merge_validation_error(form, error, rows=rows)
+                sent: dict[str, Sequence[tuple[int, RowForm]]] = {
+                    "techniques": kept_techniques,
+                    "home_program": kept_home,
+                    "measures": kept_measures,
+                }
+                sent_rows = {name: [f for _, f in kept] for name, kept in sent.items()}
+                merge_validation_error(form, error, rows=sent_rows)
             else:
                 messages.success(request, "Plan of care saved.")
                 return redirect("chart", episode.pk)
