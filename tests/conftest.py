@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client as HttpClient
 
 from mend.platform.actor import Actor
@@ -35,6 +35,19 @@ def module_db(django_db_setup: None, django_db_blocker) -> Iterator[None]:
         with django_db_blocker.unblock():
             transaction.set_rollback(True)
             atomic.__exit__(None, None, None)
+
+
+@pytest.fixture(autouse=True)
+def _module_transaction_survives() -> Iterator[None]:
+    """Fail the test that closed the database connection inside the module's transaction.
+
+    Each later test of the module would fail instead, on PostgreSQL only (SQLite's in-memory
+    database is never closed): firing request_finished outside the test client, for instance by
+    closing a streamed response a second time, closes the connection.
+    """
+    yield
+    if connection.in_atomic_block and connection.closed_in_transaction:
+        pytest.fail("this test closed the database connection inside the module's transaction (module_db)")
 
 
 @pytest.fixture(scope="module")

@@ -273,8 +273,12 @@ def tess_actor(personas):
 
 @pytest.fixture
 def episode(personas, tess_actor):
+    return _open_episode(personas)
+
+
+def _open_episode(personas):
     return services.episode_open(
-        actor=tess_actor,
+        actor=personas.actor("therapist"),
         client=personas.carol,
         data={"title": "Neck pain", "condition": "neck_pain", "started_on": harbour_today() - timedelta(days=7)},
     )
@@ -433,9 +437,22 @@ def test_catalogue_and_code_search(api):
 # --- Access --------------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def module_record(module_personas, django_db_blocker) -> dict[str, int]:
+    with django_db_blocker.unblock():
+        return _write_record(module_personas)
+
+
 @pytest.fixture
-def record(personas, tess_actor, episode):
-    """One of each clinical object of Carol's, for walking every route."""
+def record(db, module_record) -> dict[str, int]:
+    """One of each clinical object of Carol's, for walking every route: written once for the module,
+    and what a test changes is rolled back after it."""
+    return dict(module_record)
+
+
+def _write_record(personas) -> dict[str, int]:
+    tess_actor = personas.actor("therapist")
+    episode = _open_episode(personas)
     today = harbour_today()
     referral = services.referral_save(
         actor=tess_actor, episode=episode, data={"referred_on": today - timedelta(days=5)}, diagnoses=["M54.2"]
