@@ -220,12 +220,10 @@ class Record:
 
 
 @pytest.fixture(scope="module")
-def module_record(module_personas, django_db_blocker, tmp_path_factory) -> Iterator[Record]:
+def module_record(module_db, module_personas, tmp_path_factory) -> Iterator[Record]:
     """Carol's record, written once for the module: each test only reads it, or writes in its own transaction."""
     with override_settings(MEDIA_ROOT=tmp_path_factory.mktemp("media")):
-        with django_db_blocker.unblock():
-            record = _write_record(module_personas)
-        yield record
+        yield module_db(lambda: _write_record(module_personas))
 
 
 @pytest.fixture
@@ -533,9 +531,8 @@ class Outcomes:
 
 
 @pytest.fixture(scope="module")
-def module_outcomes(module_personas, module_record, django_db_blocker) -> Outcomes:
-    with django_db_blocker.unblock():
-        return _write_outcomes(module_personas, module_record)
+def module_outcomes(module_db, module_personas, module_record) -> Outcomes:
+    return module_db(lambda: _write_outcomes(module_personas, module_record))
 
 
 @pytest.fixture

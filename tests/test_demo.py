@@ -37,10 +37,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 
 @pytest.fixture(scope="module")
-def module_demo(module_db, django_db_blocker) -> str:
+def module_demo(module_db) -> str:
     out = StringIO()
-    with django_db_blocker.unblock():
-        call_command("demo", stdout=out)
+    module_db(lambda: call_command("demo", stdout=out))
     return out.getvalue()
 
 
@@ -137,9 +136,8 @@ def _stage(chart: queries.Chart) -> str:
 
 
 @pytest.fixture(scope="module")
-def module_harbour_charts(module_demo, django_db_blocker) -> list[queries.Chart]:
-    with django_db_blocker.unblock():
-        return _harbour_charts()
+def module_harbour_charts(module_db, module_demo) -> list[queries.Chart]:
+    return module_db(_harbour_charts)
 
 
 @pytest.fixture

@@ -438,9 +438,8 @@ def test_catalogue_and_code_search(api):
 
 
 @pytest.fixture(scope="module")
-def module_record(module_personas, django_db_blocker) -> dict[str, int]:
-    with django_db_blocker.unblock():
-        return _write_record(module_personas)
+def module_record(module_db, module_personas) -> dict[str, int]:
+    return module_db(lambda: _write_record(module_personas))
 
 
 @pytest.fixture
