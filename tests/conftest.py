@@ -20,6 +20,7 @@ import pytest
 from django.db import connection, transaction
 from django.test import Client as HttpClient
 
+from mend.accounts.services import api_token_create
 from mend.platform.actor import Actor
 from mend.testing import CopiedOnUse, Personas, build_personas
 
@@ -90,3 +91,54 @@ def login(client: HttpClient, personas: Personas):
         return client
 
     return _login
+
+
+class Api:
+    """The test client with a bearer token of one persona, in that persona's clinic.
+
+    Paths are under ``/api/v1`` (``api("therapist").get("/episodes")``) unless they name it.
+    """
+
+    PREFIX = "/api/v1"
+
+    def __init__(self, client: HttpClient, personas: Personas, name: str) -> None:
+        membership = personas.memberships[name]
+        self.client = client
+        self.issued = api_token_create(user=membership.user, clinic=membership.clinic)
+        self.headers = {"HTTP_AUTHORIZATION": f"Bearer {self.issued.raw}"}
+
+    def _url(self, path: str) -> str:
+        return path if path.startswith(self.PREFIX) else self.PREFIX + path
+
+    def get(self, path: str, params: dict | None = None):
+        return self.client.get(self._url(path), params or {}, **self.headers)
+
+    def post(self, path: str, data=None):
+        return self._send("post", path, {} if data is None else data)
+
+    def patch(self, path: str, data):
+        return self._send("patch", path, data)
+
+    def put(self, path: str, data):
+        return self._send("put", path, data)
+
+    def delete(self, path: str):
+        return self.client.delete(self._url(path), **self.headers)
+
+    def call(self, method: str, path: str, data=None):
+        if method in ("get", "delete"):
+            return getattr(self, method)(path)
+        return self._send(method, path, data or {})
+
+    def _send(self, method: str, path: str, data):
+        return getattr(self.client, method)(self._url(path), data, content_type="application/json", **self.headers)
+
+
+@pytest.fixture
+def api(client: HttpClient, personas: Personas):
+    """``api("therapist")``: an :class:`Api` with a new token of that persona's."""
+
+    def _api(name: str) -> Api:
+        return Api(client, personas, name)
+
+    return _api

@@ -9,31 +9,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from mend.accounts.models import ApiToken
-from mend.accounts.services import api_token_create, api_token_revoke
+from mend.accounts.services import api_token_revoke
 from mend.audit.models import Action, AuditEvent
 from mend.people.models import CareTeamMember, Client
-
-
-@pytest.fixture
-def api(client, personas):
-    """``api("owner").get(path)`` etc. with a bearer token of that persona in its own clinic."""
-
-    class Api:
-        def __init__(self, name: str) -> None:
-            membership = personas.memberships[name]
-            self.issued = api_token_create(user=membership.user, clinic=membership.clinic)
-            self.headers = {"HTTP_AUTHORIZATION": f"Bearer {self.issued.raw}"}
-
-        def get(self, path, params=None):
-            return client.get(path, params or {}, **self.headers)
-
-        def post(self, path, data):
-            return client.post(path, data, content_type="application/json", **self.headers)
-
-        def patch(self, path, data):
-            return client.patch(path, data, content_type="application/json", **self.headers)
-
-    return Api
 
 
 def _names(response) -> list[str]:

@@ -9,7 +9,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from mend.accounts.services import api_token_create
 from mend.audit.models import Action, AuditEvent
 from mend.clinical import services
 from mend.clinical.models import Episode, NoteStatus, TreatmentNote
@@ -19,41 +18,6 @@ from mend.testing import harbour_today, signed_note
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def api(client, personas):
-    """``api("therapist").get(path)`` etc. with a bearer token of that persona in its own clinic."""
-
-    class Api:
-        def __init__(self, name: str) -> None:
-            membership = personas.memberships[name]
-            raw = api_token_create(user=membership.user, clinic=membership.clinic).raw
-            self.headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
-
-        def get(self, path, params=None):
-            return client.get(API + path, params or {}, **self.headers)
-
-        def post(self, path, data=None):
-            return client.post(API + path, data or {}, content_type="application/json", **self.headers)
-
-        def patch(self, path, data):
-            return client.patch(API + path, data, content_type="application/json", **self.headers)
-
-        def put(self, path, data):
-            return client.put(API + path, data, content_type="application/json", **self.headers)
-
-        def delete(self, path):
-            return client.delete(API + path, **self.headers)
-
-        def call(self, method, path, data=None):
-            if method == "get":
-                return self.get(path)
-            if method == "delete":
-                return self.delete(path)
-            return getattr(self, method)(path, data or {})
-
-    return Api
 
 
 def _ok(response, status=200):

@@ -6,7 +6,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from mend.accounts.services import api_token_create
 from mend.audit.models import Action, AuditEvent
 from mend.outcomes import score
 from mend.outcomes.models import MeasureResponse, QuestionnaireLink
@@ -15,26 +14,6 @@ from .conftest import grow_responses
 
 # clock: dates here are the clinic's; scripts/test.sh runs this module at hours where UTC's differ.
 pytestmark = [pytest.mark.django_db, pytest.mark.clock]
-API = "/api/v1"
-
-
-@pytest.fixture
-def api(client, personas):
-    def _api(name):
-        membership = personas.memberships[name]
-        raw = api_token_create(user=membership.user, clinic=membership.clinic).raw
-        headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
-
-        class Api:
-            def get(self, path):
-                return client.get(API + path, **headers)
-
-            def post(self, path, data):
-                return client.post(API + path, data, content_type="application/json", **headers)
-
-        return Api()
-
-    return _api
 
 
 def test_measures_lists_the_registry(api):

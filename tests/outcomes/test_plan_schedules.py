@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 
-from mend.accounts.services import api_token_create
 from mend.clinical import queries as clinical_queries
 from mend.clinical import services as clinical
 from mend.clinical.models import PlanOfCare
@@ -161,20 +160,18 @@ def test_an_old_text_that_was_not_understood_stays_on_the_plan_when_it_is_saved_
 
 
 @pytest.fixture
-def api(client, personas):
-    membership = personas.memberships["therapist"]
-    raw = api_token_create(user=membership.user, clinic=membership.clinic).raw
-    headers = {"HTTP_AUTHORIZATION": f"Bearer {raw}"}
+def put_plan(api):
+    """PUT Tess's plan for an episode, with these measures, through the API."""
+    tess = api("therapist")
 
     def put(episode, measures):
-        body = {**DOSE, "techniques": TECHNIQUES, "measures": measures}
-        return client.put(f"/api/v1/episodes/{episode.pk}/plan", body, content_type="application/json", **headers)
+        return tess.put(f"/episodes/{episode.pk}/plan", {**DOSE, "techniques": TECHNIQUES, "measures": measures})
 
     return put
 
 
-def test_the_api_takes_and_returns_structured_measures(api, open_episode):
-    response = api(open_episode, [planned("nprs", every_sessions=4, discharge=True)])
+def test_the_api_takes_and_returns_structured_measures(put_plan, open_episode):
+    response = put_plan(open_episode, [planned("nprs", every_sessions=4, discharge=True)])
     assert response.status_code == 200, response.content
     assert response.json()["measures"] == [
         {"measure": "nprs", "baseline": True, "every_sessions": 4, "every_weeks": None, "discharge": True,
@@ -182,8 +179,8 @@ def test_the_api_takes_and_returns_structured_measures(api, open_episode):
     ]  # fmt: skip
 
 
-def test_the_api_converts_an_old_when_text_on_input(api, open_episode):
-    response = api(open_episode, [{"measure": "odi", "when": "baseline, every 2 weeks, discharge"}])
+def test_the_api_converts_an_old_when_text_on_input(put_plan, open_episode):
+    response = put_plan(open_episode, [{"measure": "odi", "when": "baseline, every 2 weeks, discharge"}])
     assert response.status_code == 200, response.content
     assert PlanOfCare.objects.get(episode=open_episode).measures == [
         {"measure": "odi", "baseline": True, "every_sessions": None, "every_weeks": 2, "discharge": True}
@@ -198,8 +195,8 @@ def test_the_api_converts_an_old_when_text_on_input(api, open_episode):
         ([planned("nprs", baseline=False)], "measures.0"),
     ],
 )
-def test_the_api_names_the_row_and_field_of_a_bad_measure(api, open_episode, measures, path):
-    response = api(open_episode, measures)
+def test_the_api_names_the_row_and_field_of_a_bad_measure(put_plan, open_episode, measures, path):
+    response = put_plan(open_episode, measures)
     assert response.status_code == 422
     assert path in response.json()["errors"], response.json()
 
