@@ -167,7 +167,8 @@ class DemoServer:
         self.database = _PostgresDatabase(outer_url) if _is_postgres(outer_url) else None
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = ""
-        self.served_at: datetime | None = None
+        # The server's clock (its Date header) and this process's, read together once it answered.
+        self.clocks: tuple[datetime, datetime] | None = None
         self.error = ""
         self._stopping = threading.Event()
         self._commands: list[subprocess.Popen[str]] = []
@@ -232,7 +233,7 @@ class DemoServer:
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
                 )
-            self.served_at = _wait_for_health(url, self.proc, log)
+            self.clocks = (_wait_for_health(url, self.proc, log), datetime.now(UTC))
             engine = "postgresql" if self.database else "sqlite3"
             if f"{engine} database" not in log.read_text():
                 raise ServerError(f"the server should run on {engine}: {log.read_text()[:500]}")
@@ -288,8 +289,9 @@ def server_url(demo_server: DemoServer) -> str:
     url = demo_server.ready()
     if testclock.frozen_instant() is not None:
         # The server travels with this run (gunicorn's Date header reads the patched time.time()).
-        ours, theirs = datetime.now(UTC), demo_server.served_at
-        assert theirs is not None and abs(theirs - ours) < timedelta(minutes=2), f"server {theirs}, this run {ours}"
+        assert demo_server.clocks is not None
+        theirs, ours = demo_server.clocks
+        assert abs(theirs - ours) < timedelta(minutes=1), f"the server's clock read {theirs}, this run's {ours}"
     return url
 
 
