@@ -14,7 +14,9 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-pytestmark = pytest.mark.browser
+# clock: every date in the episode counts from the server's today for Harbour (scripts/test.sh runs
+# the browser tests with the whole suite, at 02:30 UTC and in Toronto's repeated hour).
+pytestmark = [pytest.mark.browser, pytest.mark.clock]
 
 THERAPIST = "therapist1@example.org"
 THERAPIST_NAME = "Priya Natarajan"
