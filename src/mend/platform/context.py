@@ -13,10 +13,7 @@ import uuid
 from collections.abc import Iterator
 from contextvars import ContextVar, Token
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypedDict
-
-if TYPE_CHECKING:
-    from typing_extensions import Unpack
+from typing import TypedDict, Unpack
 
 
 @dataclass(frozen=True, slots=True)
