@@ -6,7 +6,7 @@ service's to check, so its message — which names the norm — shows beside the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from django import forms
@@ -60,10 +60,9 @@ class AssessmentForm(forms.Form):
 
 
 class InputRowForm(forms.Form):
-    """A row of a RowFormSet: ``to_input()`` gives what the service takes for it."""
+    """A row of a RowFormSet: each kind's ``to_input()`` gives what the service takes for it."""
 
-    def to_input(self) -> Any:
-        raise NotImplementedError
+    to_input: Callable[[], Any]
 
 
 class PainRowForm(InputRowForm):
