@@ -63,6 +63,9 @@ class ApiToken(models.Model):
     prefix = models.CharField(max_length=12, help_text="The first characters, to tell tokens apart.")
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Chosen when the token is issued (api_token_create); a token past it is refused with 401.
+    expires_at = models.DateTimeField()
+    # Updated at most once a minute (api_token_touch), so a busy integration costs no write per call.
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
@@ -74,4 +77,8 @@ class ApiToken(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()

@@ -19,6 +19,8 @@ from mend.clinics.models import Clinic, Membership
 from mend.platform.actor import Actor
 
 TOKEN_PREFIX = "mend_"
+DEFAULT_TOKEN_LIFETIME = timedelta(days=90)
+MAX_TOKEN_LIFETIME = timedelta(days=366)
 
 
 def token_hash(raw: str) -> str:
@@ -36,15 +38,25 @@ class TokenError(ValueError):
 
 
 @transaction.atomic
-def api_token_create(*, user: User, clinic: Clinic, name: str = "") -> IssuedToken:
-    """Issue a token for ``user`` acting in ``clinic``. The raw value is shown once, never stored."""
+def api_token_create(
+    *, user: User, clinic: Clinic, name: str = "", lifetime: timedelta = DEFAULT_TOKEN_LIFETIME
+) -> IssuedToken:
+    """Issue a token for ``user`` acting in ``clinic`` that expires after ``lifetime`` (a day to a
+    year). The raw value is shown once, never stored."""
+    if not timedelta(days=1) <= lifetime <= MAX_TOKEN_LIFETIME:
+        raise TokenError("A token lasts between 1 and 366 days.")
     if not user.is_active:
         raise TokenError(f"{user.email} is deactivated.")
     if not user.memberships.filter(clinic=clinic, is_active=True).exists():
         raise TokenError(f"{user.email} is not a member of {clinic.slug}.")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
-        user=user, clinic=clinic, name=name[:100], prefix=raw[:12], token_hash=token_hash(raw)
+        user=user,
+        clinic=clinic,
+        name=name[:100],
+        prefix=raw[:12],
+        token_hash=token_hash(raw),
+        expires_at=timezone.now() + lifetime,
     )
     audit_record(action=Action.CREATE, obj=token, user=user)
     return IssuedToken(token=token, raw=raw)
