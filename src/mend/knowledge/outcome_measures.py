@@ -23,7 +23,7 @@ _KNOWN_KEYS = frozenset(
     {
         "id", "name", "short", "construct", "rule", "items", "min", "max", "direction", "score_min", "score_max",
         "missing", "max_missing", "bands", "raw_bands", "mcid", "licence", "ships_text", "loinc", "item_text",
-        "item_ids",
+        "item_ids", "activities",
     }
 )  # fmt: skip
 
@@ -35,6 +35,15 @@ class Mcid:
     followup_at_most: float | None = None  # anchors such as PGIC: a responder answers 1 or 2
     followup_at_least: float | None = None
     source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityCount:
+    """How many activities a client names on an instrument of their own activities (PSFS)."""
+
+    min: int
+    max: int
+    source: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +70,7 @@ class Measure:
     item_text: tuple[str, ...]
     item_ids: tuple[str, ...]
     extra: dict[str, Any]
+    activities: ActivityCount | None = None  # set where the client chooses the items (``items`` is null)
 
     @property
     def higher_is_better(self) -> bool:
@@ -75,6 +85,16 @@ def _measure(entry: dict[str, Any]) -> Measure:
         raise KnowledgeError(f"measures.json: {entry.get('id')} has an unknown scoring rule")
     if mcid is not None and not mcid.get("source"):
         raise KnowledgeError(f"measures.json: {entry['id']}'s MCID needs its source")
+    activities = entry.get("activities")
+    if (entry.get("items") is None) != (activities is not None):
+        raise KnowledgeError(f"measures.json: {entry.get('id')} names its items or how many activities it takes")
+    if activities is not None and not (
+        isinstance(activities.get("min"), int)
+        and isinstance(activities.get("max"), int)
+        and 1 <= activities["min"] <= activities["max"]
+        and activities.get("source")
+    ):
+        raise KnowledgeError(f"measures.json: {entry.get('id')}'s activity count needs a min, a max and a source")
     return Measure(
         id=entry["id"],
         name=entry["name"],
@@ -98,6 +118,7 @@ def _measure(entry: dict[str, Any]) -> Measure:
         item_text=tuple(entry.get("item_text", ())),
         item_ids=tuple(entry.get("item_ids", ())),
         extra={k: v for k, v in entry.items() if k not in _KNOWN_KEYS},
+        activities=ActivityCount(**activities) if activities else None,
     )
 
 
