@@ -86,6 +86,7 @@ ROUTES: dict[str, tuple[Path, tuple[int | str, ...]]] = {
     "admin_index": (lambda p: "/admin/", (OK, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK)),
     "admin_clients": (lambda p: "/admin/people/client/", (OK, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK)),
     "password_change": (lambda p: "/accounts/password/", (OK, OK, OK, OK, OK)),
+    "account": (lambda p: "/accounts/", (OK, OK, OK, OK, OK)),
 }
 
 CASES = [pytest.param(route, persona, id=f"{route}-{persona}") for route in ROUTES for persona in PERSONAS]

@@ -6,12 +6,14 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 
 from mend.accounts import services
 from mend.clinics import queries as clinic_queries
-from mend.platform.pages import SESSION_CLINIC_KEY
+from mend.platform.http import ActorRequest
+from mend.platform.pages import SESSION_CLINIC_KEY, actor_required
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -53,6 +55,12 @@ class LogoutView(auth_views.LogoutView):
         # Tell the browser to forget what it cached of health information (ONC d(7)).
         response["Clear-Site-Data"] = '"cache", "storage"'
         return response
+
+
+@actor_required
+def account(request: ActorRequest) -> HttpResponse:
+    """The signed-in person's own page: password, sign-in factors and API tokens."""
+    return render(request, "accounts/account.html", {})
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
