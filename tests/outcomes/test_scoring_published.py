@@ -593,6 +593,7 @@ def test_measures_without_a_published_mcid_give_no_responder_verdict(measure_id)
         ("nprs", 7, 5, {"relative": 0.30}, False),
         # OSTELO 2008 "10 points or 30 %": either suffices; 20 → 14 is 6 points but 30 %.
         ("odi", 20, 14, {"absolute": 10, "relative": 0.30}, True),
+        ("odi", 20, 14, {"absolute": 10, "relative": 0.30, "combine": "both"}, False),
         ("odi", 20, 14, {"absolute": 10}, False),
         ("odi", 50, 40, {"absolute": 10, "relative": 0.30}, True),  # 10 points, 20 %
         ("odi", 50, 41, {"absolute": 10, "relative": 0.30}, False),  # 9 points, 18 %
@@ -628,23 +629,69 @@ def test_meets_without_a_threshold_has_nothing_to_judge():
 
 
 @pytest.mark.parametrize(
-    ("measure_id", "absolute", "relative"),
+    ("measure_id", "absolute", "relative", "rule"),
     [
-        ("nprs", 2, None),  # FARRAR 2001 / OSTELO 2008
-        ("psfs", 2, None),  # STRATFORD 1995 (MDC average) / Moseng 2013
-        ("odi", 10, None),  # OSTELO 2008
-        ("ndi", 20, None),  # YOUNG 2009: 10 of 50, on the 0-100 % score
-        ("lefs", 9, None),  # BINKLEY 1999
-        ("quickdash", 14, None),  # SORENSEN 2013
-        ("fiqr", None, 0.14),  # BENNETT 2009
-        ("pss10", 11, None),  # ESKILDSEN 2015
-        ("hit6", 6, None),  # HOUTS 2020
+        ("nprs", 2, 0.30, "either"),  # OSTELO 2008: 2 points or 30 %
+        ("psfs", 2, None, "absolute"),  # STRATFORD 1995 (MDC average) / Moseng 2013
+        ("odi", 10, 0.30, "either"),  # OSTELO 2008: 10 points or 30 %
+        ("ndi", 20, None, "absolute"),  # YOUNG 2009: 10 of 50, on the 0-100 % score
+        ("lefs", 9, None, "absolute"),  # BINKLEY 1999
+        ("quickdash", 14, None, "absolute"),  # SORENSEN 2013
+        ("fiqr", None, 0.14, "relative"),  # BENNETT 2009
+        ("pss10", 11, 0.28, "both"),  # ESKILDSEN 2015: 11 points and 28 %, two estimates of one change
+        ("hit6", 6, None, "absolute"),  # HOUTS 2020
     ],
 )
-def test_default_mcids_are_the_published_primary_values(measure_id, absolute, relative):
+def test_default_mcids_are_the_published_rules(measure_id, absolute, relative, rule):
     mcid = measures()[measure_id].mcid
-    assert (mcid.absolute, mcid.relative) == (absolute, relative)
+    assert (mcid.absolute, mcid.relative, mcid.rule) == (absolute, relative, rule)
     assert mcid.source
+    # Each value and the rule say where they come from.
+    for name in ("absolute", "relative", "rule"):
+        assert bool(mcid.source_of(name)) == (getattr(mcid, name) is not None)
+
+
+@pytest.mark.parametrize(
+    ("measure_id", "baseline", "followup", "expected"),
+    [
+        # OSTELO 2008 "2 points or 30 %": 3 → 2 is one point but 33 %; 10 → 8 is 2 points but 20 %.
+        ("nprs", 3, 2, True),
+        ("nprs", 10, 8, True),
+        ("nprs", 10, 9, False),  # 1 point, 10 %
+        ("nprs", 4, 3, False),  # 1 point, 25 %
+        # OSTELO 2008 "10 points or 30 %": 20 → 14 is 6 points but 30 %.
+        ("odi", 20, 14, True),
+        ("odi", 20, 15, False),  # 5 points, 25 %
+        ("odi", 60, 50, True),  # 10 points, 17 %
+        # ESKILDSEN 2015, both: 40 → 29 is 11 points but 27.5 %; 40 → 28 is 12 points and 30 %;
+        # 20 → 14 is 30 % but 6 points.
+        ("pss10", 40, 29, False),
+        ("pss10", 40, 28, True),
+        ("pss10", 20, 14, False),
+        ("pss10", 25, 14, True),
+        # BENNETT 2009, relative only: 50 → 43 is 14 %.
+        ("fiqr", 50, 43, True),
+        ("fiqr", 50, 44, False),
+    ],
+)
+def test_responders_follow_the_sources_whole_rule(measure_id, baseline, followup, expected):
+    assert change(measure_id, baseline, followup).responder is expected
+
+
+@pytest.mark.parametrize(
+    ("measure_id", "words"),
+    [
+        ("nprs", "2 points or 30% better than baseline"),
+        ("odi", "10 points or 30% better than baseline"),
+        ("pss10", "11 points and 28% better than baseline"),
+        ("fiqr", "14% better than baseline"),
+        ("ndi", "20 points better than baseline"),
+        ("pgic", "a latest answer of 2 or lower"),
+        ("groc", "a latest answer of +5 or higher"),
+    ],
+)
+def test_each_rule_reads_in_words(measure_id, words):
+    assert measures()[measure_id].mcid.describe() == words
 
 
 def test_pgic_anchor_is_much_or_very_much_improved():

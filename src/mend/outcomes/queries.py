@@ -103,24 +103,15 @@ class MeasureSummary:
     def worse(self) -> bool:
         """Worse than at baseline by at least the MCID: a change the client feels, the wrong way."""
         found, mcid = self.change, self.measure.mcid
-        if found is None or mcid is None or found.improvement >= 0:
+        if found is None or mcid is None or mcid.anchor or found.improvement >= 0:
             return False
-        by_points = mcid.absolute is not None and -found.improvement >= mcid.absolute - 1e-9
-        by_share = mcid.relative is not None and found.relative is not None and -found.relative >= mcid.relative - 1e-9
-        return by_points or by_share
+        return found.worsening.meets_mcid(mcid) is True
 
     @property
     def mcid_text(self) -> str:
+        """The responder rule in words ("2 points or 30% better than baseline")."""
         mcid = self.measure.mcid
-        if mcid is None:
-            return ""
-        if mcid.absolute is not None:
-            return f"{mcid.absolute:g} points" + (f" or {mcid.relative:.0%}" if mcid.relative else "")
-        if mcid.followup_at_most is not None:
-            return f"an answer of {mcid.followup_at_most:g} or better"
-        if mcid.followup_at_least is not None:
-            return f"an answer of {mcid.followup_at_least:g} or more"
-        return f"{mcid.relative:.0%}" if mcid.relative else ""
+        return "" if mcid is None else mcid.describe()
 
 
 def summaries(

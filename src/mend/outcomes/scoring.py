@@ -198,10 +198,20 @@ class Change:
     improvement: float
     relative: float | None
 
-    def meets(self, absolute: float | None = None, relative: float | None = None) -> bool | None:
-        """Whether the improvement reaches ``absolute`` points or ``relative`` (a fraction of the
-        baseline); inclusive. Given both, either suffices (Ostelo 2008: "10 points or 30%").
-        ``None`` when nothing can be judged (no threshold, or only a relative one on a 0 baseline)."""
+    def meets(
+        self, absolute: float | None = None, relative: float | None = None, *, combine: str = "either"
+    ) -> bool | None:
+        """Whether the improvement reaches ``absolute`` points and/or ``relative`` (a fraction of the
+        baseline), inclusively. Given both, ``combine`` says how they join: ``"either"`` suffices
+        (Ostelo 2008: "10 points or 30%") or ``"both"`` are needed (Eskildsen 2015, PSS-10).
+
+        Improvement is already signed by the scale's direction, so the thresholds are positive
+        whichever way the scale runs. From a baseline of 0 there is no relative change (it would
+        divide by zero): the relative threshold drops out and the absolute one decides alone.
+        ``None`` when nothing can be judged (no threshold, or only a relative one on a 0 baseline).
+        """
+        if combine not in ("either", "both"):
+            raise ValueError(f"combine is 'either' or 'both', not {combine!r}")
         verdicts = []
         if absolute is not None:
             verdicts.append(self.improvement >= absolute - EPSILON)
@@ -209,20 +219,35 @@ class Change:
             verdicts.append(self.relative >= relative - EPSILON)
         if not verdicts:
             return None
-        return any(verdicts)
+        return any(verdicts) if combine == "either" else all(verdicts)
 
-    @property
-    def responder(self) -> bool | None:
-        """Against the measure's default MCID (see the registry for its source); ``None`` when the
-        measure has none."""
-        mcid = measures()[self.measure_id].mcid
-        if mcid is None:
-            return None
+    def meets_mcid(self, mcid: Mcid) -> bool | None:
+        """Against a change-based MCID with its own rule (absolute, relative, either, both); an
+        anchor (PGIC, GROC) judges the follow-up answer alone."""
         if mcid.followup_at_most is not None:
             return self.followup <= mcid.followup_at_most + EPSILON
         if mcid.followup_at_least is not None:
             return self.followup >= mcid.followup_at_least - EPSILON
-        return self.meets(absolute=mcid.absolute, relative=mcid.relative)
+        rule = mcid.rule or "absolute"
+        return self.meets(
+            absolute=mcid.absolute if rule != "relative" else None,
+            relative=mcid.relative if rule != "absolute" else None,
+            combine="both" if rule == "both" else "either",
+        )
+
+    @property
+    def responder(self) -> bool | None:
+        """Against the measure's default MCID and its rule (see the registry for their sources);
+        ``None`` when the measure has none."""
+        mcid = measures()[self.measure_id].mcid
+        return None if mcid is None else self.meets_mcid(mcid)
+
+    @property
+    def worsening(self) -> Change:
+        """The same two scores read the other way: a worsening becomes an improvement of the same size,
+        judged against the baseline, so "worse by the MCID" uses the same rule as "better by it"."""
+        relative = -self.improvement / abs(self.baseline) if self.baseline != 0 else None
+        return Change(self.measure_id, self.baseline, self.followup, -self.improvement, relative)
 
 
 def _value(x: Score | float | int) -> float:

@@ -123,9 +123,11 @@ def test_nprs_responder_at_two_points_farrar_2001():
 def test_odi_ten_points_ostelo_2008():
     assert change("odi", 40, 30).responder is True
     assert change("odi", 50, 42).responder is False  # 8 points
-    # Ostelo's consensus also accepts 30 %: a clinic can ask for either.
-    assert change("odi", 20, 13).responder is False
-    assert change("odi", 20, 13).meets(absolute=10, relative=0.30) is True
+    # Ostelo's consensus is "10 points or 30 %": 20 → 14 is 6 points but 30 %.
+    assert change("odi", 20, 14).responder is True
+    assert change("odi", 20, 15).responder is False
+    # Any other rule stays available to a clinic that asks for it.
+    assert change("odi", 20, 14).meets(absolute=10) is False
 
 
 def test_lefs_nine_points_binkley_1999():
