@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from scipy import stats
 
 CONFIDENCE = 0.95
+# R's survival package compares a curve with a quantile's level to within sqrt(machine epsilon).
+TOLERANCE = math.sqrt(2.220446049250313e-16)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,13 +75,32 @@ class KaplanMeier:
             survival = step.survival
         return survival
 
+    def time_to(self, share: float) -> float | None:
+        """The time by which ``share`` of the subjects are estimated to have reached the threshold
+        (the ``share`` quantile of the time to event); None if the curve never gets there.
+
+        R's convention (``quantile.survfit`` in the survival package): the first time at which
+        1 − S(t) reaches ``share``; but where the curve sits exactly at that level (within
+        ``TOLERANCE``) the answer is the midpoint of the flat stretch, from the time it gets there to
+        the next event time, or to the last time observed when the curve ends flat. This is the
+        usual median of uncensored data: events at 1, 2, 3, 4 give a median of 2.5, not 2.
+        """
+        level = 1.0 - share
+        for index, step in enumerate(self.steps):
+            if step.survival > level + TOLERANCE:
+                continue
+            if abs(step.survival - level) >= TOLERANCE:
+                return step.time
+            for later in self.steps[index + 1 :]:
+                if later.survival < level - TOLERANCE:
+                    return (step.time + later.time) / 2
+            return (step.time + self.steps[-1].time) / 2
+        return None
+
     @property
     def median(self) -> float | None:
-        """The first time at which S(t) falls to 0.5 or below; None if it never does."""
-        for step in self.steps:
-            if step.survival <= 0.5:
-                return step.time
-        return None
+        """The median time to the threshold, with R's midpoint rule at a curve flat at 0.5 (``time_to``)."""
+        return self.time_to(0.5)
 
 
 def mean_ci(values: Sequence[float], *, confidence: float = CONFIDENCE) -> MeanEstimate | None:

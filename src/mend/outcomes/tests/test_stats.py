@@ -143,3 +143,37 @@ def test_kaplan_meier_matches_statsmodels(sample):
     reference = SurvfuncRight(times, [int(r) for r in reached])
     for time, probability in zip(reference.surv_times, reference.surv_prob, strict=True):
         assert km.survival_at(float(time)) == pytest.approx(float(probability), abs=1e-9)
+
+
+# --- The median where the curve sits exactly at 0.5: R's survfit convention ----------------------
+
+
+def test_median_of_a_curve_flat_at_one_half_is_the_midpoint_of_the_flat():
+    # Four episodes reach the MCID at sessions 1, 2, 3, 4: S = 3/4, 1/2, 1/4, 0. The curve sits at 0.5
+    # from session 2 until the next event at 3, so the median is 2.5 (R: median(survfit(...)) = 2.5,
+    # and the plain median of 1, 2, 3, 4), not 2.
+    km = kaplan_meier([1, 2, 3, 4], [True, True, True, True])
+    assert km.median == 2.5
+
+
+def test_median_of_a_curve_that_ends_flat_at_one_half_runs_to_the_last_time_observed():
+    # Events at 1 and 2, then both others censored at 3 and 4: S stays 1/2 from 2 to the end (4).
+    km = kaplan_meier([1, 2, 3, 4], [True, True, False, False])
+    assert km.median == 3
+
+
+def test_median_just_below_one_half_is_the_first_time_there():
+    # The hand-computed curve above: 2/3 at 2, 4/9 at 3; nothing sits at 0.5 exactly.
+    assert kaplan_meier([1, 2, 2, 3, 4, 5], [True, True, False, True, False, True]).median == 3
+
+
+@pytest.mark.parametrize(
+    ("share", "expected"),
+    # therneau/survival tests/quantile.R: times 9, 1, 1, 6, 6, 8, 10 with status 1, 1, 0, 1, 1, 0, 0,
+    # S = 6/7 at 1, 18/35 at 6, 9/35 at 9; quantiles at 1 − (13/14, 6/7, 2/3, 1/2, 9/35, 1/10) are
+    # 1, 3.5 (flat at 6/7 from 1 to 6), 6, 9, 9.5 (flat at 9/35 from 9 to the last time, 10) and none.
+    [(1 / 14, 1), (1 / 7, 3.5), (1 / 3, 6), (1 / 2, 9), (26 / 35, 9.5), (9 / 10, None)],
+)
+def test_quantiles_follow_r_survfit_on_its_own_worked_example(share, expected):
+    km = kaplan_meier([9, 1, 1, 6, 6, 8, 10], [True, True, False, True, True, False, False])
+    assert km.time_to(share) == expected
