@@ -13,12 +13,17 @@ for or not: a module whose tests need an empty database keeps them in a module o
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from typing import TypeVar
 
 import pytest
+from aiosmtpd.controller import Controller
 from django.db import connection, transaction
 from django.test import Client as HttpClient
+from django.test import override_settings
 
 from mend.accounts.services import api_token_create
 from mend.platform.actor import Actor
@@ -142,3 +147,41 @@ def api(client: HttpClient, personas: Personas):
         return Api(client, personas, name)
 
     return _api
+
+
+class Inbox:
+    """What a real SMTP server received: (envelope recipients, parsed message) per message."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default)))
+        return "250 Message accepted for delivery"
+
+    def body(self, index: int = -1) -> str:
+        return self.messages[index][1].get_body(preferencelist=("plain",)).get_content()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Inbox]:
+    """An SMTP server on a free local port that Django's SMTP backend sends to, for this test."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        with override_settings(
+            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+            EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=controller.port,
+            EMAIL_HOST_USER="",
+            EMAIL_HOST_PASSWORD="",
+            EMAIL_USE_TLS=False,
+            EMAIL_USE_SSL=False,
+        ):
+            yield inbox
+    finally:
+        controller.stop()

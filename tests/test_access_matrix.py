@@ -147,6 +147,52 @@ def test_other_clinic_location_and_room_are_404_for_outsider_posting(login, pers
     assert http.post(f"/settings/rooms/{personas.room.pk}/", {"name": "Taken"}).status_code == 404
 
 
+# POST-only routes of people and clinics: route name → (path builder, status for owner, admin,
+# therapist, front_desk, outsider). A 302 is the action done (back to the page it was pressed on).
+POST_ROUTES: dict[str, tuple[Path, tuple[int, ...]]] = {
+    "therapist_invite": (
+        lambda p: f"/therapists/{p.therapist2_profile.pk}/invite/",
+        (302, 302, FORBIDDEN, FORBIDDEN, NOT_FOUND),
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("route", "persona"), [pytest.param(r, p, id=f"{r}-{p}") for r in POST_ROUTES for p in PERSONAS]
+)
+def test_post_route_access(client, login, personas, route, persona):
+    build, expected_by_role = POST_ROUTES[route]
+    path = build(personas)
+    http = client if persona == "anonymous" else login(persona)
+    events = AuditEvent.objects.count()
+    response = http.post(path)
+    if persona == "anonymous":
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=")
+        assert AuditEvent.objects.count() == events
+        return
+    expected = expected_by_role[PERSONAS.index(persona) - 1]
+    assert response.status_code == expected, (path, persona, response.status_code, response.content[:300])
+    if expected in (FORBIDDEN, NOT_FOUND):
+        assert AuditEvent.objects.count() == events
+
+
+# Routes that need no sign-in: the emailed link is the credential. Anyone gets the page; a link
+# that is not one says so without telling whose it might be.
+PUBLIC_ROUTES: dict[str, Path] = {
+    "invitation_accept": lambda p: "/invitation/OTk5OTk5/bad-token/",  # user 999999
+}
+
+
+@pytest.mark.parametrize(
+    ("route", "persona"), [pytest.param(r, p, id=f"{r}-{p}") for r in PUBLIC_ROUTES for p in PERSONAS]
+)
+def test_public_route_access(client, login, personas, route, persona):
+    http = client if persona == "anonymous" else login(persona)
+    response = http.get(PUBLIC_ROUTES[route](personas))
+    assert response.status_code == 200
+    assert b"This invitation link does not work" in response.content
+
+
 def test_therapist_sees_carol_but_not_dan(login, personas):
     http = login("therapist")
     assert http.get(f"/clients/{personas.carol.pk}/").status_code == 200

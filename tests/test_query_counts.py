@@ -11,9 +11,12 @@ from datetime import date
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from mend.accounts.services import api_token_create
-from mend.clinics.models import Membership, Role
+from mend.clinics.models import Location, Membership, Role
+from mend.clinics.services import invitation_tokens
 from mend.people.models import CareTeamMember, Client, Licence, TherapistProfile
 from mend.testing import Personas
 
@@ -108,6 +111,47 @@ def test_client_detail_page(login, personas, persona):
 def test_client_edit_page(login, personas, persona):
     http = login(persona)
     _scales(personas, lambda: http.get(f"/clients/{personas.carol.pk}/edit/"))
+
+
+def _add_locations(personas: Personas, count: int) -> None:
+    """``count`` more Harbour locations, every one of them Tess's."""
+    made = Location.objects.bulk_create(
+        Location(clinic=personas.harbour, name=f"Site {Location.objects.count() + i:03d}") for i in range(count)
+    )
+    personas.therapist_profile.locations.add(*made)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        # session, user, memberships (the middleware); the clinic's locations for the checkboxes
+        pytest.param(lambda p: "/therapists/new/", id="add-therapist"),
+        # the same, then the profile with its user, licences, certifications and locations
+        pytest.param(lambda p: f"/therapists/{p.therapist_profile.pk}/", id="therapist-detail"),
+        pytest.param(lambda p: f"/therapists/{p.therapist_profile.pk}/edit/", id="therapist-edit"),
+    ],
+)
+def test_therapist_pages_with_more_locations(login, personas, path):
+    """The add-therapist form and a therapist's pages list locations in the same queries for 2 and for 30."""
+    http = login("owner")
+    _add_locations(personas, 1)
+    small = _count(lambda: http.get(path(personas)))
+    _add_locations(personas, 28)
+    large = _count(lambda: http.get(path(personas)))
+    _assert_same(small, large)
+
+
+def test_invitation_page(client, personas):
+    """The set-password page an invitation opens: the user, then nothing else whoever they are."""
+    personas.therapist2.set_unusable_password()
+    personas.therapist2.save()
+    uid = urlsafe_base64_encode(force_bytes(personas.therapist2.pk))
+    token = invitation_tokens.make_token(personas.therapist2)
+    # The first visit moves the token into the session and redirects; the form page is measured.
+    page = client.get(f"/invitation/{uid}/{token}/", follow=True).redirect_chain[-1][0]
+    small = _count(lambda: client.get(page))
+    _grow_to(personas, LARGE)
+    _assert_same(small, _count(lambda: client.get(page)))
 
 
 @pytest.mark.parametrize("persona", PAGE_PERSONAS)

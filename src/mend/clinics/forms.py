@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
+from django.contrib.auth.forms import SetPasswordForm
 from django.db.models import QuerySet
 
 from mend.clinics.models import Clinic, Location, Room
@@ -37,3 +38,19 @@ class RoomForm(forms.ModelForm):
     def __init__(self, *args: Any, locations: QuerySet[Location], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ModelChoiceField, self.fields["location"]).queryset = locations
+
+
+class InvitationPasswordForm(SetPasswordForm):
+    """An invitee's first password: a validator's complaint is shown under the password it is about."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].label = "Password"
+        self.fields["new_password2"].label = "Password again"
+        self.fields["new_password2"].help_text = "Type the same password again, so a typo cannot lock you out."
+        self.fields["new_password1"].widget.attrs["autofocus"] = True
+
+    def clean(self) -> dict[str, Any]:
+        self.validate_passwords("new_password1", "new_password2")
+        self.validate_password_for_user(self.user, "new_password1")
+        return forms.Form.clean(self) or {}

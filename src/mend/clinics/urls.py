@@ -9,4 +9,6 @@ urlpatterns = [
     path("settings/locations/<int:pk>/", views.location_edit, name="location_edit"),
     path("settings/rooms/new/", views.room_edit, name="room_create"),
     path("settings/rooms/<int:pk>/", views.room_edit, name="room_edit"),
+    # No sign-in: the emailed link is the credential (Django's reset-token check).
+    path("invitation/<uidb64>/<token>/", views.invitation_accept, name="invitation_accept"),
 ]

@@ -1,15 +1,19 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from mend import access
 from mend.clinics import queries, services
-from mend.clinics.forms import ClinicSettingsForm, LocationForm, RoomForm
+from mend.clinics.forms import ClinicSettingsForm, InvitationPasswordForm, LocationForm, RoomForm
 from mend.platform.http import ActorRequest
 from mend.platform.pages import SESSION_CLINIC_KEY, actor_required, merge_validation_error
 
@@ -93,3 +97,52 @@ def room_edit(request: ActorRequest, pk: int | None = None) -> HttpResponse:
             return redirect("clinic_settings")
     status = 400 if form.is_bound else 200
     return render(request, "clinics/room_form.html", {"form": form, "room": room}, status=status)
+
+
+class InvitationAcceptView(auth_views.PasswordResetConfirmView):
+    """The emailed invitation: the invitee chooses their first password, then signs in.
+
+    Django's reset view checks the link and moves the token out of the URL into the session
+    (so it never leaks through a Referer); the password is set by ``invitation_accept``.
+    """
+
+    template_name = "clinics/invitation_accept.html"
+    form_class = InvitationPasswordForm
+    token_generator = services.invitation_tokens
+    success_url = reverse_lazy("login")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        user = self.user
+        # Why a link fails, where it can be told: a password set since means the link was used.
+        if context["validlink"]:
+            context["problem"] = ""
+        elif user is None:
+            context["problem"] = "unknown"
+        elif user.has_usable_password():
+            context["problem"] = "used"
+        elif services.invitation_tokens.is_expired(self._token()):
+            context["problem"] = "expired"
+        else:
+            context["problem"] = "unknown"
+        context["valid_for"] = services.invitation_valid_for()
+        return context
+
+    def _token(self) -> str:
+        token: str = self.kwargs["token"]
+        if token == self.reset_url_token:
+            return str(self.request.session.get(auth_views.INTERNAL_RESET_SESSION_TOKEN, ""))
+        return token
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        try:
+            services.invitation_accept(user=form.user, password=form.cleaned_data["new_password1"])
+        except ValidationError as error:
+            form.add_error("new_password1", error.message_dict.get("new_password1", error.messages))
+            return self.form_invalid(form)
+        del self.request.session[auth_views.INTERNAL_RESET_SESSION_TOKEN]
+        messages.success(self.request, "Your password is set. Sign in with your email address and the new password.")
+        return redirect(self.success_url)
+
+
+invitation_accept = InvitationAcceptView.as_view()

@@ -280,7 +280,11 @@ def create_therapist(request: ActorRequest, payload: TherapistCreateIn) -> Any:
         return invalid(request, ValidationError(errors))
     with transaction.atomic():
         profile = services.therapist_create(
-            actor=actor, email=payload.email, full_name=payload.full_name, data=form.cleaned_data
+            actor=actor,
+            email=payload.email,
+            full_name=payload.full_name,
+            data=form.cleaned_data,
+            base_url=request.build_absolute_uri("/"),
         )
     return Status(201, queries.therapist_detail(actor, profile.pk))
 

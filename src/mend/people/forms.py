@@ -6,7 +6,7 @@ from django import forms
 from django.db.models import QuerySet
 
 from mend import knowledge
-from mend.clinics.models import Membership
+from mend.clinics.models import Location, Membership
 from mend.clinics.validators import country_choices
 from mend.people.models import Certification, Client, Licence, ReferringProvider, TherapistProfile
 
@@ -97,6 +97,26 @@ class ClientForm(forms.ModelForm):
         return data
 
 
+class LocationsField(forms.ModelMultipleChoiceField):
+    """The clinic's locations as checkboxes; the queryset is the actor's clinic's, set by the form."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def label_from_instance(self, obj: Location) -> str:
+        return obj.name if obj.is_active else f"{obj.name} (not in use)"
+
+
+def _locations_field(locations: QuerySet[Location]) -> LocationsField:
+    return LocationsField(queryset=locations, required=False, label="Locations", help_text="Where they see clients.")
+
+
+def _split_languages(raw: str) -> list[str]:
+    languages = [part.strip() for part in raw.split(",") if part.strip()]
+    if any(len(lang) > 40 for lang in languages):
+        raise forms.ValidationError("Each language name must be at most 40 characters.")
+    return languages
+
+
 class TherapistProfileForm(forms.ModelForm):
     specialties = forms.MultipleChoiceField(
         choices=knowledge.condition_choices,
@@ -126,17 +146,19 @@ class TherapistProfileForm(forms.ModelForm):
             "inclusive_practice_statement": forms.Textarea(attrs={"rows": 3}),
         }
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, locations: QuerySet[Location] | None = None, **kwargs: Any) -> None:
+        """``locations``: the clinic's, to choose from; without it (the API) the form leaves locations alone."""
         super().__init__(*args, **kwargs)
         if self.instance and self.instance.pk and not self.is_bound:
             self.initial["languages"] = ", ".join(self.instance.languages)
+        if locations is not None:
+            self.fields["locations"] = _locations_field(locations)
+            if self.instance and self.instance.pk and not self.is_bound:
+                # The profile's own locations, prefetched by the loader (queries.therapist_detail).
+                self.initial["locations"] = [location.pk for location in self.instance.locations.all()]
 
     def clean_languages(self) -> list[str]:
-        raw = self.cleaned_data.get("languages", "")
-        languages = [part.strip() for part in raw.split(",") if part.strip()]
-        if any(len(lang) > 40 for lang in languages):
-            raise forms.ValidationError("Each language name must be at most 40 characters.")
-        return languages
+        return _split_languages(self.cleaned_data.get("languages", ""))
 
 
 class LicenceForm(forms.ModelForm):
@@ -167,6 +189,37 @@ class ReferringProviderForm(forms.ModelForm):
 
 
 class TherapistInviteForm(forms.Form):
+    """Who the new therapist is and what clients see of their practice; they are emailed an invitation."""
+
     full_name = forms.CharField(max_length=150, label="Full name")
-    email = forms.EmailField(max_length=254, help_text="They sign in with this address and set a password by email.")
+    email = forms.EmailField(
+        max_length=254, help_text="They sign in with this address; we email them a link to choose a password."
+    )
     professional_title = forms.CharField(max_length=120, required=False, help_text="For example RMT, LMT, CLT.")
+    languages = forms.CharField(
+        max_length=500, required=False, help_text="Separate with commas, for example English, French."
+    )
+    specialties = forms.MultipleChoiceField(
+        choices=knowledge.condition_choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Conditions this therapist treats.",
+    )
+    inclusive_practice_statement = forms.CharField(
+        required=False,
+        label="Inclusive practice statement",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Shown on their profile: how they welcome every client.",
+    )
+
+    def __init__(self, *args: Any, locations: QuerySet[Location], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["locations"] = _locations_field(locations)
+
+    def clean_languages(self) -> list[str]:
+        return _split_languages(self.cleaned_data.get("languages", ""))
+
+    def profile_data(self) -> dict[str, Any]:
+        """The profile's fields among the cleaned data (the rest make the user and the membership)."""
+        fields = ("professional_title", "languages", "specialties", "inclusive_practice_statement")
+        return {name: self.cleaned_data[name] for name in fields}

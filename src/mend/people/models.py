@@ -8,7 +8,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from mend import knowledge
-from mend.clinics.models import Clinic, Membership
+from mend.clinics.models import Clinic, Location, Membership
 from mend.core.identifiers import is_valid_npi
 
 
@@ -133,6 +133,8 @@ class TherapistProfile(models.Model):
     languages = models.JSONField(default=list, blank=True)
     accepting_new_clients = models.BooleanField(default=True)
     inclusive_practice_statement = models.TextField(blank=True)
+    # Where they see clients: locations of the profile's own clinic (therapist_profile_create/update check it).
+    locations = models.ManyToManyField(Location, blank=True, related_name="therapist_profiles")
 
     class Meta:
         ordering = ["display_name"]

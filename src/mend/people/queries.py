@@ -188,9 +188,9 @@ def therapist_rows(actor: Actor) -> list[tuple[TherapistProfile, list[tuple[Lice
 
 
 def therapist_detail(actor: Actor, pk: int | str) -> TherapistProfile:
-    """One therapist with their user, licences and certifications (three queries)."""
+    """One therapist with their user, licences, certifications and locations (four queries)."""
     profile = therapist_or_404(actor, pk)
-    prefetch_related_objects([profile], "licences", "certifications")
+    prefetch_related_objects([profile], "licences", "certifications", "locations")
     return profile
 
 

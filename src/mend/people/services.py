@@ -5,7 +5,7 @@ Every function validates, writes inside one transaction and appends to the audit
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -15,8 +15,8 @@ from django.db import transaction
 from mend import access
 from mend.audit.models import Action
 from mend.audit.services import audit_record
-from mend.clinics.models import Membership, Role
-from mend.clinics.services import membership_add
+from mend.clinics.models import Location, Membership, Role
+from mend.clinics.services import SentInvitation, invitation_send, membership_add
 from mend.core.search import phone_digits
 from mend.people.models import (
     CareTeamMember,
@@ -124,8 +124,19 @@ CERTIFICATION_FIELDS = editable_fields(Certification, {"profile", "clinic"})
 REFERRER_FIELDS = editable_fields(ReferringProvider, {"clinic"})
 
 
+def _set_locations(profile: TherapistProfile, locations: Collection[Location] | None) -> None:
+    """Where the therapist works: only locations of the profile's clinic. None leaves them as they are."""
+    if locations is None:
+        return
+    if any(location.clinic_id != profile.clinic_id for location in locations):
+        raise ValidationError({"locations": "Choose locations of this clinic."})
+    profile.locations.set(locations)
+
+
 @transaction.atomic
-def therapist_profile_create(*, membership: Membership, data: Mapping[str, Any]) -> TherapistProfile:
+def therapist_profile_create(
+    *, membership: Membership, data: Mapping[str, Any], locations: Collection[Location] | None = None
+) -> TherapistProfile:
     profile = apply_fields(
         TherapistProfile(membership=membership, clinic_id=membership.clinic_id), data, PROFILE_FIELDS
     )
@@ -133,16 +144,24 @@ def therapist_profile_create(*, membership: Membership, data: Mapping[str, Any])
         profile.display_name = membership.user.get_full_name()
     profile.full_clean()
     profile.save()
+    _set_locations(profile, locations)
     audit_record(action=Action.CREATE, obj=profile)
     return profile
 
 
 @transaction.atomic
-def therapist_profile_update(*, actor: Actor, profile: TherapistProfile, data: Mapping[str, Any]) -> TherapistProfile:
+def therapist_profile_update(
+    *,
+    actor: Actor,
+    profile: TherapistProfile,
+    data: Mapping[str, Any],
+    locations: Collection[Location] | None = None,
+) -> TherapistProfile:
     access.require_edit_therapist(actor, profile)
     apply_fields(profile, data, PROFILE_FIELDS)
     profile.full_clean()
     profile.save()
+    _set_locations(profile, locations)
     audit_record(action=Action.UPDATE, obj=profile, user=actor.user)
     return profile
 
@@ -220,10 +239,20 @@ def referring_provider_save(
 
 
 @transaction.atomic
-def therapist_create(*, actor: Actor, email: str, full_name: str, data: Mapping[str, Any]) -> TherapistProfile:
-    """Add a therapist to the clinic: the user (found by email or created), a membership and a profile.
+def therapist_create(
+    *,
+    actor: Actor,
+    email: str,
+    full_name: str,
+    data: Mapping[str, Any],
+    base_url: str,
+    locations: Collection[Location] | None = None,
+) -> TherapistProfile:
+    """Add a therapist to the clinic and invite them: the user (found by email, whatever its case,
+    or created), a membership, a profile, and an emailed invitation sent after commit.
 
-    A new user has no usable password; they set one through "forgot password".
+    A new user has no usable password; the invitation's link lets them choose one. Someone who
+    already has an account (a therapist of another clinic) keeps it and is told they can sign in.
     """
     access.require_manage_clinic(actor)
     user_model = get_user_model()
@@ -240,4 +269,13 @@ def therapist_create(*, actor: Actor, email: str, full_name: str, data: Mapping[
     values.setdefault("display_name", full_name.strip())
     if not values.get("display_name"):
         values["display_name"] = full_name.strip()
-    return therapist_profile_create(membership=membership, data=values)
+    profile = therapist_profile_create(membership=membership, data=values, locations=locations)
+    invitation_send(actor=actor, membership=membership, base_url=base_url)
+    return profile
+
+
+def therapist_invite(*, actor: Actor, profile: TherapistProfile, base_url: str) -> SentInvitation:
+    """Email the therapist their invitation again (a new link; the earlier ones keep working until used)."""
+    if profile.clinic_id != actor.clinic_id:
+        raise ValueError("Invitations are sent only within their own clinic.")
+    return invitation_send(actor=actor, membership=profile.membership, base_url=base_url)

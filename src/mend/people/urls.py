@@ -11,6 +11,7 @@ urlpatterns = [
     path("therapists/new/", views.therapist_create, name="therapist_create"),
     path("therapists/<int:pk>/", views.therapist_detail, name="therapist_detail"),
     path("therapists/<int:pk>/edit/", views.therapist_edit, name="therapist_edit"),
+    path("therapists/<int:pk>/invite/", views.therapist_invite, name="therapist_invite"),
     path("therapists/<int:pk>/licences/new/", views.licence_edit, name="licence_create"),
     path("therapists/<int:pk>/licences/<int:licence_id>/", views.licence_edit, name="licence_edit"),
     path("therapists/<int:pk>/licences/<int:licence_id>/delete/", views.licence_delete, name="licence_delete"),

@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from mend import access
+from mend.clinics import queries as clinic_queries
 from mend.people import queries, services
 from mend.people.forms import (
     CertificationForm,
@@ -123,7 +124,7 @@ def therapist_list(request: ActorRequest) -> HttpResponse:
 def therapist_create(request: ActorRequest) -> HttpResponse:
     actor = request.actor
     access.require_manage_clinic(actor)
-    form = TherapistInviteForm(request.POST or None)
+    form = TherapistInviteForm(request.POST or None, locations=clinic_queries.locations(actor))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -131,16 +132,14 @@ def therapist_create(request: ActorRequest) -> HttpResponse:
                 actor=actor,
                 email=data["email"],
                 full_name=data["full_name"],
-                data={"professional_title": data["professional_title"]},
+                data=form.profile_data(),
+                locations=list(data["locations"]),
+                base_url=request.build_absolute_uri("/"),
             )
         except ValidationError as error:
             merge_validation_error(form, error)
         else:
-            messages.success(
-                request,
-                f"{profile.display_name} was added. They can set a password with “Forgot your password?” "
-                "on the sign-in page.",
-            )
+            messages.success(request, f"{profile.display_name} was added and invited by email to {data['email']}.")
             return redirect("therapist_detail", pk=profile.pk)
     status = 400 if form.is_bound else 200
     return render(request, "people/therapist_create.html", {"form": form}, status=status)
@@ -154,15 +153,33 @@ def therapist_detail(request: ActorRequest, pk: int) -> HttpResponse:
 
 
 @actor_required
+@require_POST
+def therapist_invite(request: ActorRequest, pk: int) -> HttpResponse:
+    """Send the therapist's invitation again (the owner's button on their page)."""
+    actor = request.actor
+    access.require_manage_clinic(actor)
+    profile = queries.therapist_or_404(actor, pk)
+    try:
+        services.therapist_invite(actor=actor, profile=profile, base_url=request.build_absolute_uri("/"))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Invitation sent again to {profile.membership.user.email}.")
+    return redirect("therapist_detail", pk=profile.pk)
+
+
+@actor_required
 @require_http_methods(["GET", "POST"])
 def therapist_edit(request: ActorRequest, pk: int) -> HttpResponse:
     actor = request.actor
     profile = queries.therapist_detail(actor, pk)
     access.require_edit_therapist(actor, profile)
-    form = TherapistProfileForm(request.POST or None, instance=profile)
+    form = TherapistProfileForm(request.POST or None, instance=profile, locations=clinic_queries.locations(actor))
     if request.method == "POST" and form.is_valid():
         try:
-            services.therapist_profile_update(actor=actor, profile=profile, data=form.cleaned_data)
+            services.therapist_profile_update(
+                actor=actor, profile=profile, data=form.cleaned_data, locations=list(form.cleaned_data["locations"])
+            )
         except ValidationError as error:
             merge_validation_error(form, error)
         else:
