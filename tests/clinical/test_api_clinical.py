@@ -112,7 +112,11 @@ def test_a_whole_episode_through_the_api(api, personas):
             {"motion": "thoracolumbar_flexion", "degrees": 60},
             {"motion": "shoulder_flexion", "side": "left", "degrees": 400},
         ],
-        "psfs": [{"activity": "Sitting through a meeting", "score": 3}],
+        "psfs": [
+            {"activity": "Sitting through a meeting", "score": 3},
+            {"activity": "Driving an hour", "score": 4},
+            {"activity": "Tying shoes", "score": 5},
+        ],
         "palpation": [{"region": "lower_back", "side": "left", "kind": "trigger_point", "note": "QL"}],
     }
     errors = _field_errors(tess.post(f"/episodes/{eid}/assessments", assessment), "rom.1")
@@ -124,7 +128,7 @@ def test_a_whole_episode_through_the_api(api, personas):
     assert (flexion["norm"], flexion["percent_of_normal"]) == (90, 66.7)
     assert flexion["norm_source"]
     assert stored["pain_regions"][0]["region_name"]
-    assert stored["psfs_score"] == 3.0
+    assert stored["psfs_score"] == 4.0
 
     # A goal on pain.
     goal = _ok(
@@ -284,6 +288,20 @@ def test_pain_of_11_and_impossible_values_name_their_rows(api, episode):
     )
     errors = _field_errors(response, "nprs", "pain_regions.1", "psfs.0", "palpation.0")
     assert "pain_regions.0" not in errors
+    assert not episode.assessments.exists()
+
+
+def test_psfs_with_two_activities_is_a_422_naming_the_psfs(api, episode):
+    """Stratford 1995: 3 to 5 activities; the API refuses two as the page does."""
+    response = api("therapist").post(
+        f"/episodes/{episode.pk}/assessments",
+        {
+            "chief_complaint": "Neck pain",
+            "psfs": [{"activity": "Driving", "score": 4}, {"activity": "Reading", "score": 6}],
+        },
+    )
+    errors = _field_errors(response, "psfs")
+    assert errors["psfs"] == ["The PSFS takes 3 to 5 activities, each rated; 2 were given."]
     assert not episode.assessments.exists()
 
 

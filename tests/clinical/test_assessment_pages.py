@@ -52,7 +52,15 @@ def _assessment_post(**overrides: object) -> dict[str, object]:
                 {"motion": "hip_flexion", "side": "right", "mode": "active", "degrees": "100"},
             ],
         ),
-        **_rows("psfs", [{"activity": "Sitting through a film", "score": "3"}, {"activity": "", "score": ""}]),
+        **_rows(
+            "psfs",
+            [
+                {"activity": "Sitting through a film", "score": "3"},
+                {"activity": "Driving an hour", "score": "5"},
+                {"activity": "Tying shoes", "score": "7"},
+                {"activity": "", "score": ""},
+            ],
+        ),
         **_rows("palpation", [{"region": "lower_back", "side": "left", "kind": "trigger_point", "note": "QL"}]),
     }
     data.update(overrides)
@@ -73,7 +81,11 @@ def test_assessment_is_saved_with_every_part(login, episode):
         ("thoracolumbar_flexion", 60),
         ("hip_flexion", 100),
     ]
-    assert [(s.activity, s.score) for s in assessment.psfs.all()] == [("Sitting through a film", 3)]
+    assert [(s.activity, s.score) for s in assessment.psfs.all()] == [
+        ("Sitting through a film", 3),
+        ("Driving an hour", 5),
+        ("Tying shoes", 7),
+    ]
     assert [(f.kind, f.note) for f in assessment.palpation.all()] == [("trigger_point", "QL")]
 
 
@@ -123,7 +135,7 @@ def test_edit_keeps_untouched_rows_and_removes_marked_ones(login, episode, tess)
         episode=episode,
         data={"chief_complaint": "Neck", "nprs": 5},
         pain=[PainInput("neck", 5), PainInput("shoulder", 3, side="left")],
-        psfs=[PsfsInput("Driving", 4)],
+        psfs=[PsfsInput("Driving", 4), PsfsInput("Reading", 6), PsfsInput("Sleeping", 5)],
     )
     http = login("therapist")
     page = http.get(f"/assessments/{assessment.pk}/edit/")
@@ -142,7 +154,15 @@ def test_edit_keeps_untouched_rows_and_removes_marked_ones(login, episode, tess)
             initial=2,
         ),
         **_rows("rom", []),
-        **_rows("psfs", [{"activity": "Driving", "score": "4"}], initial=1),
+        **_rows(
+            "psfs",
+            [
+                {"activity": "Driving", "score": "4"},
+                {"activity": "Reading", "score": "6"},
+                {"activity": "Sleeping", "score": "5"},
+            ],
+            initial=3,
+        ),
         **_rows("palpation", []),
     }
     response = http.post(f"/assessments/{assessment.pk}/edit/", data)
@@ -150,7 +170,7 @@ def test_edit_keeps_untouched_rows_and_removes_marked_ones(login, episode, tess)
     assessment.refresh_from_db()
     assert assessment.nprs == 4
     assert [p.region for p in assessment.pain_regions.all()] == ["neck"]
-    assert [s.activity for s in assessment.psfs.all()] == ["Driving"]
+    assert [s.activity for s in assessment.psfs.all()] == ["Driving", "Reading", "Sleeping"]
 
 
 def test_a_re_evaluation_suggests_last_activities_and_motions(login, episode, tess):
@@ -159,7 +179,7 @@ def test_a_re_evaluation_suggests_last_activities_and_motions(login, episode, te
         episode=episode,
         data={"chief_complaint": "Back"},
         rom=[RomInput("hip_flexion", 90, side="left")],
-        psfs=[PsfsInput("Gardening", 2)],
+        psfs=[PsfsInput("Gardening", 2), PsfsInput("Kneeling", 3), PsfsInput("Walking the dog", 4)],
     )
     html = login("therapist").get(f"/episodes/{episode.pk}/assessments/new/").content.decode()
     assert '<option value="re_evaluation" selected>' in html
@@ -181,7 +201,7 @@ def test_detail_shows_rom_as_percent_of_normal_with_its_source_and_is_audited(lo
         data={"chief_complaint": "Shoulder", "nprs": 7},
         pain=[PainInput("shoulder", 7, side="right", quality="sharp")],
         rom=[RomInput("shoulder_flexion", 135, side="right"), RomInput("knee_extension", 0, side="left")],
-        psfs=[PsfsInput("Reaching a high shelf", 3), PsfsInput("Swimming", 5)],
+        psfs=[PsfsInput("Reaching a high shelf", 3), PsfsInput("Swimming", 5), PsfsInput("Washing hair", 4)],
     )
     response = login("therapist").get(f"/assessments/{assessment.pk}/")
     assert response.status_code == 200
@@ -203,7 +223,7 @@ def test_detail_queries_do_not_grow_with_rows(login, episode, tess):
             data={"chief_complaint": "Back"},
             pain=[PainInput(r, 3) for r in list(knowledge.body_regions())[:n]],
             rom=[RomInput("hip_flexion", 90 + i, side="left") for i in range(n)],
-            psfs=[PsfsInput(f"Activity {i}", 5) for i in range(n)],
+            psfs=[PsfsInput(f"Activity {i}", 5) for i in range(3 if n < 5 else 5)],  # PSFS takes 3 to 5
         )
         http = login("therapist")
         with CaptureQueriesContext(connection) as ctx:
@@ -284,3 +304,18 @@ def test_body_map_in_edit_mode_is_focusable_and_loads_its_script():
     html = render_to_string("clinical/_body_map.html", {"pain_regions": [], "avoided": [], "mode": "edit"})
     assert html.count('tabindex="0" role="button"') == len(_svg_shapes(html))
     assert "clinical/body_map.js" in html and "data-bodymap-edit" in html
+
+
+@pytest.mark.parametrize("count", [2, 6])
+def test_psfs_with_fewer_than_three_or_more_than_five_activities_is_refused_on_its_section(login, episode, count):
+    """Stratford 1995: the client names 3 to 5 activities. The page says so on the PSFS section and
+    keeps what was typed; nothing is saved."""
+    rows = [{"activity": f"Activity {n}", "score": "4"} for n in range(count)]
+    response = login("therapist").post(
+        f"/episodes/{episode.pk}/assessments/new/", _assessment_post(**_rows("psfs", rows))
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert f"The PSFS takes 3 to 5 activities, each rated; {count} were given." in html
+    assert 'value="Activity 1"' in html
+    assert not Assessment.objects.exists()

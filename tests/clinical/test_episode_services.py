@@ -133,12 +133,37 @@ def test_assessment_refuses_impossible_values_and_keeps_nothing(tess, episode):
     assert not episode.assessments.exists()
 
 
+@pytest.mark.parametrize("count", [1, 2, 6])
+def test_psfs_takes_three_to_five_activities(tess, episode, count):
+    """Stratford 1995: the client names 3 to 5 activities. Whoever calls the service (page, API,
+    import) gets the same refusal, naming the PSFS; an assessment without a PSFS is still fine."""
+    with pytest.raises(ValidationError) as error:
+        services.assessment_save(
+            actor=tess,
+            episode=episode,
+            data={"chief_complaint": "Low back pain"},
+            psfs=[PsfsInput(f"Activity {n}", 5) for n in range(count)],
+        )
+    assert error.value.message_dict["psfs"] == [
+        f"The PSFS takes 3 to 5 activities, each rated; {count} {'was' if count == 1 else 'were'} given."
+    ]
+    assert not episode.assessments.exists()
+    for fine in (0, 3, 5):
+        saved = services.assessment_save(
+            actor=tess,
+            episode=episode,
+            data={"chief_complaint": "Low back pain"},
+            psfs=[PsfsInput(f"Activity {n}", 5) for n in range(fine)],
+        )
+        assert saved.psfs.count() == fine
+
+
 def test_goals_follow_the_latest_measurement(tess, episode):
     services.assessment_save(
         actor=tess,
         episode=episode,
         data={"chief_complaint": "Low back pain", "nprs": 7},
-        psfs=[PsfsInput("Bending to tie shoes", 3)],
+        psfs=[PsfsInput("Bending to tie shoes", 3), PsfsInput("Sitting an hour", 4), PsfsInput("Lifting", 2)],
         rom=[RomInput("thoracolumbar_flexion", 50)],
     )
     services.goal_save(

@@ -117,7 +117,7 @@ def test_psfs_form_starts_from_the_assessments_activities(login, tess, episode):
         actor=tess,
         episode=episode,
         data={"kind": "initial", "assessed_on": harbour_today(), "chief_complaint": "Low back pain"},
-        psfs=[PsfsInput("Sitting through a meeting", 3)],
+        psfs=[PsfsInput("Sitting through a meeting", 3), PsfsInput("Lifting", 4), PsfsInput("Walking", 5)],
     )
     http = login("therapist")
     text = http.get(f"/episodes/{episode.pk}/outcomes/psfs/").content.decode()
@@ -129,11 +129,25 @@ def test_psfs_form_starts_from_the_assessments_activities(login, tess, episode):
     response = http.post(
         f"/episodes/{episode.pk}/outcomes/psfs/",
         {"activity_0": "Sitting through a meeting", "item_0": "4", "activity_1": "Lifting", "item_1": "6",
-         "collected_on": harbour_today().isoformat()},
+         "activity_2": "Walking", "item_2": "8", "collected_on": harbour_today().isoformat()},
     )  # fmt: skip
     assert response.status_code == 302
     saved = MeasureResponse.objects.get()
-    assert (saved.value, saved.item_labels) == (5.0, ["Sitting through a meeting", "Lifting"])
+    assert (saved.value, saved.item_labels) == (6.0, ["Sitting through a meeting", "Lifting", "Walking"])
+
+
+def test_psfs_page_with_two_activities_says_it_takes_three_to_five(login, episode):
+    """Stratford 1995: the page refuses two activities with the service's message, keeping them."""
+    response = login("therapist").post(
+        f"/episodes/{episode.pk}/outcomes/psfs/",
+        {"activity_0": "Sitting through a meeting", "item_0": "4", "activity_1": "Lifting", "item_1": "6",
+         "collected_on": harbour_today().isoformat()},
+    )  # fmt: skip
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert "The PSFS takes 3 to 5 activities, each rated: 2 named, 2 rated." in text
+    assert 'value="Lifting"' in text
+    assert not MeasureResponse.objects.exists()
 
 
 def test_send_page_explains_a_missing_consent(login, episode):
@@ -264,7 +278,7 @@ def test_today_lists_the_measures_due_with_record_links(login, tess, episode):
     services.response_record(actor=tess, episode=episode, measure_id="nprs", answers=[6])
     services.response_record(actor=tess, episode=episode, measure_id="odi", answers=[2] * 10)
     services.response_record(
-        actor=tess, episode=episode, measure_id="psfs", answers=[4], item_labels=["Sitting through a meeting"]
+        actor=tess, episode=episode, measure_id="psfs", answers=[4, 5, 6], item_labels=["Sitting", "Lifting", "Walking"]
     )
     text = http.get("/").content.decode()
     assert f"/episodes/{episode.pk}/outcomes/" not in text

@@ -50,10 +50,34 @@ def test_too_many_blanks_store_no_score_not_zero(tess, episode):
 
 
 def test_psfs_keeps_the_activities(tess, episode):
+    labels = ["Sitting", "Lifting", "Walking"]
     response = services.response_record(
-        actor=tess, episode=episode, measure_id="psfs", answers=[3, 5], item_labels=["Sitting", "Lifting"]
+        actor=tess, episode=episode, measure_id="psfs", answers=[3, 5, 7], item_labels=labels
     )
-    assert response.value == 4.0 and response.item_labels == ["Sitting", "Lifting"]
+    assert response.value == 5.0 and response.item_labels == labels
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        ([4, 6], "2 named, 2 rated"),
+        ([4, None, 6], "3 named, 2 rated"),  # an unrated activity does not count (the score skips it)
+        ([4, 5, 6, 7, 8, 9], "6 named, 6 rated"),
+    ],
+)
+def test_psfs_takes_three_to_five_rated_activities(tess, episode, answers, message):
+    """Stratford 1995: the client names 3 to 5 activities and rates each. The service refuses
+    others, so the page, the API and a questionnaire link all get the same clear message."""
+    with pytest.raises(ValidationError) as caught:
+        services.response_record(
+            actor=tess,
+            episode=episode,
+            measure_id="psfs",
+            answers=answers,
+            item_labels=[f"Activity {n}" for n in range(len(answers))],
+        )
+    assert caught.value.message_dict["answers"] == [f"The PSFS takes 3 to 5 activities, each rated: {message}."]
+    assert not MeasureResponse.objects.exists()
 
 
 @pytest.mark.parametrize(
@@ -64,7 +88,7 @@ def test_psfs_keeps_the_activities(tess, episode):
         ("nprs", [None], "answers", "Nothing was answered"),
         ("nprs", ["a lot"], "answers", "not a number"),
         ("nope", [1], "measure", "not a measure"),
-        ("psfs", [4], "item_labels", "Name each activity"),
+        ("psfs", [4, 5, 6], "item_labels", "Name each activity"),
     ],
 )
 def test_answers_are_checked_against_the_registry(tess, episode, measure, answers, field, message):

@@ -323,7 +323,7 @@ class _Teller:
             degrees = round(start + (normal * 0.97 - start) * progress)
             rom.append(RomInput(motion, max(0, min(degrees, motions[motion].max)), _side(s, side)))
         psfs = []
-        for activity in profile.psfs[:2]:
+        for activity in profile.psfs:
             start = self.baseline.setdefault(f"psfs:{activity}", rng.randint(2, 5))
             psfs.append(PsfsInput(activity, max(0, min(10, round(start + (9 - start) * progress)))))
         palpation = [

@@ -24,7 +24,8 @@ from mend.audit.models import Action as AuditAction
 from mend.audit.services import audit_record
 from mend.clinical.models import Episode, NoteStatus, TreatmentNote
 from mend.outcomes.models import MeasureResponse, QuestionnaireLink, Source
-from mend.outcomes.queries import PSFS_MAX_ACTIVITIES, LinkUnusable, link_lookup, link_signer, token_hash
+from mend.outcomes.queries import PSFS_MAX_ACTIVITIES as PSFS_MAX_ACTIVITIES  # the form and demo read it here
+from mend.outcomes.queries import LinkUnusable, link_lookup, link_signer, token_hash
 from mend.outcomes.scoring import SCORING_VERSION, ScoringError, measures, score
 from mend.outcomes.wording import WordingError, wording
 from mend.platform import clock
@@ -56,9 +57,18 @@ def _clean_answers(measure_id: str, answers: Sequence[object], item_labels: Sequ
             cleaned.append(int(value) if value.is_integer() else value)
         else:
             raise ValidationError({"answers": f"Item {n}: {answer!r} is not a number."})
-    if measure.items is None:
-        if not 1 <= len(cleaned) <= PSFS_MAX_ACTIVITIES:
-            raise ValidationError({"answers": f"Rate between 1 and {PSFS_MAX_ACTIVITIES} activities."})
+    if measure.activities is not None:
+        # The client's own activities: as many as the instrument's source allows, each one named.
+        # Unrated activities do not count towards the minimum (the score is over those rated).
+        low, high = measure.activities.min, measure.activities.max
+        rated = sum(1 for a in cleaned if a is not None)
+        if len(cleaned) > high or rated < low:
+            raise ValidationError(
+                {
+                    "answers": f"The {measure.short} takes {low} to {high} activities, each rated: "
+                    f"{len(cleaned)} named, {rated} rated."
+                }
+            )
         if len(item_labels) != len(cleaned) or any(not str(label).strip() for label in item_labels):
             raise ValidationError({"item_labels": "Name each activity the client rated."})
     if all(a is None for a in cleaned):

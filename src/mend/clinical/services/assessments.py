@@ -28,6 +28,7 @@ from mend.clinical.services.common import (
     require_open,
     require_write,
 )
+from mend.knowledge.outcome_measures import measures
 from mend.platform.actor import Actor
 from mend.platform.errors import path
 from mend.writes import apply_fields
@@ -99,6 +100,14 @@ def _check_assessment_parts(
             errors.setdefault(field, []).append("Side must be left, right or both sides.")
         if r.mode not in ("active", "passive"):
             errors.setdefault(field, []).append("Range is active or passive.")
+    count = measures()["psfs"].activities
+    # No PSFS rows means the PSFS was not taken at this assessment; once taken, it has the
+    # instrument's number of activities.
+    if count is not None and psfs and not count.min <= len(psfs) <= count.max:
+        errors.setdefault("psfs", []).append(
+            f"The PSFS takes {count.min} to {count.max} activities, each rated; {len(psfs)} "
+            f"{'was' if len(psfs) == 1 else 'were'} given."
+        )
     for n, s in enumerate(psfs):
         field = path("psfs", n)
         if not s.activity.strip():
