@@ -113,6 +113,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: a body over the limit is refused before any middleware or view reads it.
+    "mend.platform.limits.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "mend.web.middleware.RequestContextMiddleware",
@@ -257,6 +259,8 @@ STORAGES = {
     },
 }
 MEDIA_ROOT = VAR_DIR / "media"
+# The largest request body accepted (mend.platform.limits): a 10 MB document and its form.
+MEND_MAX_REQUEST_BYTES = env_int("MEND_MAX_REQUEST_BYTES", 11 * 1024 * 1024, minimum=1024 * 1024)
 WHITENOISE_USE_FINDERS = MEND_ENV in ("test", "development")
 
 LOGGING = {

@@ -111,7 +111,9 @@ def test_a_document_that_is_not_a_pdf_or_image_is_refused(login, personas, episo
         f"/episodes/{episode.pk}/referrals/new/", {**_form(personas), "document": upload}
     )
     assert response.status_code == 400
-    assert response.context["form"].errors["document"] == ["Attach a PDF, PNG or JPEG file."]
+    assert response.context["form"].errors["document"] == [
+        "The referral document must be a PDF, JPEG, PNG, HEIC or TIFF file; referral.pdf is not."
+    ]
     assert "choose the file again" in response.content.decode()
     assert not Referral.objects.exists()
 

@@ -244,7 +244,8 @@ def test_clearance_offers_only_waiting_rules_and_checks_the_document(login, epis
     )
     assert response.status_code == 400
     html = response.content.decode()
-    assert "Attach a PDF, PNG or JPEG file." in html and 'value="Dr. Hema Tology, haematologist"' in html
+    assert "The clearance document must be a PDF, JPEG, PNG, HEIC or TIFF file; note.txt is not." in html
+    assert 'value="Dr. Hema Tology, haematologist"' in html
     assert not Clearance.objects.exists()
     refused = http.post(
         f"/episodes/{episode.pk}/clearances/new/",

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from mend.clinical import documents
 from mend.clinical.models.episodes import Episode
 from mend.clinics.models import Clinic
 from mend.people.models import Client, ReferringProvider
 
 
 def referral_upload_path(instance: Referral, filename: str) -> str:
-    return f"referrals/{instance.clinic_id}/{instance.client_id}/{filename}"
+    # A random name with the detected type's extension: the uploader's name is kept only as data.
+    return documents.stored_path("referrals", instance.clinic_id, instance.client_id, instance.document_type)
 
 
 class Referral(models.Model):
@@ -38,6 +42,7 @@ class Referral(models.Model):
     precautions = models.TextField(blank=True)
     document = models.FileField(upload_to=referral_upload_path, blank=True)
     document_type = models.CharField(max_length=60, blank=True)
+    document_name = models.CharField("document's original name", max_length=255, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -52,3 +57,16 @@ class Referral(models.Model):
     @property
     def diagnosis_codes(self) -> list[str]:
         return [d["code"] for d in self.diagnoses]
+
+    @property
+    def document_label(self) -> str:
+        """The document's name as people know it: the name it was uploaded with (older uploads: the stored name)."""
+        return self.document_name or PurePosixPath(self.document.name or "").name
+
+    @property
+    def document_kind(self) -> str:
+        return documents.KINDS.get(self.document_type, "file")
+
+    @property
+    def document_download_name(self) -> str:
+        return documents.download_name(PurePosixPath(self.document_label).stem, self.document_type, fallback="referral")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
+
 from django.core.validators import MaxValueValidator
 from django.db import models
 
+from mend.clinical import documents
 from mend.clinical.models.common import SIDE_CHOICES
 from mend.clinical.models.episodes import Episode
 from mend.clinics.models import Clinic, Membership
@@ -103,7 +106,8 @@ class ScreeningFinding(models.Model):
 
 
 def clearance_upload_path(instance: Clearance, filename: str) -> str:
-    return f"clearances/{instance.clinic_id}/{instance.client_id}/{filename}"
+    # A random name with the detected type's extension: the uploader's name is kept only as data.
+    return documents.stored_path("clearances", instance.clinic_id, instance.client_id, instance.document_type)
 
 
 class Clearance(models.Model):
@@ -119,6 +123,7 @@ class Clearance(models.Model):
     conditions = models.TextField("conditions of the clearance", blank=True)
     document = models.FileField(upload_to=clearance_upload_path, blank=True)
     document_type = models.CharField(max_length=60, blank=True)
+    document_name = models.CharField("document's original name", max_length=255, blank=True)
     recorded_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -127,3 +132,18 @@ class Clearance(models.Model):
 
     def __str__(self) -> str:
         return f"Clearance for {self.rule_id} by {self.cleared_by}"
+
+    @property
+    def document_label(self) -> str:
+        """The document's name as people know it: the name it was uploaded with (older uploads: the stored name)."""
+        return self.document_name or PurePosixPath(self.document.name or "").name
+
+    @property
+    def document_kind(self) -> str:
+        return documents.KINDS.get(self.document_type, "file")
+
+    @property
+    def document_download_name(self) -> str:
+        return documents.download_name(
+            PurePosixPath(self.document_label).stem, self.document_type, fallback="clearance"
+        )

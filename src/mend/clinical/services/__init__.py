@@ -10,7 +10,6 @@ from mend.clinical.services.assessments import (
     assessment_save,
 )
 from mend.clinical.services.common import (
-    DOCUMENT_TYPES,
     HEALTH_HISTORY_VERSION,
     MAX_DOCUMENT_BYTES,
     NoteLocked,
@@ -46,7 +45,6 @@ __all__ = [
     "ASSESSMENT_FIELDS",
     "CHECK_FIELDS",
     "CLEARANCE_FIELDS",
-    "DOCUMENT_TYPES",
     "EPISODE_FIELDS",
     "GOAL_FIELDS",
     "HEALTH_HISTORY_FIELDS",

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import models
+from django.db import models, transaction
+from django.db.models.fields.files import FieldFile
 
 from mend import access, knowledge
 from mend.audit.services import audit_record
+from mend.clinical import documents
 from mend.clinical.models import (
     Episode,
 )
@@ -16,7 +21,6 @@ from mend.platform.actor import Actor
 
 HEALTH_HISTORY_VERSION = "2026.1"
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
-DOCUMENT_TYPES = {b"%PDF-": "application/pdf", b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 
 
 class NoteLocked(PermissionDenied):
@@ -59,15 +63,44 @@ def check_region(field: str, region: str, side: str, errors: dict[str, list[str]
         errors.setdefault(field, []).append(f"Side must be left, right or both sides, not {side!r}.")
 
 
-def check_document(upload: UploadedFile | None, field: str = "document") -> str:
-    """The document's content type, read from its first bytes (not its name); size and type checked."""
+def check_document(upload: UploadedFile | None, field: str = "document", label: str = "The document") -> str:
+    """The document's content type, detected from its bytes (not its name); size and type checked."""
     if upload is None:
         return ""
     if upload.size is not None and upload.size > MAX_DOCUMENT_BYTES:
-        raise ValidationError({field: f"The file is {upload.size // (1024 * 1024)} MB; the limit is 10 MB."})
-    head = upload.read(16)
+        raise ValidationError(
+            {field: f"{label} is {upload.size // (1024 * 1024)} MB; the limit is {MAX_DOCUMENT_BYTES // 2**20} MB."}
+        )
     upload.seek(0)
-    for magic, content_type in DOCUMENT_TYPES.items():
-        if head.startswith(magic):
-            return content_type
-    raise ValidationError({field: "Attach a PDF, PNG or JPEG file."})
+    head = upload.read(documents.HEAD_BYTES)
+    upload.seek(0)
+    content_type = documents.detect(head)
+    if content_type is None:
+        raise ValidationError(
+            {field: f"{label} must be a {documents.ALLOWED_NAMES} file; {upload.name or 'this file'} is not."}
+        )
+    return content_type
+
+
+@contextmanager
+def storing_document(field: FieldFile, upload: UploadedFile | None) -> Iterator[None]:
+    """Store ``upload`` in ``field`` under a fresh random name for the write inside the block.
+
+    If the block raises, the new file is removed again. The file it replaces is deleted once the
+    transaction commits (a rolled-back write keeps it), so no file is left on disk that no row names.
+    """
+    if upload is None:
+        yield
+        return
+    old = field.name
+    field.save(documents.original_name(upload.name) or "document", upload, save=False)
+    new, storage = field.name, field.storage
+    try:
+        yield
+    except BaseException:
+        if new:
+            storage.delete(new)
+        field.name = old
+        raise
+    if old:
+        transaction.on_commit(lambda: storage.delete(old))

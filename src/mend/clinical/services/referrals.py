@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from mend.audit.models import Action as AuditAction
-from mend.clinical import icd10
+from mend.clinical import documents, icd10
 from mend.clinical.models import (
     Episode,
     Referral,
@@ -21,6 +21,7 @@ from mend.clinical.services.common import (
     check_document,
     require_open,
     require_write,
+    storing_document,
 )
 from mend.people.models import ReferringProvider
 from mend.platform.actor import Actor
@@ -29,7 +30,8 @@ from mend.writes import apply_fields, editable_fields, merge_errors
 # --- Referral -----------------------------------------------------------------------------
 
 REFERRAL_FIELDS = editable_fields(
-    Referral, {"clinic", "client", "episode", "diagnoses", "document", "document_type", "closed_at", "provider"}
+    Referral,
+    {"clinic", "client", "episode", "diagnoses", "document", "document_type", "document_name", "closed_at", "provider"},
 )
 
 
@@ -90,7 +92,7 @@ def referral_save(
             f"on {referral.referred_on:%Y-%m-%d}. Check both dates."
         )
     try:
-        referral.document_type = check_document(document) or referral.document_type
+        referral.document_type = check_document(document, label="The referral document") or referral.document_type
     except ValidationError as error:
         errors.update(error.message_dict)
     try:
@@ -100,9 +102,11 @@ def referral_save(
     if errors:
         raise ValidationError(errors)
     if document is not None:
-        referral.document.save(document.name or "referral", document, save=False)
-    referral.save()
-    audit(AuditAction.CREATE if created else AuditAction.UPDATE, referral, actor, episode.client_id)
+        referral.document_name = documents.original_name(document.name)
+    # A replaced document is deleted once this write commits: the referral keeps one document.
+    with storing_document(referral.document, document):
+        referral.save()
+        audit(AuditAction.CREATE if created else AuditAction.UPDATE, referral, actor, episode.client_id)
     return referral
 
 

@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from mend.audit.models import Action as AuditAction
+from mend.clinical import documents
 from mend.clinical.models import (
     Clearance,
     Episode,
@@ -28,6 +29,7 @@ from mend.clinical.services.common import (
     check_region,
     require_open,
     require_write,
+    storing_document,
 )
 from mend.people.models import ReferringProvider
 from mend.platform.actor import Actor
@@ -253,7 +255,7 @@ def clearance_record(
     if clearance.cleared_on and clearance.cleared_on > actor.today():
         errors["cleared_on"] = ["A clearance cannot be dated in the future."]
     try:
-        clearance.document_type = check_document(document)
+        clearance.document_type = check_document(document, label="The clearance document")
     except ValidationError as error:
         errors.update(error.message_dict)
     try:
@@ -263,7 +265,8 @@ def clearance_record(
     if errors:
         raise ValidationError(errors)
     if document is not None:
-        clearance.document.save(document.name or "clearance", document, save=False)
-    clearance.save()
-    audit(AuditAction.CREATE, clearance, actor, episode.client_id)
+        clearance.document_name = documents.original_name(document.name)
+    with storing_document(clearance.document, document):
+        clearance.save()
+        audit(AuditAction.CREATE, clearance, actor, episode.client_id)
     return clearance

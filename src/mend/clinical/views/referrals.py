@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpResponse
@@ -82,11 +80,10 @@ def referral_document(request: ActorRequest, referral_id: int) -> FileResponse:
     referral, handle = queries.referral_document(request.actor, referral_id)
     return FileResponse(
         handle,
-        # The type was read from the file's first bytes when it was stored (services.check_document).
+        # The type was detected from the file's bytes when it was stored (services.check_document).
         content_type=referral.document_type or "application/octet-stream",
         as_attachment=True,
-        # The loader answers 404 for a referral without a document, so the name is there.
-        filename=PurePosixPath(referral.document.name or "").name,
+        filename=referral.document_download_name,
     )
 
 

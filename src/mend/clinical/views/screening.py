@@ -3,8 +3,6 @@ the physician's clearance with its document."""
 
 from __future__ import annotations
 
-import os
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpResponse
@@ -222,8 +220,7 @@ def clearance_document(request: ActorRequest, clearance_id: int) -> FileResponse
     response = FileResponse(
         handle,
         content_type=clearance.document_type or "application/octet-stream",
-        # The loader answers 404 for a clearance without a document, so the name is there.
-        filename=os.path.basename(clearance.document.name or ""),
+        filename=clearance.document_download_name,
     )
     # The type was read from the file's first bytes on upload; still, never let it run script here.
     response["Content-Security-Policy"] = "sandbox"
