@@ -110,6 +110,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "ninja",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
 ]
 
 MIDDLEWARE = [
@@ -125,7 +128,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "mend.accounts.middleware.IdleSessionMiddleware",
     "mend.web.middleware.ActiveClinicMiddleware",
+    "mend.accounts.middleware.StaffMfaMiddleware",
     "mend.web.middleware.NoStoreMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -197,11 +202,22 @@ AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
+# One counter per person whatever the case of the email typed (mend.accounts.models.normalise_email).
+AXES_USERNAME_CALLABLE = "mend.accounts.lockout.attempted_email"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
 AXES_ENABLED = env_bool("MEND_LOGIN_THROTTLE", True)
 
+# A session ends after MEND_IDLE_MINUTES without a request (ONC d(5)) and, however busy, after
+# MEND_SESSION_SECONDS from sign-in (mend.accounts.middleware.IdleSessionMiddleware).
 SESSION_COOKIE_AGE = env_int("MEND_SESSION_SECONDS", 8 * 3600, minimum=300)
+MEND_IDLE_MINUTES = env_int("MEND_IDLE_MINUTES", 30, minimum=1, maximum=24 * 60)
+# Password reset requests: at most this many an hour from one network address and for one account.
+MEND_PASSWORD_RESETS_PER_HOUR = env_int("MEND_PASSWORD_RESETS_PER_HOUR", 3, minimum=1)
+# Passkeys: the name browsers show beside the site (WebAuthn's relying party).
+MEND_WEBAUTHN_RP_NAME = env_str("MEND_WEBAUTHN_RP_NAME", "Mend")
+# The name authenticator apps show beside the account (django-otp's TOTP enrolment link).
+OTP_TOTP_ISSUER = MEND_WEBAUTHN_RP_NAME
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -4,18 +4,28 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.http import Http404
 from django.utils import timezone
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from mend.accounts.models import ApiToken, User
+from mend.accounts import queries
+from mend.accounts.models import ApiToken, Passkey, User, normalise_email
+from mend.accounts.passkeys import RegisteredPasskey
+from mend.accounts.queries import PASSWORD_EVENT, PASSWORD_RESET_EVENT
 from mend.audit.models import Action
 from mend.audit.services import audit_record
 from mend.clinics import queries as clinic_queries
 from mend.clinics.models import Clinic, Membership
+from mend.platform import context
 from mend.platform.actor import Actor
 
 TOKEN_PREFIX = "mend_"
@@ -94,6 +104,10 @@ def api_token_use(*, raw: str) -> Actor | None:
     membership = clinic_queries.active_membership(user_id=token.user_id, clinic_id=token.clinic_id)
     if membership is None:
         return None
+    if membership.clinic.require_staff_mfa and not queries.has_second_factor(token.user):
+        # A clinic that requires a second factor takes no token of a member who has none: the
+        # token would be a way in that the clinic's rule never asked more of than a password.
+        return None
     api_token_touch(token)
     return Actor(user=token.user, membership=membership)
 
@@ -130,3 +144,208 @@ def login_failed(*, attempted_email: str) -> None:
 
 def logged_out(*, user: User) -> None:
     audit_record(action=Action.LOGOUT, object_type="accounts.user", object_id=user.pk, user=user)
+
+
+# --- Passwords ------------------------------------------------------------------------------
+# Audit rows name the account and the event, never a password, a reset link or its token.
+
+
+def _audit_account_event(*, user: User, action: Action, object_type: str, by: User | None = None) -> None:
+    """One row per clinic the account belongs to (as for sign-ins), so each owner sees it."""
+    memberships = list(user.memberships.filter(is_active=True))
+    if not memberships:
+        audit_record(action=action, object_type=object_type, object_id=user.pk, user=by or user)
+    for membership in memberships:
+        audit_record(
+            action=action,
+            object_type=object_type,
+            object_id=user.pk,
+            user=by or user,
+            clinic_id=membership.clinic_id,
+            role=membership.role,
+        )
+
+
+@transaction.atomic
+def password_changed(*, user: User) -> None:
+    """After the person changed their own password (Django's form has set it)."""
+    _audit_account_event(user=user, action=Action.UPDATE, object_type=PASSWORD_EVENT)
+
+
+@transaction.atomic
+def password_reset_completed(*, user: User) -> None:
+    """After a reset link was used to choose a new password."""
+    _audit_account_event(user=user, action=Action.UPDATE, object_type=PASSWORD_RESET_EVENT)
+
+
+@transaction.atomic
+def password_reset_request(*, email: str) -> bool:
+    """Whether a reset email may be sent to ``email`` now, recording the request when it may.
+
+    At most MEND_PASSWORD_RESETS_PER_HOUR an hour from one network address and for one address
+    typed (in any case), so neither a single machine nor many can flood a person's inbox. The
+    person asking sees the same answer either way: the page never tells whether an account exists
+    or a limit was reached. The audit trail is the record the limits count.
+    """
+    email = normalise_email(email)[:254]
+    ip = context.current().ip
+    limit = settings.MEND_PASSWORD_RESETS_PER_HOUR
+    since = timezone.now() - timedelta(hours=1)
+    user = queries.user_by_email(email)
+    if user is not None:
+        # Serialises requests for one account, so two at once cannot both take its last one.
+        User.objects.select_for_update().filter(pk=user.pk).first()
+    if queries.password_resets_since(since=since, email=email) >= limit:
+        return False
+    if ip and queries.password_resets_since(since=since, ip=ip) >= limit:
+        return False
+    if user is None:
+        audit_record(action=Action.CREATE, object_type=PASSWORD_RESET_EVENT, user_email=email)
+    else:
+        # One row per clinic, as for failed sign-ins; none of the person's clinics: the no-clinic chain.
+        places: list[tuple[int | None, str]] = [(m.clinic_id, m.role) for m in user.memberships.filter(is_active=True)]
+        places = places or [(None, "")]
+        for clinic_id, role in places:
+            audit_record(
+                action=Action.CREATE,
+                object_type=PASSWORD_RESET_EVENT,
+                object_id=user.pk,
+                user_email=email,
+                clinic_id=clinic_id,
+                role=role,
+            )
+    return True
+
+
+def session_ended(*, user: User, why: str) -> None:
+    """An automatic sign-out (ONC d(5)): ``why`` is "idle" or "absolute"."""
+    audit_record(action=Action.LOGOUT, object_type=f"accounts.session.{why}", object_id=user.pk, user=user)
+
+
+# --- Second sign-in factors -----------------------------------------------------------------
+# TOTP (RFC 6238) and recovery codes are django-otp's devices; passkeys are WebAuthn credentials
+# verified by py_webauthn (mend.accounts.passkeys). Every change is audited in each clinic of the
+# person's; no secret (TOTP key, code, recovery code, public key) ever goes into the audit trail.
+
+RECOVERY_CODES = 10
+
+
+class FactorError(ValueError):
+    """A code or passkey that does not check out; the message says what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class Enrolled:
+    kind: str  # "totp" or "passkey"
+    # New recovery codes when this was the person's first factor (shown once, never again).
+    recovery_codes: list[str]
+
+
+def normalise_code(code: str) -> str:
+    return "".join(code.split()).replace("-", "").lower()
+
+
+def _totp(device: TOTPDevice) -> TOTP:
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    return totp
+
+
+@transaction.atomic
+def totp_enrol(*, user: User, key: str, code: str, name: str = "") -> Enrolled:
+    """Add an authenticator app once it proves it has the key: ``code`` is the app's current code.
+
+    The code used here is spent: the device starts at its time step, so it cannot sign in again.
+    """
+    code = normalise_code(code)
+    device = TOTPDevice(user=user, key=key, name=(name.strip() or "Authenticator app")[:64], confirmed=True)
+    totp = _totp(device)
+    if not (code.isdigit() and totp.verify(int(code), tolerance=device.tolerance)):
+        raise FactorError("That code does not match. Type the 6-digit code your app shows now.")
+    device.last_t = totp.t()
+    device.save()
+    _audit_account_event(user=user, action=Action.CREATE, object_type="accounts.totp_device")
+    return Enrolled(kind="totp", recovery_codes=_first_factor_codes(user))
+
+
+@transaction.atomic
+def passkey_enrol(*, user: User, name: str, verified: RegisteredPasskey) -> Enrolled:
+    """Keep a passkey the browser registered (``verified`` by ``mend.accounts.passkeys``)."""
+    if Passkey.objects.filter(credential_id=verified.credential_id).exists():
+        raise FactorError("This passkey is already registered.")
+    Passkey.objects.create(
+        user=user,
+        name=(name.strip() or "Passkey")[:100],
+        credential_id=verified.credential_id,
+        public_key=verified.public_key,
+        sign_count=verified.sign_count,
+        transports=verified.transports,
+    )
+    _audit_account_event(user=user, action=Action.CREATE, object_type="accounts.passkey")
+    return Enrolled(kind="passkey", recovery_codes=_first_factor_codes(user))
+
+
+def _first_factor_codes(user: User) -> list[str]:
+    """Recovery codes come with the first factor; adding a second keeps the codes the person has."""
+    if queries.recovery_device(user) is not None:
+        return []
+    return recovery_codes_issue(user=user)
+
+
+@transaction.atomic
+def recovery_codes_issue(*, user: User) -> list[str]:
+    """A fresh set of single-use recovery codes, replacing any left. Returned once to show, then
+    only usable: nothing shows them again."""
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
+    StaticToken.objects.bulk_create(StaticToken(device=device, token=code) for code in codes)
+    _audit_account_event(user=user, action=Action.CREATE, object_type="accounts.recovery_codes")
+    return codes
+
+
+@transaction.atomic
+def factor_remove(*, user: User, kind: str, pk: int) -> bool:
+    """Remove one of the person's own factors (another's id is a miss). Returns whether any
+    factor is left; with none left, the recovery codes go too (they only stand in for a factor)."""
+    model: type[TOTPDevice] | type[Passkey] = TOTPDevice if kind == "totp" else Passkey
+    deleted, _ = model.objects.filter(user=user, pk=pk).delete()
+    if not deleted:
+        raise Http404("No such sign-in factor.")
+    _audit_account_event(
+        user=user, action=Action.DELETE, object_type="accounts.totp_device" if kind == "totp" else "accounts.passkey"
+    )
+    if queries.has_second_factor(user):
+        return True
+    StaticDevice.objects.filter(user=user).delete()
+    return False
+
+
+@transaction.atomic
+def second_factor_verify(*, user: User, code: str) -> str:
+    """Check a code typed at sign-in: an authenticator app's (each usable once) or a recovery code
+    (each usable once). Returns "totp" or "recovery"; a wrong code raises FactorError.
+
+    The device rows are locked first, so two requests with the same code cannot both pass: the
+    second sees the time step or the recovery code the first used up.
+    """
+    code = normalise_code(code)
+    # Six digits are an app's code; anything else can only be a recovery code.
+    devices: list[TOTPDevice] | list[StaticDevice] = (
+        list(TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("id"))
+        if len(code) == 6 and code.isdigit()
+        else list(StaticDevice.objects.select_for_update().filter(user=user, confirmed=True))
+    )
+    if any(not device.verify_is_allowed()[0] for device in devices):
+        # django-otp's throttle: each wrong code doubles the wait before the next try.
+        raise FactorError("Too many wrong codes. Wait a few seconds, then type the code your app shows now.")
+    for device in devices:
+        if device.verify_token(code):
+            return "totp" if isinstance(device, TOTPDevice) else "recovery"
+    raise FactorError("That code is not right, or was used already. Type the code your app shows now.")
+
+
+@transaction.atomic
+def passkey_signed_in(*, passkey: Passkey, sign_count: int) -> None:
+    """Record a passkey's use: its new signature counter and when."""
+    Passkey.objects.filter(pk=passkey.pk).update(sign_count=sign_count, last_used_at=timezone.now())

@@ -13,7 +13,7 @@ from mend.clinics.validators import country_choices, currency_choices, timezone_
 class ClinicSettingsForm(forms.ModelForm):
     class Meta:
         model = Clinic
-        fields = ["name", "timezone", "country", "currency"]
+        fields = ["name", "timezone", "country", "currency", "require_staff_mfa"]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -16,6 +16,12 @@ class Clinic(models.Model):
     timezone = models.CharField(max_length=64, default="America/Toronto", validators=[validate_timezone])
     country = models.CharField(max_length=2, default="CA", validators=[validate_country])
     currency = models.CharField(max_length=3, default="CAD", validators=[validate_currency])
+    require_staff_mfa = models.BooleanField(
+        "require two-step sign-in for staff",
+        default=False,
+        help_text="Everyone who works here signs in with a second step (an authenticator app or a passkey). "
+        "Staff without one, you included, are asked to set one up before anything else.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -24,7 +24,7 @@ from mend.clinics.models import Clinic, Location, Membership, Role, Room
 from mend.platform.actor import Actor
 from mend.writes import apply_fields
 
-CLINIC_FIELDS = {"name", "timezone", "country", "currency"}
+CLINIC_FIELDS = {"name", "timezone", "country", "currency", "require_staff_mfa"}
 LOCATION_FIELDS = {"name", "street", "city", "region", "postal_code", "phone", "is_active"}
 ROOM_FIELDS = {"name", "location", "is_active"}
 
