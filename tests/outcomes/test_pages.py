@@ -212,7 +212,7 @@ def test_progress_page_draws_svg_charts_with_band_goal_and_sessions(login, tess,
     assert text.count("<svg") >= 2 and "<script" not in text.split("<svg", 1)[1]
     assert "Baseline ± MCID (2)" in text
     assert "Goal: Pain &lt;b&gt;down&lt;/b&gt; to 3" in text  # goal text is escaped inside the SVG
-    assert "Sessions" in text
+    assert "Session days" in text
     assert "Range of motion, % of normal" in text and "Normal (100%)" in text
 
 

@@ -246,6 +246,15 @@ class RomPoint:
     percent: float
 
 
+@dataclass(frozen=True, slots=True)
+class VisitScores:
+    """What the therapist asks at every visit (the signed note's 0–10 fields)."""
+
+    on: date
+    sleep: int | None
+    stress: int | None
+
+
 @dataclass
 class RomSeries:
     key: str  # rom:<motion>:<side>
@@ -261,6 +270,7 @@ class Progress:
     sessions: list[date]
     goals: list[Goal]
     rom: list[RomSeries]
+    visits: list[VisitScores] = field(default_factory=list)
 
     def goals_for(self, measure_id: str) -> list[Goal]:
         return [g for g in self.goals if g.measure == measure_id]
@@ -289,9 +299,10 @@ def progress(episode: Episode, *, today: date) -> Progress:
     """Everything the progress page draws, in six queries whatever the episode's size."""
     responses = episode_responses(episode)  # 1
     plan = PlanOfCare.objects.filter(episode=episode).first()  # 2
-    sessions = sorted(
-        TreatmentNote.objects.filter(episode=episode, status=NoteStatus.SIGNED).values_list("visit_on", flat=True)
-    )  # 3
+    signed = TreatmentNote.objects.filter(episode=episode, status=NoteStatus.SIGNED).order_by("visit_on", "id")
+    # 3: every signed visit's day (the sessions) with the sleep and stress asked at it.
+    visits = [VisitScores(*row) for row in signed.values_list("visit_on", "sleep_quality", "stress")]
+    sessions = [v.on for v in visits]
     goals = list(Goal.objects.filter(episode=episode))  # 4
     assessments = list(Assessment.objects.filter(episode=episode).prefetch_related("rom"))  # 5, 6
     return Progress(
@@ -303,9 +314,10 @@ def progress(episode: Episode, *, today: date) -> Progress:
             discharged_on=episode.discharged_on,
             started_on=episode.started_on,
         ),
-        list(sessions),
+        sessions,
         goals,
         rom_series(assessments, goals),
+        visits,
     )
 
 

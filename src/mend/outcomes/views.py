@@ -116,6 +116,8 @@ def progress(request: ActorRequest, pk: int) -> HttpResponse:
         "rom": data.rom,
         "rom_svg": charts.rom_chart(data.rom) if data.rom else "",
         "sessions": data.sessions,
+        "visits": data.visits,
+        "visits_svg": charts.visit_chart(data.visits),
     }
     return render(request, "outcomes/progress.html", context)
 
