@@ -87,6 +87,11 @@ ROUTES: dict[str, tuple[Path, tuple[int | str, ...]]] = {
     "admin_clients": (lambda p: "/admin/people/client/", (OK, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK)),
     "password_change": (lambda p: "/accounts/password/", (OK, OK, OK, OK, OK)),
     "account": (lambda p: "/accounts/", (OK, OK, OK, OK, OK)),
+    "reauthenticate": (lambda p: "/accounts/confirm/", (OK, OK, OK, OK, OK)),
+    # Changing sign-in factors first asks for the password again (302 to reauthenticate).
+    "totp_enrol": (lambda p: "/accounts/mfa/app/", (302, 302, 302, 302, 302)),
+    # Recovery codes are shown once, right after they are made; otherwise back to the account page.
+    "recovery_codes": (lambda p: "/accounts/mfa/recovery-codes/", (302, 302, 302, 302, 302)),
 }
 
 CASES = [pytest.param(route, persona, id=f"{route}-{persona}") for route in ROUTES for persona in PERSONAS]
@@ -549,7 +554,7 @@ def test_api_outsider_cannot_change_harbour_client(client, personas):
 
 
 def test_api_anonymous_is_401(client, personas):
-    for path in ["/api/v1/clients/", f"/api/v1/clients/{personas.carol.pk}", "/api/v1/therapists/", "/api/v1/me"]:
+    for path in ["/api/v1/clients", f"/api/v1/clients/{personas.carol.pk}", "/api/v1/therapists", "/api/v1/me"]:
         assert client.get(path).status_code == 401, path
 
 

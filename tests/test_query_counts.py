@@ -195,8 +195,8 @@ def test_therapist_list_page_with_more_therapists(login, personas):
 def test_api_client_list(client, personas, persona):
     membership = personas.memberships[persona]
     token = api_token_create(user=membership.user, clinic=membership.clinic).raw
-    _scales(personas, lambda: client.get("/api/v1/clients/", HTTP_AUTHORIZATION=f"Bearer {token}"))
-    listed = client.get("/api/v1/clients/", HTTP_AUTHORIZATION=f"Bearer {token}").json()
+    _scales(personas, lambda: client.get("/api/v1/clients", HTTP_AUTHORIZATION=f"Bearer {token}"))
+    listed = client.get("/api/v1/clients", HTTP_AUTHORIZATION=f"Bearer {token}").json()
     assert listed["count"] == LARGE
     assert len(listed["items"]) == 25
     assert all(item["primary_therapist_id"] == personas.therapist_profile.pk for item in listed["items"])
@@ -209,4 +209,30 @@ def test_api_client_detail(client, personas):
 
 def test_api_therapist_list(client, personas):
     token = api_token_create(user=personas.owner, clinic=personas.harbour).raw
-    _scales(personas, lambda: client.get("/api/v1/therapists/", HTTP_AUTHORIZATION=f"Bearer {token}"))
+    _scales(personas, lambda: client.get("/api/v1/therapists", HTTP_AUTHORIZATION=f"Bearer {token}"))
+
+
+def test_account_page_with_more_sign_in_factors(login, personas):
+    """The account page reads a fixed set however many factors the person has: session, user and
+    memberships (3), the authenticator apps, the passkeys and the recovery codes left (3), and
+    whatever the token list beside them reads, none of it per factor."""
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from mend.accounts.models import Passkey
+
+    user = personas.therapist
+    http = login("therapist")
+
+    def grow(count: int) -> None:
+        for i in range(Passkey.objects.filter(user=user).count(), count):
+            Passkey.objects.create(user=user, name=f"Key {i}", credential_id=f"cred-{i}", public_key=b"k")
+            TOTPDevice.objects.create(user=user, name=f"App {i}", confirmed=True)
+        device, _ = StaticDevice.objects.get_or_create(user=user, name="Recovery codes", confirmed=True)
+        StaticToken.objects.bulk_create(StaticToken(device=device, token=f"c{i:07d}") for i in range(count))
+
+    grow(1)
+    small = _count(lambda: http.get("/accounts/"))
+    grow(20)
+    large = _count(lambda: http.get("/accounts/"))
+    _assert_same(small, large)
