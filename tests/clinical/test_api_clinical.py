@@ -403,6 +403,22 @@ def test_clearance_lets_a_note_be_signed(api, episode, personas):
     assert resolved["resolved_on"] == str(harbour_today())
 
 
+def test_a_lymphedema_finding_names_its_limb_and_side_or_is_a_422(api, episode):
+    tess = api("therapist")
+    errors = _field_errors(tess.post(f"/episodes/{episode.pk}/findings", {"rule_id": "lymphedema"}), "region")
+    assert "where on the body?" in errors["region"][0]
+    no_side = {"rule_id": "lymphedema", "region": "upper_arm"}
+    errors = _field_errors(tess.post(f"/episodes/{episode.pk}/findings", no_side), "side")
+    assert "which side?" in errors["side"][0]
+    _ok(tess.post(f"/episodes/{episode.pk}/findings", {**no_side, "side": "right"}), 201)
+    screening = _ok(tess.get(f"/episodes/{episode.pk}/screening"))
+    assert screening["restrictions"] == [] and screening["pressure_cap"] is None
+    limb = {(a["region"], a["side"]) for a in screening["actions"] if a["action"] == "MODIFY"}
+    assert limb == {(r, "right") for r in ("upper_arm", "elbow", "forearm", "wrist", "hand")}
+    rule = {r["id"]: r for r in _ok(tess.get("/screening/catalogue"))["rules"]}["lymphedema"]
+    assert rule["needs_side"] and rule["follow_up"] and rule["source_note"]
+
+
 def test_catalogue_and_code_search(api):
     tess = api("therapist")
     catalogue = _ok(tess.get("/screening/catalogue"))

@@ -305,5 +305,5 @@ def test_home_flags_use_the_same_queries_for_one_or_many_flagged_clients(login, 
     for n in range(5):
         extra = services.episode_open(actor=tess, client=personas.carol, data={"title": f"Problem {n}"})
         services.finding_add(actor=tess, episode=extra, finding=FindingInput("anticoagulant"))
-        services.finding_add(actor=tess, episode=extra, finding=FindingInput("dvt_history"))
+        services.finding_add(actor=tess, episode=extra, finding=FindingInput("dvt_history", "lower_leg", "left"))
     assert count() == small

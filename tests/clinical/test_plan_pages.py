@@ -182,7 +182,7 @@ def test_a_goal_baseline_left_empty_takes_the_latest_measurement(login, tess, ep
         episode=episode,
         data={"assessed_on": tess.today(), "chief_complaint": "Low back pain", "nprs": 7},
         rom=[RomInput("shoulder_flexion", 120, side="right")],
-        psfs=[PsfsInput("Gardening", 3)],
+        psfs=[PsfsInput("Gardening", 3), PsfsInput("Kneeling", 4), PsfsInput("Walking", 6)],
     )
     client = login("therapist")
     page = client.get(f"/episodes/{episode.pk}/goals/new/").content.decode()

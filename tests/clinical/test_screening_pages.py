@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils.html import escape
 
@@ -97,6 +98,66 @@ def test_intake_local_finding_without_region_is_refused_and_answers_kept(login, 
     assert 'value="Graze on the shin"' in html and "Apixaban 5 mg twice daily</textarea>" in html
     assert 'value="yes" class="yn" id="id_open_wound_1" checked' in html or 'id="id_open_wound_1" checked' in html
     assert not HealthHistory.objects.filter(episode=episode).exists()
+
+
+def test_lymphedema_asks_which_limb_and_side_and_restricts_that_limb_only(login, episode):
+    """The follow-up starts unanswered and is required: without the limb and the side the
+    restrictions could only hold everywhere (or on both arms)."""
+    http = login("therapist")
+    page = http.get(f"/episodes/{episode.pk}/intake/").content.decode()
+    assert "Which limb or area is affected?" in page
+    assert '<option value="" selected>' in page.split('name="lymphedema__region"')[1].split("</select>")[0]
+
+    no_limb = http.post(f"/episodes/{episode.pk}/intake/", _history(lymphedema="yes"))
+    assert no_limb.status_code == 400
+    assert "Which limb or area is affected? Choose the region" in no_limb.content.decode()
+    no_side = http.post(f"/episodes/{episode.pk}/intake/", _history(lymphedema="yes", lymphedema__region="upper_arm"))
+    assert no_side.status_code == 400
+    assert "Which side? Choose left, right or both sides." in no_side.content.decode()
+    assert not HealthHistory.objects.filter(episode=episode).exists()
+
+    saved = http.post(
+        f"/episodes/{episode.pk}/intake/",
+        _history(lymphedema="yes", lymphedema__region="upper_arm", lymphedema__side="left"),
+    )
+    assert saved.status_code == 302
+    finding = ScreeningFinding.objects.get(episode=episode, rule_id="lymphedema")
+    assert (finding.region, finding.side) == ("upper_arm", "left")
+    screening = queries.screening_on(episode, harbour_today())
+    assert screening.restrictions == []  # nothing for the whole body
+    assert {a.region for a in screening.by_action("MODIFY")} == {"upper_arm", "elbow", "forearm", "wrist", "hand"}
+    chart = http.get(f"/episodes/{episode.pk}/").content.decode()
+    assert "Here: Manual lymphatic drainage only, by a therapist trained in it; No heat or cold applications." in chart
+
+
+def test_services_refuse_a_lymphedema_finding_without_its_limb_and_side(tess, episode):
+    """Enforced where the write happens: an API call or an import gets the same refusal."""
+    with pytest.raises(ValidationError) as no_limb:
+        services.finding_add(actor=tess, episode=episode, finding=FindingInput("lymphedema"))
+    assert "where on the body?" in no_limb.value.message_dict["region"][0]
+    with pytest.raises(ValidationError) as no_side:
+        services.health_history_record(
+            actor=tess, episode=episode, data={}, findings=[FindingInput("lymphedema", region="thigh")]
+        )
+    assert "which side?" in no_side.value.message_dict["findings"][0]
+    assert not ScreeningFinding.objects.filter(episode=episode).exists()
+    # A region without sides (the chest after a mastectomy) needs none.
+    services.finding_add(actor=tess, episode=episode, finding=FindingInput("lymphedema", region="chest"))
+
+
+def test_new_catalogue_questions_are_asked_and_act(login, episode):
+    http = login("therapist")
+    response = http.post(
+        f"/episodes/{episode.pk}/intake/",
+        _history(varicose_veins_mild="yes", varicose_veins_mild__region="lower_leg", varicose_veins_mild__side="right"),
+    )
+    assert response.status_code == 302
+    screening = queries.screening_on(episode, harbour_today())
+    assert screening.status == "MODIFY" and screening.pressure_cap is None
+    assert [(a.region, a.pressure_cap) for a in screening.by_action("MODIFY")] == [("lower_leg", 3)]
+    response = http.post(f"/episodes/{episode.pk}/intake/", _history(physician_consent_refused="yes"))
+    assert response.status_code == 302
+    assert queries.screening_on(episode, harbour_today()).status == "BLOCK"
 
 
 def test_intake_is_prefilled_from_the_latest_history(login, episode, tess):

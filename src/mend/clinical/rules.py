@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from mend.clinical.screening import Action, Screening
+from mend.clinical.screening import Action, Screening, sides_overlap
 from mend.knowledge import techniques
 
 # --- Referral ---------------------------------------------------------------------------------
@@ -176,10 +176,6 @@ class Conflict:
     message: str
 
 
-def _sides_overlap(a: str | None, b: str | None) -> bool:
-    return a is None or b is None or a == b or "bilateral" in (a, b)
-
-
 def plan_conflicts(planned: Iterable[PlannedTechnique], screening: Screening) -> list[Conflict]:
     """Planned techniques that the screening forbids: treatment on a day it is blocked, work over
     an avoided region, a technique a restriction rules out, or pressure above a cap."""
@@ -195,7 +191,7 @@ def plan_conflicts(planned: Iterable[PlannedTechnique], screening: Screening) ->
                 )
                 continue
             applies_here = action.region is None or (
-                item.region == action.region and _sides_overlap(item.side, action.side)
+                item.region == action.region and sides_overlap(item.side, action.side)
             )
             if not applies_here:
                 continue

@@ -114,10 +114,13 @@ class Screening:
 
     @property
     def restrictions(self) -> list[str]:
+        """Whole-body restrictions, once each; a regional one (lymphedema's "MLD only" on the
+        affected arm) is on its action, with the region it holds in."""
         seen: dict[str, None] = {}
         for a in self.actions:
-            for r in a.restrictions:
-                seen.setdefault(r, None)
+            if a.region is None:
+                for r in a.restrictions:
+                    seen.setdefault(r, None)
         return list(seen)
 
     def by_action(self, action: Action | str) -> list[ScreeningAction]:
@@ -165,6 +168,26 @@ class Rule:
     sources: tuple[str, ...]
     icd10: tuple[str, ...] = ()
     needs_region: bool = False
+    # Lateral regions (an arm, a leg) also need the side: the restrictions follow the affected limb.
+    needs_side: bool = False
+    # The follow-up question that asks where, when the catalogue words it for this rule.
+    follow_up: str = ""
+    # Which source each value comes from, where the rule's sources alone do not say.
+    source_note: str = ""
+
+    @property
+    def regional(self) -> bool:
+        """Whether a finding of this rule names a region: the rule acts on the finding's site."""
+        return self.needs_region or any(a.where in ("finding", "finding_and_distal") for a in self.actions)
+
+    def area(self, region: str | None, distal: Mapping[str, tuple[str, ...]]) -> tuple[str, ...] | None:
+        """The regions a finding at ``region`` covers: the site, and what lies distal when the rule
+        acts distally (a limb with lymphedema). None when the site was not recorded."""
+        if region is None:
+            return None
+        if any(a.where == "finding_and_distal" for a in self.actions):
+            return (region, *distal.get(region, ()))
+        return (region,)
 
     @property
     def most_severe(self) -> Action:
@@ -173,11 +196,19 @@ class Rule:
 
 @dataclass(frozen=True, slots=True)
 class Combination:
+    """Findings that together call for an action neither calls for alone.
+
+    With ``in_area_of`` set, the combination is local: it applies only when the other findings lie
+    in the area of that rule's finding (same region or distal to it, sides overlapping), and its
+    action covers that area. Without it, it applies to the whole body.
+    """
+
     id: str
     all_of: tuple[str, ...]
     action: Action
     explanation: str
     sources: tuple[str, ...]
+    in_area_of: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,14 +285,28 @@ def parse_catalogue(data: Mapping[str, Any]) -> Catalogue:
             sources=rule_sources,
             icd10=tuple(raw.get("icd10", ())),
             needs_region=bool(raw.get("needs_region", False)),
+            needs_side=bool(raw.get("needs_side", False)),
+            follow_up=str(raw.get("follow_up", "")),
+            source_note=str(raw.get("source_note", "")),
         )
+        if (rules[rule_id].needs_side or rules[rule_id].follow_up) and not rules[rule_id].needs_region:
+            raise _fail(f"{rule_id}: only a rule that needs a region asks for a side or words a follow-up")
     combinations = []
     for raw in data.get("combinations", []):
         all_of = tuple(raw["all_of"])
         if len(all_of) < 2 or not set(all_of) <= set(rules):
             raise _fail(f"combination {raw.get('id')!r} names unknown rules")
+        combo_sources = tuple(raw.get("sources", ()))
+        if not combo_sources or not set(combo_sources) <= set(sources):
+            raise _fail(f"combination {raw.get('id')!r} cites sources listed under 'sources'")
+        in_area_of = raw.get("in_area_of")
+        action = Action(raw["action"])
+        if in_area_of is not None and (in_area_of not in all_of or not rules[in_area_of].regional):
+            raise _fail(f"combination {raw.get('id')!r}: in_area_of names one of its regional rules")
+        if (action == Action.AVOID_REGION) != (in_area_of is not None):
+            raise _fail(f"combination {raw.get('id')!r}: a local combination avoids its area, and only it does")
         combinations.append(
-            Combination(raw["id"], all_of, Action(raw["action"]), raw["explanation"], tuple(raw.get("sources", ())))
+            Combination(raw["id"], all_of, action, raw["explanation"], combo_sources, in_area_of=in_area_of)
         )
     distal = {region.id: region.distal for region in regions.values()}
     return Catalogue(
@@ -295,6 +340,14 @@ def _check(finding: Finding, rules: Catalogue) -> Rule:
     return rule
 
 
+_WHERE_NOTE = " (Where on the body? Record the region so it shows on the body map.)"
+
+
+def sides_overlap(a: str | None, b: str | None) -> bool:
+    """Whether two sides can meet: an unknown side, the same side, or either on both sides."""
+    return a is None or b is None or a == b or "bilateral" in (a, b)
+
+
 def _apply(rule: Rule, finding: Finding, rules: Catalogue) -> Iterable[ScreeningAction]:
     for ra in rule.actions:
         template = ScreeningAction(
@@ -312,14 +365,42 @@ def _apply(rule: Rule, finding: Finding, rules: Catalogue) -> Iterable[Screening
                 yield replace(template, region=region)
         elif finding.region is None:
             # A local rule with no recorded site still restricts: the therapist must find out where.
-            note = " (Where on the body? Record the region so it shows on the body map.)"
-            yield replace(template, side=finding.side, explanation=ra.explanation + note)
+            yield replace(template, side=finding.side, explanation=ra.explanation + _WHERE_NOTE)
         else:
             regions = [finding.region]
             if ra.where == "finding_and_distal":
                 regions += rules.distal.get(finding.region, ())
             for region in regions:
                 yield replace(template, region=region, side=finding.side)
+
+
+def _in_area(finding: Finding, area: tuple[str, ...] | None, side: str | None) -> bool:
+    """Whether ``finding`` lies in an area; an unrecorded site might be anywhere, so it does."""
+    if area is None or finding.region is None:
+        return True
+    return finding.region in area and sides_overlap(finding.side, side)
+
+
+def _combine(combo: Combination, findings: list[Finding], rules: Catalogue) -> Iterable[ScreeningAction]:
+    template = ScreeningAction(
+        action=combo.action, explanation=combo.explanation, rule_id=combo.id, sources=combo.sources
+    )
+    if combo.in_area_of is None:
+        yield template
+        return
+    anchor_rule = rules.rules[combo.in_area_of]
+    others = [rule_id for rule_id in combo.all_of if rule_id != combo.in_area_of]
+    for anchor in (f for f in findings if f.id == combo.in_area_of):
+        area = anchor_rule.area(anchor.region, rules.distal)
+        if not all(any(f.id == other and _in_area(f, area, anchor.side) for f in findings) for other in others):
+            continue
+        if area is None:
+            # Where the anchor finding is was never recorded, so its area cannot be told apart from
+            # the rest of the body: as for any local rule without a site, it holds everywhere.
+            yield replace(template, side=anchor.side, explanation=combo.explanation + _WHERE_NOTE)
+            continue
+        for region in area:
+            yield replace(template, region=region, side=anchor.side)
 
 
 def screen(findings: Iterable[Finding], rules: Catalogue | None = None) -> Screening:
@@ -335,12 +416,8 @@ def screen(findings: Iterable[Finding], rules: Catalogue | None = None) -> Scree
             collected.setdefault(action, None)
     for combo in rules.combinations:
         if set(combo.all_of) <= present:
-            collected.setdefault(
-                ScreeningAction(
-                    action=combo.action, explanation=combo.explanation, rule_id=combo.id, sources=combo.sources
-                ),
-                None,
-            )
+            for action in _combine(combo, findings, rules):
+                collected.setdefault(action, None)
     # Stable sort: most severe first, and within one action the order the findings came in.
     actions = tuple(sorted(collected, key=lambda a: a.action.severity))
     status = actions[0].action if actions else Action.PROCEED

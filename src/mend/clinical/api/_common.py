@@ -70,8 +70,8 @@ class ScreeningOut(Schema):
     uncleared: list[str] = Field(description="Findings still waiting for a physician's clearance")
     actions: list[ScreeningActionOut]
     avoided_regions: list[RegionSide]
-    pressure_cap: int | None
-    restrictions: list[str]
+    pressure_cap: int | None = Field(description="Lowest whole-body pressure cap; regional caps are on their actions")
+    restrictions: list[str] = Field(description="Whole-body restrictions; regional ones are on their actions")
 
 
 def screening_dict(screening: Screening, on: date) -> dict[str, Any]:

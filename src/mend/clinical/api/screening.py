@@ -308,9 +308,12 @@ class RuleOut(Schema):
     category: str = Field(description="systemic, relative or local")
     question: str
     needs_region: bool
+    needs_side: bool = Field(description="A finding on an arm or leg must also name the side")
+    follow_up: str = Field(description="The follow-up question asking where, when the rule words its own")
     icd10: list[str]
     actions: list[RuleActionOut]
     sources: list[SourceOut]
+    source_note: str = Field(description="Which source each value of the rule comes from")
 
 
 class CatalogueOut(Schema):
@@ -338,6 +341,8 @@ def get_catalogue(request: ActorRequest) -> Any:
                 "category": rule.category,
                 "question": rule.question,
                 "needs_region": rule.needs_region,
+                "needs_side": rule.needs_side,
+                "follow_up": rule.follow_up,
                 "icd10": list(rule.icd10),
                 "actions": [
                     {
@@ -351,6 +356,7 @@ def get_catalogue(request: ActorRequest) -> Any:
                     for a in rule.actions
                 ],
                 "sources": [{"id": s, "text": shipped.sources[s]} for s in rule.sources],
+                "source_note": rule.source_note,
             }
             for rule in shipped.rules.values()
         ],

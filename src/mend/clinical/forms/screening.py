@@ -11,6 +11,7 @@ from django import forms
 from django.db import models
 from django.db.models import QuerySet
 
+from mend import knowledge
 from mend.clinical.forms.assessments import SIDE_OPTIONS, InputRowForm, region_options, row_formset
 from mend.clinical.models import HealthHistory, ScreeningFinding
 from mend.clinical.screening import Action, Rule, catalogue
@@ -35,7 +36,28 @@ def finding_answer(rule: Rule) -> str:
 
 def regional(rule: Rule) -> bool:
     """Whether a finding of ``rule`` can name a region: the rule acts on the finding's site."""
-    return rule.needs_region or any(a.where in ("finding", "finding_and_distal") for a in rule.actions)
+    return rule.regional
+
+
+def where_missing(rule: Rule, region: str, side: str) -> dict[str, str]:
+    """The follow-up a "yes" still lacks, by field ("region", "side"): the service refuses the
+    same, so the form only says it beside the right field first."""
+    missing = {}
+    if rule.needs_region and not region:
+        missing["region"] = (
+            f"{rule.follow_up or 'Where on the body?'} Choose the region so the restrictions apply there."
+        )
+    lateral = region in knowledge.body_regions() and knowledge.body_regions()[region].lateral
+    if rule.needs_side and lateral and not side:
+        missing["side"] = "Which side? Choose left, right or both sides."
+    return missing
+
+
+def where_help(rule: Rule) -> str:
+    """What the region of a finding decides, said beside the question that asks for it."""
+    if any(a.where == "finding_and_distal" for a in rule.actions):
+        return "The restrictions cover this region and everything below it (towards the hand or foot) on that side."
+    return ""
 
 
 def rule_options(rules: Iterable[Rule] | None = None) -> list[tuple[str, Any]]:
@@ -84,8 +106,9 @@ class FindingRowForm(InputRowForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         rule = catalogue().rules.get(data.get("rule_id", ""))
-        if rule is not None and rule.needs_region and not data.get("region"):
-            self.add_error("region", f"Where on the body? {rule.name} applies to a region.")
+        if rule is not None:
+            for name, message in where_missing(rule, data.get("region") or "", data.get("side") or "").items():
+                self.add_error(name, f"{rule.name}: {message}")
         return data
 
     def to_input(self) -> FindingInput:
@@ -135,7 +158,7 @@ class HealthHistoryForm(forms.Form):
             self.fields[rule.id] = _YesNo(rule.question or rule.name, initial="yes" if found == "no" else "no")
             if regional(rule):
                 self.fields[f"{rule.id}__region"] = forms.ChoiceField(
-                    choices=region_options, required=False, label="Where"
+                    choices=region_options, required=False, label=rule.follow_up or "Where", help_text=where_help(rule)
                 )
                 self.fields[f"{rule.id}__side"] = forms.ChoiceField(choices=SIDE_OPTIONS, required=False, label="Side")
             self.fields[f"{rule.id}__note"] = forms.CharField(max_length=300, required=False, label="Details")
@@ -167,10 +190,11 @@ class HealthHistoryForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         for rule in self.rules:
-            if data.get(rule.id) == finding_answer(rule) and rule.needs_region and not data.get(f"{rule.id}__region"):
-                self.add_error(
-                    f"{rule.id}__region", "Where on the body? Choose the region so the body map can show it."
-                )
+            if data.get(rule.id) != finding_answer(rule):
+                continue
+            region, side = data.get(f"{rule.id}__region") or "", data.get(f"{rule.id}__side") or ""
+            for name, message in where_missing(rule, region, side).items():
+                self.add_error(f"{rule.id}__{name}", message)
         weeks = data.get("pregnancy_weeks")
         first = data.get("pregnancy_first_trimester") == "yes"
         if weeks is not None and "pregnancy_first_trimester" in self.fields:

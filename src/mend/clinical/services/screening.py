@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
+from mend import knowledge
 from mend.audit.models import Action as AuditAction
 from mend.clinical import documents
 from mend.clinical.models import (
@@ -21,7 +22,7 @@ from mend.clinical.models import (
     PreSessionCheck,
     ScreeningFinding,
 )
-from mend.clinical.screening import Action, catalogue
+from mend.clinical.screening import Action, Rule, catalogue
 from mend.clinical.services.common import (
     HEALTH_HISTORY_VERSION,
     audit,
@@ -66,6 +67,7 @@ def _findings(
             errors.setdefault(field, []).append(f"{item.rule_id!r} is not a screening finding.")
             continue
         check_region(field, item.region, item.side, errors)
+        _check_where(rule, item, field, errors)
         rows.append(
             ScreeningFinding(
                 clinic_id=actor.clinic_id,
@@ -85,6 +87,22 @@ def _findings(
     if errors:
         raise ValidationError(errors)
     return ScreeningFinding.objects.bulk_create(rows)
+
+
+def _check_where(rule: Rule, item: FindingInput, field: str, errors: dict[str, list[str]]) -> None:
+    """A rule that acts on a site needs the site, and the side of a limb when it asks for one
+    (lymphedema: the restrictions follow the affected arm or leg). Enforced here, so the page, the
+    API and every import record the same; a single finding names its own region and side fields."""
+    single = field == "rule_id"
+    if rule.needs_region and not item.region:
+        errors.setdefault("region" if single else field, []).append(
+            f"{rule.name}: where on the body? Choose the region so the restrictions apply there."
+        )
+    region = knowledge.body_regions().get(item.region)
+    if rule.needs_side and region is not None and region.lateral and not item.side:
+        errors.setdefault("side" if single else field, []).append(
+            f"{rule.name}: which side? Choose left, right or both sides for the {region.name.lower()}."
+        )
 
 
 HEALTH_HISTORY_FIELDS = editable_fields(

@@ -57,3 +57,51 @@ def test_icd10_refuses_headings_and_unknown_codes(code, message):
 
 def test_icd10_accepts_codes_typed_without_the_dot():
     assert icd10.lookup("m5450").code == "M54.50"
+
+
+# What each cited source lists, with the value it gives (degrees), from the published text: 38 CFR
+# 4.71a Plates I and II and the spine's Note (2) (Plate II shows the hip's flexion and abduction
+# only); the VA M21-1 manual's hip table; AAOS values in Norkin & White Table A.1 (upper limb, and
+# foot eversion 15); the Merck Manual's table. A norm may cite only a source that lists its motion.
+PUBLISHED_NORMS = {
+    "va": {
+        "cervical_flexion": 45, "cervical_extension": 45, "cervical_lateral_flexion": 45, "cervical_rotation": 80,
+        "thoracolumbar_flexion": 90, "thoracolumbar_extension": 30, "thoracolumbar_lateral_flexion": 30,
+        "thoracolumbar_rotation": 30, "shoulder_flexion": 180, "shoulder_abduction": 180,
+        "shoulder_internal_rotation": 90, "shoulder_external_rotation": 90, "elbow_flexion": 145,
+        "forearm_pronation": 80, "forearm_supination": 85, "wrist_flexion": 80, "wrist_extension": 70,
+        "wrist_radial_deviation": 20, "wrist_ulnar_deviation": 45, "hip_flexion": 125, "hip_abduction": 45,
+        "knee_flexion": 140, "knee_extension": 0, "ankle_dorsiflexion": 20, "ankle_plantarflexion": 45,
+    },
+    "m21": {
+        "hip_flexion": 125, "hip_extension": 30, "hip_abduction": 45, "hip_adduction": 25,
+        "hip_external_rotation": 60, "hip_internal_rotation": 40,
+    },
+    "aaos": {
+        "shoulder_flexion": 180, "shoulder_extension": 60, "shoulder_abduction": 180,
+        "shoulder_internal_rotation": 70, "shoulder_external_rotation": 90, "elbow_flexion": 150,
+        "elbow_extension": 0, "forearm_pronation": 80, "forearm_supination": 80, "wrist_flexion": 80,
+        "wrist_extension": 70, "wrist_radial_deviation": 20, "wrist_ulnar_deviation": 30, "foot_eversion": 15,
+    },
+    "merck": {
+        "hip_flexion": 125, "hip_abduction": 45, "hip_adduction": 45, "hip_external_rotation": 45,
+        "hip_internal_rotation": 45, "knee_flexion": 130, "ankle_dorsiflexion": 20, "ankle_plantarflexion": 50,
+        "foot_inversion": 35, "foot_eversion": 25,
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("motion", list(knowledge.rom_motions().values()), ids=lambda m: m.id)
+def test_each_range_of_motion_norm_cites_a_source_that_lists_that_motion(motion):
+    listed = PUBLISHED_NORMS[motion.source]
+    assert motion.id in listed, f"{motion.source} does not list {motion.id}"
+    assert motion.normal == listed[motion.id]
+
+
+def test_hip_motions_plate_ii_does_not_show_cite_another_source_and_foot_eversion_follows_aaos():
+    motions = knowledge.rom_motions()
+    assert {m.id for m in motions.values() if m.region == "hip" and m.source == "va"} == {
+        "hip_flexion",
+        "hip_abduction",
+    }
+    assert (motions["foot_eversion"].source, motions["foot_eversion"].normal) == ("aaos", 15)

@@ -201,6 +201,50 @@ def test_lymphedema_allows_only_lymphatic_drainage_on_the_limb():
     assert plan_conflicts([PlannedTechnique("swedish", "upper_arm", "left")], screening)
 
 
+def test_lymphedema_leaves_the_other_limbs_and_the_trunk_to_the_usual_work():
+    screening = screen([Finding("lymphedema", "upper_arm", "left")])
+    # The whole affected arm, distal included: only MLD, no heat.
+    assert plan_conflicts([PlannedTechnique("swedish", "forearm", "left")], screening)
+    assert plan_conflicts([PlannedTechnique("hot_cold", "hand", "left")], screening)
+    # The other arm and the back are not the affected limb.
+    assert plan_conflicts([PlannedTechnique("swedish", "upper_arm", "right")], screening) == []
+    assert plan_conflicts([PlannedTechnique("deep_tissue", "lower_back")], screening) == []
+
+
+@pytest.mark.parametrize("rule_id", ["edema_pitting_systemic", "cardiac_insufficiency"])
+def test_cardiac_or_renal_edema_rules_out_lymphatic_drainage_and_allows_other_work(rule_id):
+    """Vodder: MLD is contraindicated with cardiac (or renal, pitting) edema — the technique, by its id."""
+    screening = screen([Finding(rule_id)])
+    assert screening.can_treat_today
+    (conflict,) = plan_conflicts([PlannedTechnique("lymphatic_drainage", "lower_leg", "left")], screening)
+    assert conflict.rule_id == rule_id and "Manual lymphatic drainage" in conflict.message
+    rows = [PlannedTechnique("trigger_point", "upper_back"), PlannedTechnique("lymphatic_drainage", "upper_arm")]
+    assert [f.row for f in technique_conflicts(rows, screening)] == [1]
+
+
+def test_pitting_edema_with_lymphedema_leaves_nothing_for_the_affected_limb():
+    screening = screen([Finding("lymphedema", "upper_arm", "left"), Finding("edema_pitting_systemic")])
+    assert plan_conflicts([PlannedTechnique("lymphatic_drainage", "upper_arm", "left")], screening)
+    assert plan_conflicts([PlannedTechnique("myofascial_release", "upper_arm", "left")], screening)
+    assert plan_conflicts([PlannedTechnique("myofascial_release", "upper_back")], screening) == []
+
+
+def test_acute_thrombosis_still_stops_lymphatic_drainage():
+    conflicts = plan_conflicts(
+        [PlannedTechnique("lymphatic_drainage", "lower_leg", "right")], screen([Finding("dvt_suspected")])
+    )
+    assert {c.action for c in conflicts} == {"REFER", "BLOCK"}
+
+
+def test_mild_varicose_veins_rule_out_deep_work_over_them_only():
+    screening = screen([Finding("varicose_veins_mild", "lower_leg", "left")])
+    assert plan_conflicts([PlannedTechnique("deep_tissue", "lower_leg", "left")], screening)
+    assert plan_conflicts([PlannedTechnique("swedish", "lower_leg", "left", pressure=4)], screening)
+    assert plan_conflicts([PlannedTechnique("swedish", "lower_leg", "left", pressure=3)], screening) == []
+    assert plan_conflicts([PlannedTechnique("deep_tissue", "lower_leg", "right")], screening) == []
+    assert plan_conflicts([PlannedTechnique("deep_tissue", "lower_back")], screening) == []
+
+
 def test_nothing_is_planned_on_a_blocked_day():
     assert plan_conflicts([PlannedTechnique("swedish")], screen([Finding("fever")]))
 

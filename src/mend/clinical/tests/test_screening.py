@@ -27,7 +27,10 @@ REQUIRED_IDS = {
     "pregnancy_first_trimester", "pregnancy_high_risk", "osteoporosis", "hypertension_uncontrolled",
     "acute_fracture", "recent_surgery", "open_wound", "varicose_veins_severe", "edema_pitting_systemic",
     "lymphedema", "neuropathy_reduced_sensation", "implant_device", "acute_inflammation", "impaired_consent",
+    "varicose_veins_mild", "physician_consent_refused", "cardiac_insufficiency",
 }  # fmt: skip
+
+ARM = ("upper_arm", "elbow", "forearm", "wrist", "hand")  # the upper arm and everything distal to it
 
 
 def kinds(screening) -> set[tuple[str, str | None, str | None]]:
@@ -100,11 +103,16 @@ CASES = [
         "AVOID_REGION",
         {(("AVOID_REGION", r, "bilateral")) for r in ("knee", "lower_leg", "ankle", "foot")},
     ),
+    # W&B: mild varicose veins — no deep specific work over them (a modification there, not everywhere).
+    ([Finding("varicose_veins_mild", "lower_leg", "left")], "MODIFY", {("MODIFY", "lower_leg", "left")}),
     ([Finding("edema_pitting_systemic")], "CLEARANCE", {("CLEARANCE", None, None), ("MODIFY", None, None)}),
+    # Vodder: cardiac insufficiency contraindicates MLD (a technique ruled out, not the visit).
+    ([Finding("cardiac_insufficiency")], "MODIFY", {("MODIFY", None, None)}),
+    # Vodder: MLD only, with clearance — on the affected limb (Mend: the site and everything distal).
     (
         [Finding("lymphedema", region="upper_arm", side="left")],
         "CLEARANCE",
-        {("CLEARANCE", None, None), ("MODIFY", "upper_arm", "left")},
+        {("CLEARANCE", None, None), *(("MODIFY", r, "left") for r in ARM)},
     ),
     (
         [Finding("neuropathy_reduced_sensation", region="foot", side="bilateral")],
@@ -114,11 +122,13 @@ CASES = [
     ([Finding("implant_device", region="chest", side="left")], "AVOID_REGION", {("AVOID_REGION", "chest", "left")}),
     ([Finding("acute_inflammation", region="knee", side="right")], "AVOID_REGION", {("AVOID_REGION", "knee", "right")}),
     ([Finding("impaired_consent")], "BLOCK", {("BLOCK", None, None)}),
-    # Vodder: infection in a lymphedematous area rules out drainage.
+    # NYSED: a client who refuses to let the therapist confer with their physician when that is essential.
+    ([Finding("physician_consent_refused")], "BLOCK", {("BLOCK", None, None)}),
+    # Vodder: infection in the lymphedema area rules out treatment there — the limb, not the body.
     (
         [Finding("lymphedema", region="lower_leg", side="left"), Finding("local_skin_infection", "lower_leg", "left")],
-        "BLOCK",
-        {("BLOCK", None, None), ("CLEARANCE", None, None), ("AVOID_REGION", "lower_leg", "left")},
+        "CLEARANCE",
+        {("CLEARANCE", None, None), *(("AVOID_REGION", r, "left") for r in ("lower_leg", "ankle", "foot"))},
     ),
     # The most severe wins and nothing is dropped.
     (
@@ -165,6 +175,63 @@ def test_avoided_regions_are_listed_for_the_body_map():
     assert result.avoided_regions == [("lower_leg", "left"), ("ankle", "left"), ("foot", "left"), ("hand", "right")]
 
 
+def test_lymphedema_restrictions_hold_on_the_affected_limb_not_the_whole_body():
+    result = screen([Finding("lymphedema", "upper_arm", "left")])
+    modify = result.by_action("MODIFY")
+    assert [(a.region, a.side) for a in modify] == [(r, "left") for r in ARM]
+    assert all({"mld_only", "no_thermal"} <= set(a.restrictions) and a.pressure_cap == 1 for a in modify)
+    # Nothing holds for the whole body: no whole-body cap, no whole-body restriction.
+    assert result.pressure_cap is None and result.restrictions == []
+
+
+def test_an_infection_in_the_lymphedema_limb_avoids_that_limb_and_lets_the_rest_be_treated():
+    result = screen([Finding("lymphedema", "upper_arm", "left"), Finding("local_skin_infection", "forearm", "left")])
+    assert result.can_treat_today and not result.by_action("BLOCK")
+    combined = [(a.region, a.side) for a in result.actions if a.rule_id == "lymphedema_with_infection"]
+    assert combined == [(r, "left") for r in ARM]
+    assert all(a.action == "AVOID_REGION" for a in result.actions if a.rule_id == "lymphedema_with_infection")
+    assert apply_clearances(result, {"lymphedema"}).status == "AVOID_REGION"
+
+
+@pytest.mark.parametrize(
+    "infection",
+    [Finding("local_skin_infection", "foot", "right"), Finding("local_skin_infection", "forearm", "right")],
+    ids=["other-limb", "same-limb-other-side"],
+)
+def test_an_infection_outside_the_lymphedema_limb_is_only_avoided_where_it_is(infection):
+    result = screen([Finding("lymphedema", "upper_arm", "left"), infection])
+    assert not [a for a in result.actions if a.rule_id == "lymphedema_with_infection"]
+    assert result.avoided_regions == [(infection.region, infection.side)]
+
+
+def test_an_infection_with_lymphedema_of_unrecorded_site_holds_everywhere_and_asks_where():
+    """Older findings may lack the limb: its area cannot be told from the rest of the body."""
+    result = screen([Finding("lymphedema"), Finding("local_skin_infection", "forearm", "left")])
+    (combined,) = [a for a in result.actions if a.rule_id == "lymphedema_with_infection"]
+    assert (combined.action, combined.region) == ("AVOID_REGION", None)
+    assert "Where on the body" in combined.explanation
+
+
+def test_mild_varicose_veins_cap_pressure_over_them_only():
+    result = screen([Finding("varicose_veins_mild", "lower_leg", "left")])
+    (modify,) = result.by_action("MODIFY")
+    assert (modify.region, modify.side, modify.pressure_cap) == ("lower_leg", "left", 3)
+    assert "no_deep_tissue" in modify.restrictions
+    assert result.pressure_cap is None and result.avoided_regions == []
+
+
+def test_refusing_to_let_the_therapist_confer_with_the_physician_blocks_treatment():
+    result = screen([Finding("physician_consent_refused"), Finding("recent_surgery", "knee", "left")])
+    assert result.status == "BLOCK" and not result.can_treat_today
+    assert "nysed" in catalogue().rules["physician_consent_refused"].sources
+
+
+def test_new_rules_say_which_source_each_value_has():
+    rules = catalogue().rules
+    for rule_id in ("lymphedema", "varicose_veins_mild", "varicose_veins_severe", "physician_consent_refused"):
+        assert rules[rule_id].source_note, rule_id
+
+
 def test_local_rule_without_a_region_still_restricts_and_asks_where():
     result = screen([Finding("open_wound")])
     assert result.status == "AVOID_REGION"
@@ -194,6 +261,9 @@ def _raw_catalogue() -> dict:
         lambda d: d["rules"][1].update(id=d["rules"][0]["id"]),
         lambda d: d["rules"][0]["actions"][0].update(where="fixed", regions=["tail"]),
         lambda d: d["rules"][0]["actions"][0].update(restrictions=["no_fun"]),
+        lambda d: d["rules"][0].update(needs_side=True),  # a side without a region to be on
+        lambda d: d["combinations"][0].update(in_area_of="fever"),  # not one of the combination's rules
+        lambda d: d["combinations"][0].update(action="BLOCK"),  # a local combination avoids its area
     ],
 )
 def test_a_broken_catalogue_fails_at_load(breakage):
