@@ -18,8 +18,9 @@ def test_licence_expiring_today_in_the_clinic_is_not_yet_expired(client, persona
     assert personas.harbour.timezone == "America/Toronto"
     personas.licence.expires_on = date(2031, 6, 30)
     personas.licence.save()
-    token = api_token_create(user=personas.owner, clinic=personas.harbour).raw
     with time_machine.travel(LATE_EVENING, tick=False):
+        # Issued at that instant: a token issued today would have expired by 2031.
+        token = api_token_create(user=personas.owner, clinic=personas.harbour).raw
         found = client.get(
             f"/api/v1/therapists/{personas.therapist_profile.pk}", HTTP_AUTHORIZATION=f"Bearer {token}"
         ).json()

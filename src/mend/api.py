@@ -9,14 +9,16 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
-from mend.accounts.services import api_token_use
+from mend.accounts.services import TokenExpired, api_token_use
 from mend.platform import context
 from mend.platform.actor import Actor
 from mend.platform.api import field_errors, invalid
@@ -27,7 +29,10 @@ class BearerToken(HttpBearer):
     """``Authorization: Bearer <token>``: a live token whose user is still an active member of its clinic."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
-        actor = api_token_use(raw=token)
+        try:
+            actor = api_token_use(raw=token)
+        except TokenExpired as expired:
+            raise AuthenticationError(message=str(expired)) from None
         if actor is None:
             return None
         # Routes read ``request.actor``, as pages do (see ActorRequest).
@@ -74,7 +79,10 @@ def _forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
 
 @api.exception_handler(AuthenticationError)
 def _unauthorised(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    response = api.create_response(request, {"detail": "A valid bearer token is required."}, status=401)
+    # ninja raises a bare AuthenticationError ("Unauthorized") for a missing or unknown token;
+    # an expired one carries its own message (BearerToken.authenticate).
+    detail = str(exc) if str(exc) != "Unauthorized" else "A valid bearer token is required."
+    response = api.create_response(request, {"detail": detail}, status=401)
     response["WWW-Authenticate"] = "Bearer"
     return response
 
@@ -89,6 +97,23 @@ def me(request: ActorRequest) -> dict[str, Any]:
         "role": actor.role,
         "server_time": timezone.now().isoformat(),
     }
+
+
+@csrf_exempt  # like every API route: bearer tokens, no cookies
+def unknown_path(request: HttpRequest, rest: str = "") -> JsonResponse:
+    """Any other path under /api/v1/: a JSON 404 for every method, naming the route meant when the
+    path differs from one only by its trailing slash. Mend's API paths have none; answering here
+    also keeps Django's APPEND_SLASH from redirecting, which would turn a POST into a GET."""
+    detail = f"There is no API route at {request.path}."
+    body: dict[str, str] = {"detail": detail}
+    other = request.path[:-1] if request.path.endswith("/") else f"{request.path}/"
+    try:
+        match = resolve(other)
+    except Resolver404:
+        match = None
+    if match is not None and match.url_name != "api-unknown-path" and other.startswith("/api/"):
+        body = {"detail": f"{detail} Use {other}: Mend's API paths have no trailing slash.", "path": other}
+    return JsonResponse(body, status=404)
 
 
 def _register_routers() -> None:

@@ -1,6 +1,6 @@
-from django.urls import include, path
+from django.urls import include, path, re_path
 
-from mend.api import api
+from mend.api import api, unknown_path
 from mend.web import admin_site, views
 
 urlpatterns = [
@@ -13,6 +13,8 @@ urlpatterns = [
     path("", include("mend.clinical.urls")),
     path("", include("mend.outcomes.urls")),
     path("api/v1/", api.urls),
+    # After every route of the API: the rest of /api/v1/ answers a JSON 404 (no slash redirect).
+    re_path(r"^api/v1/(?P<rest>.*)$", unknown_path, name="api-unknown-path"),
     path("admin/", admin_site.site.urls),
 ]
 

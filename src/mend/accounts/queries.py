@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.http import Http404
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from mend.accounts.models import Passkey, User, normalise_email
+from mend.accounts.models import ApiToken, Passkey, User, normalise_email
 from mend.audit.models import Action, AuditEvent
 
 # Audit object types of account events that have no row of their own.
@@ -71,3 +72,16 @@ def passkeys(user: User) -> list[Passkey]:
 
 def recovery_device(user: User) -> StaticDevice | None:
     return StaticDevice.objects.filter(user=user, confirmed=True).first()
+
+
+def api_tokens(user: User) -> list[ApiToken]:
+    """The user's tokens not revoked (expired ones too, to revoke), newest first, with their clinic: one query."""
+    return list(ApiToken.objects.filter(user=user, revoked_at__isnull=True).select_related("clinic"))
+
+
+def api_token_of(user: User, pk: int) -> ApiToken:
+    """One of the user's own tokens; anyone else's, or none, is a 404."""
+    token = ApiToken.objects.filter(user=user, pk=pk).select_related("clinic").first()
+    if token is None:
+        raise Http404("There is no such token of yours.")
+    return token

@@ -47,6 +47,10 @@ class TokenError(ValueError):
     pass
 
 
+class TokenExpired(TokenError):
+    """A live token past its expiry: refused with a message that says so, not a bare 401."""
+
+
 @transaction.atomic
 def api_token_create(
     *, user: User, clinic: Clinic, name: str = "", lifetime: timedelta = DEFAULT_TOKEN_LIFETIME
@@ -60,13 +64,15 @@ def api_token_create(
     if not user.memberships.filter(clinic=clinic, is_active=True).exists():
         raise TokenError(f"{user.email} is not a member of {clinic.slug}.")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    now = timezone.now()
     token = ApiToken.objects.create(
         user=user,
         clinic=clinic,
         name=name[:100],
         prefix=raw[:12],
         token_hash=token_hash(raw),
-        expires_at=timezone.now() + lifetime,
+        created_at=now,
+        expires_at=now + lifetime,
     )
     audit_record(action=Action.CREATE, obj=token, user=user)
     return IssuedToken(token=token, raw=raw)
@@ -91,7 +97,8 @@ def api_token_touch(token: ApiToken) -> None:
 
 def api_token_use(*, raw: str) -> Actor | None:
     """The actor a bearer token acts as, or None: the token must be live, its user active and still
-    an active member of the token's clinic. Use is recorded (``api_token_touch``)."""
+    an active member of the token's clinic. An expired token raises ``TokenExpired``. Use is
+    recorded (``api_token_touch``)."""
     if not raw or len(raw) > 200:
         return None
     token = (
@@ -101,6 +108,11 @@ def api_token_use(*, raw: str) -> Actor | None:
     )
     if token is None:
         return None
+    if token.is_expired:
+        raise TokenExpired(
+            f"This API token ({token.prefix}…) expired on {token.expires_at:%Y-%m-%d %H:%M} UTC. "
+            "Create a new one (mend token create) and revoke this one on your account page."
+        )
     membership = clinic_queries.active_membership(user_id=token.user_id, clinic_id=token.clinic_id)
     if membership is None:
         return None

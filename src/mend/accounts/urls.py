@@ -16,6 +16,7 @@ urlpatterns = [
     path("mfa/recovery-codes/", views.recovery_codes, name="recovery_codes"),
     path("mfa/app/<int:pk>/remove/", views.factor_remove, {"kind": "totp"}, name="totp_remove"),
     path("mfa/passkeys/<int:pk>/remove/", views.factor_remove, {"kind": "passkey"}, name="passkey_remove"),
+    path("tokens/<int:pk>/revoke/", views.api_token_revoke, name="api_token_revoke"),
     path("password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("password/reset/", views.password_reset, name="password_reset"),
     path("password/reset/sent/", views.password_reset_done, name="password_reset_done"),

@@ -184,6 +184,7 @@ def account(request: ActorRequest) -> HttpResponse:
         "factors": queries.factors(request.actor.user),
         "mfa_required_by": [m.clinic for m in request.memberships if m.clinic.require_staff_mfa],
         "can_change_factors": sessions.recently_reauthenticated(request.session),
+        "api_tokens": queries.api_tokens(request.actor.user),
     }
     return render(request, "accounts/account.html", context)
 
@@ -362,3 +363,16 @@ password_reset_confirm = sensitive_post_parameters()(PasswordResetConfirmView.as
 password_reset_complete = auth_views.PasswordResetCompleteView.as_view(
     template_name="accounts/password_reset_complete.html"
 )
+
+
+# --- API tokens -------------------------------------------------------------------------------
+
+
+@actor_required
+@require_POST
+def api_token_revoke(request: ActorRequest, pk: int) -> HttpResponse:
+    """Revoke one of your own API tokens; it stops working at once."""
+    token = queries.api_token_of(request.actor.user, pk)
+    services.api_token_revoke(token=token, by=request.actor.user)
+    messages.success(request, f"API token {token.prefix}… revoked: it no longer works.")
+    return redirect("account")

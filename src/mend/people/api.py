@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.forms.models import model_to_dict
 from ninja import Router, Schema, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 from pydantic import Field
 
 from mend import access
@@ -18,7 +18,7 @@ from mend.people import queries, services
 from mend.people.forms import ClientForm, LicenceForm, TherapistProfileForm
 from mend.people.models import Client, Sex, TherapistProfile
 from mend.platform.actor import Actor
-from mend.platform.api import invalid
+from mend.platform.api import Pages, invalid
 from mend.platform.http import ActorRequest
 
 clients_router = Router(tags=["clients"])
@@ -133,8 +133,8 @@ def _client_form(actor: Actor, payload: ClientIn, instance: Client | None) -> Cl
 CLIENT_RENAME = {"primary_therapist": "primary_therapist_id"}
 
 
-@clients_router.get("/", response=list[ClientOut], summary="List clients, newest search first")
-@paginate(PageNumberPagination, page_size=25, max_page_size=100)
+@clients_router.get("", response=list[ClientOut], summary="List clients, newest search first")
+@paginate(Pages, page_size=25)
 def list_clients(request: ActorRequest, q: str = "") -> Any:
     return queries.client_list(request.actor, q=q[:200])
 
@@ -144,7 +144,7 @@ def get_client(request: ActorRequest, client_id: int) -> Any:
     return queries.client_detail(request.actor, client_id)
 
 
-@clients_router.post("/", response={201: ClientOut, 422: dict[str, Any]}, summary="Create a client")
+@clients_router.post("", response={201: ClientOut, 422: dict[str, Any]}, summary="Create a client")
 def create_client(request: ActorRequest, payload: ClientIn) -> Any:
     actor = request.actor
     form = _client_form(actor, payload, None)
@@ -255,8 +255,8 @@ def _profile_form(payload: TherapistIn, instance: TherapistProfile | None) -> Th
     return TherapistProfileForm(data, instance=instance)
 
 
-@therapists_router.get("/", response=list[TherapistOut], summary="List therapists")
-@paginate(PageNumberPagination, page_size=25, max_page_size=100)
+@therapists_router.get("", response=list[TherapistOut], summary="List therapists")
+@paginate(Pages, page_size=25)
 def list_therapists(request: ActorRequest, q: str = "") -> Any:
     return queries.therapist_list(request.actor, q=q)
 
@@ -266,7 +266,7 @@ def get_therapist(request: ActorRequest, therapist_id: int) -> Any:
     return queries.therapist_detail(request.actor, therapist_id)
 
 
-@therapists_router.post("/", response={201: TherapistOut, 422: dict[str, Any]}, summary="Add a therapist")
+@therapists_router.post("", response={201: TherapistOut, 422: dict[str, Any]}, summary="Add a therapist")
 def create_therapist(request: ActorRequest, payload: TherapistCreateIn) -> Any:
     actor = request.actor
     access.require_manage_clinic(actor)

@@ -13,6 +13,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, JsonResponse
 from ninja import Schema
+from ninja.pagination import PageNumberPagination
 from pydantic import Field
 
 from mend.platform.errors import dotted, messages_by_path, parse, path
@@ -42,6 +43,20 @@ def invalid(
         key = dotted(path((rename or {}).get(found.field, found.field), found.row, found.sub))
         errors.setdefault(key, []).extend(messages)
     return field_errors(request, errors)
+
+
+# Lists answer pages of at most MAX_PAGE_SIZE items, and a page number past MAX_PAGE is refused
+# (422 naming ``page``) rather than turned into an offset the database cannot hold.
+MAX_PAGE = 100_000
+MAX_PAGE_SIZE = 100
+
+
+class Pages(PageNumberPagination):
+    """Ninja's page-number pagination with both numbers bounded: out of bounds is a 422 naming the field."""
+
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=MAX_PAGE)
+        page_size: int | None = Field(None, ge=1, le=MAX_PAGE_SIZE)
 
 
 class Detail(Schema):

@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 
 from mend import access
 from mend.audit.models import Action, AuditEvent
@@ -47,6 +47,14 @@ class ClinicScopedAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return super().get_queryset(request).filter(clinic_id=_actor(request).clinic_id)
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        # Django's admin redirects to its index with "doesn't exist" for a row outside the
+        # queryset; another clinic's room, location or membership answers 404 like every page.
+        found = super().get_object(request, object_id, from_field)
+        if found is None:
+            raise Http404("There is nothing here, or it is not yours to see.")
+        return found
 
     def _is_owner(self, request: HttpRequest) -> bool:
         return access.can_use_admin(getattr(request, "actor", None))

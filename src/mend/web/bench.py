@@ -431,10 +431,10 @@ register("client_detail_therapist", "therapist", lambda s: f"/clients/{s.client_
 register("therapist_list", "owner", lambda s: "/therapists/", "therapist list page")
 register("therapist_detail", "owner", lambda s: f"/therapists/{s.therapist_profile_id}/", "therapist page")
 register("audit", "owner", lambda s: "/audit/", "audit trail page, newest first")
-register("api_client_list", "api", lambda s: "/api/v1/clients/", "GET /api/v1/clients/")
+register("api_client_list", "api", lambda s: "/api/v1/clients", "GET /api/v1/clients")
 register("api_client_detail", "api", lambda s: f"/api/v1/clients/{s.client_id}", "GET /api/v1/clients/<id>")
 register(
-    "api_client_search", "api", lambda s: f"/api/v1/clients/?{urlencode({'q': s.surname})}", "API search by surname"
+    "api_client_search", "api", lambda s: f"/api/v1/clients?{urlencode({'q': s.surname})}", "API search by surname"
 )
 
 
@@ -461,5 +461,5 @@ register("evidence_report", "owner", lambda s: "/outcomes/evidence/", "clinic ev
 HTTP_CASES += [
     HttpCase("http_client_list", "owner", lambda s: "/clients/", same_as="client_list"),
     HttpCase("http_client_detail", "owner", lambda s: f"/clients/{s.client_id}/", same_as="client_detail"),
-    HttpCase("http_api_client_list", "api", lambda s: "/api/v1/clients/", same_as="api_client_list"),
+    HttpCase("http_api_client_list", "api", lambda s: "/api/v1/clients", same_as="api_client_list"),
 ]

@@ -16,7 +16,7 @@ from mend.clinical.api.plans import ConflictOut, GoalOut, conflict_dict, goal_di
 from mend.clinical.api.referrals import ReferralOut, referral_dict
 from mend.clinical.models import Episode
 from mend.clinics.models import Membership
-from mend.platform.api import ERRORS, invalid
+from mend.platform.api import ERRORS, MAX_PAGE, MAX_PAGE_SIZE, invalid
 from mend.platform.http import ActorRequest
 
 router = Router(tags=["episodes"])
@@ -138,8 +138,8 @@ def list_episodes(
     request: ActorRequest,
     client_id: int | None = None,
     status: Literal["open", "discharged"] | None = None,
-    page: QueryEx[int, P(ge=1)] = 1,
-    page_size: QueryEx[int, P(ge=1)] = 25,
+    page: QueryEx[int, P(ge=1, le=MAX_PAGE)] = 1,
+    page_size: QueryEx[int, P(ge=1, le=MAX_PAGE_SIZE)] = 25,
 ) -> Any:
     # One audit row per client whose episodes the page shows.
     items, count = queries.episode_page(

@@ -17,7 +17,7 @@ from mend.clinical.api._common import ScreeningOut, conflict, person_name, regio
 from mend.clinical.models import Addendum, TreatmentNote
 from mend.clinical.seal import note_seal_ok
 from mend.clinical.services import NoteLocked, SigningRefused, TechniqueInput
-from mend.platform.api import ERRORS, Detail, invalid
+from mend.platform.api import ERRORS, MAX_PAGE, MAX_PAGE_SIZE, Detail, invalid
 from mend.platform.errors import dotted, messages_by_path
 from mend.platform.http import ActorRequest
 
@@ -186,7 +186,10 @@ def _detail(note: TreatmentNote) -> dict[str, Any]:
     description="Newest visit first, 25 a page (page_size up to 100).",
 )
 def list_notes(
-    request: ActorRequest, episode_id: int, page: QueryEx[int, P(ge=1)] = 1, page_size: QueryEx[int, P(ge=1)] = 25
+    request: ActorRequest,
+    episode_id: int,
+    page: QueryEx[int, P(ge=1, le=MAX_PAGE)] = 1,
+    page_size: QueryEx[int, P(ge=1, le=MAX_PAGE_SIZE)] = 25,
 ) -> Any:
     notes, count = queries.note_page(request.actor, episode_id, page=page, page_size=page_size)
     return {"items": [note_dict(n) for n in notes], "count": count}

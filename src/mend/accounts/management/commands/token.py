@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -18,6 +19,7 @@ class Command(BaseCommand):
         create.add_argument("email")
         create.add_argument("--clinic", help="Clinic slug; needed when the user belongs to several clinics.")
         create.add_argument("--name", default="", help="A label to recognise the token by.")
+        create.add_argument("--days", type=int, default=90, help="Days until the token expires (1 to 366; default 90).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         user = user_by_email(options["email"])
@@ -36,8 +38,13 @@ class Command(BaseCommand):
                 raise CommandError(f"{user.email} belongs to several clinics ({slugs}); choose one with --clinic.")
             clinic = clinics[0]
         try:
-            issued = api_token_create(user=user, clinic=clinic, name=options["name"])
+            issued = api_token_create(
+                user=user, clinic=clinic, name=options["name"], lifetime=timedelta(days=options["days"])
+            )
         except TokenError as error:
             raise CommandError(str(error)) from None
-        self.stderr.write(f"Token for {user.email} at {clinic.name}. It is shown once; store it safely.")
+        self.stderr.write(
+            f"Token for {user.email} at {clinic.name}, valid until {issued.token.expires_at:%Y-%m-%d %H:%M} UTC. "
+            "It is shown once; store it safely."
+        )
         self.stdout.write(issued.raw)
