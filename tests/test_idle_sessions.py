@@ -3,6 +3,9 @@ MEND_SESSION_SECONDS after signing in; any request extends the idle time."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -80,3 +83,30 @@ def test_an_htmx_request_after_the_idle_time_loads_the_sign_in_page(client, pers
     with time_machine.travel(start + timedelta(minutes=31), tick=False):
         response = client.get("/clients/", HTTP_HX_REQUEST="true")
         assert response["HX-Redirect"].startswith("/accounts/login/?next=")
+
+
+def test_an_api_call_on_an_idle_session_is_told_the_session_ended(client, personas):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        _sign_in(client, personas)
+    with time_machine.travel(start + timedelta(minutes=31), tick=False):
+        response = client.get("/api/v1/me")
+        assert response.status_code == 401
+        assert response.json() == {"detail": "The session has ended; sign in again."}
+        assert "_auth_user_id" not in client.session
+
+
+def _settings_read(tmp_path, value: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MEND_", "DJANGO_", "DATABASE_URL"))}
+    env.update({"MEND_ENV": "test", "MEND_VAR_DIR": str(tmp_path), "MEND_IDLE_MINUTES": value})
+    code = "from django.conf import settings; print(settings.MEND_IDLE_MINUTES)"
+    return subprocess.run(
+        [sys.executable, "-m", "mend", "shell", "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_the_idle_time_comes_from_mend_idle_minutes_and_a_bad_value_is_refused_by_name(tmp_path):
+    assert _settings_read(tmp_path, "12").stdout.strip().splitlines()[-1] == "12"
+    refused = _settings_read(tmp_path, "0")
+    assert refused.returncode != 0
+    assert "MEND_IDLE_MINUTES" in refused.stderr
