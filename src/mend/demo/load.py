@@ -173,6 +173,10 @@ def _therapist(
         inclusive_practice_statement=INCLUSIVE,
     )
     number = sum(ord(ch) for ch in spec.email + clinic.slug) * 37 % 90000 + 10000
+    # Each therapist sees clients at one of the clinic's locations, the same one every load.
+    locations = list(Location.objects.filter(clinic=clinic).order_by("name"))
+    if locations:
+        profile.locations.set([locations[number % len(locations)]])
     Licence.objects.create(
         profile=profile,
         clinic=clinic,
