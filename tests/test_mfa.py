@@ -224,3 +224,14 @@ def test_the_requirement_is_the_owners_to_set(login, personas):
     assert http.post("/settings/", {"name": "Taken", "require_staff_mfa": "on"}).status_code == 403
     personas.harbour.refresh_from_db()
     assert not personas.harbour.require_staff_mfa
+
+
+def test_the_admins_own_sign_in_form_cannot_skip_the_second_step(client, login, personas):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        _enrol_app(login("owner"))
+        client.logout()
+        response = client.post("/admin/login/?next=/admin/", {"username": personas.owner.email, "password": PASSWORD})
+        assert response["Location"] == "/accounts/login/?next=/admin/"
+        assert "_auth_user_id" not in client.session
+        assert client.get("/admin/")["Location"].startswith("/admin/login/")

@@ -9,8 +9,11 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.contrib import admin
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.views import redirect_to_login
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import reverse
 
 from mend import access
 from mend.audit.models import Action, AuditEvent
@@ -30,6 +33,13 @@ class OwnerAdminSite(admin.AdminSite):
 
     def has_permission(self, request: HttpRequest) -> bool:
         return request.user.is_active and access.can_use_admin(getattr(request, "actor", None))
+
+    def login(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """One way in: Mend's sign-in page, which asks for the second step; the admin's own form
+        checks the password alone. A signed-in person who may not use the admin still reads why."""
+        if request.method == "GET" and request.user.is_authenticated:
+            return super().login(request, extra_context)
+        return redirect_to_login(request.GET.get(REDIRECT_FIELD_NAME) or reverse("admin:index"))
 
 
 site = OwnerAdminSite(name="admin")
