@@ -170,11 +170,17 @@ def test_chart_runs_the_same_queries_with_10_and_with_200_notes(login, full_epis
         pytest.fail("\n".join([f"10 notes: {small[0]} queries", *small[1], "", f"200 notes: {large[0]}", *large[1]]))
 
 
-def test_timeline_lists_every_event_and_the_chart_only_the_latest(login, episode, tess):
+def test_timeline_lists_every_event_and_the_chart_lists_each_visit_once(login, episode, tess):
+    """The chart used to list its latest visits twice, in the notes table and in a timeline card;
+    it keeps the notes table (pain before and after, signed or draft, addenda) and links the
+    timeline, a page of its own."""
     _grow_notes(episode, tess, 15)
     http = login("therapist")
-    chart = _chart(http, episode)
-    assert len(chart.context["timeline"]) == 10
+    chart = _chart(http, episode).content.decode()
+    latest = TreatmentNote.objects.filter(episode=episode).first()
+    assert chart.count(f'href="/notes/{latest.pk}/"') == 1
+    assert 'id="timeline-heading"' not in chart and "Treatment (signed)" not in chart
+    assert f'href="/episodes/{episode.pk}/timeline/">Full timeline</a>' in chart
     timeline = http.get(f"/episodes/{episode.pk}/timeline/")
     assert timeline.status_code == 200
     # Fifteen notes, three addenda and the opening of the episode.

@@ -17,8 +17,6 @@ from mend.clinical.models import PlanOfCare
 from mend.platform.http import ActorRequest
 from mend.platform.pages import actor_required, merge_validation_error
 
-TIMELINE_ON_CHART = 10
-
 
 @actor_required
 @require_http_methods(["GET", "POST"])
@@ -99,8 +97,6 @@ def chart(request: ActorRequest, pk: int) -> HttpResponse:
         "pain_regions": list(latest.pain_regions.all()) if latest else [],
         "avoided": data.screening.avoided_regions,
         "plan_regions": _plan_by_region(data.plan),
-        "timeline": data.timeline[:TIMELINE_ON_CHART],
-        "timeline_more": len(data.timeline) > TIMELINE_ON_CHART,
         "can_write": episode.is_open,
         "mode": "view",
         # Other apps' cards (outcome measures), each under its own name.
