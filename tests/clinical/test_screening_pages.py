@@ -110,7 +110,7 @@ def test_lymphedema_asks_which_limb_and_side_and_restricts_that_limb_only(login,
 
     no_limb = http.post(f"/episodes/{episode.pk}/intake/", _history(lymphedema="yes"))
     assert no_limb.status_code == 400
-    assert "Which limb or area is affected? Choose the region" in no_limb.content.decode()
+    assert "Choose the region so the restrictions apply there." in no_limb.content.decode()
     no_side = http.post(f"/episodes/{episode.pk}/intake/", _history(lymphedema="yes", lymphedema__region="upper_arm"))
     assert no_side.status_code == 400
     assert "Which side? Choose left, right or both sides." in no_side.content.decode()
@@ -127,6 +127,8 @@ def test_lymphedema_asks_which_limb_and_side_and_restricts_that_limb_only(login,
     assert screening.restrictions == []  # nothing for the whole body
     assert {a.region for a in screening.by_action("MODIFY")} == {"upper_arm", "elbow", "forearm", "wrist", "hand"}
     chart = http.get(f"/episodes/{episode.pk}/").content.decode()
+    # One flag for the limb, naming each part once, not one per region.
+    assert chart.count("<strong>Lymphedema</strong> · left upper arm, elbow, forearm, wrist and hand") == 1
     assert "Here: Manual lymphatic drainage only, by a therapist trained in it; No heat or cold applications." in chart
 
 

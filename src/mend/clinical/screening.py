@@ -84,6 +84,14 @@ class ScreeningAction:
 
 
 @dataclass(frozen=True, slots=True)
+class ActionGroup:
+    """One action of one rule over several regions (a limb: the site and what lies distal)."""
+
+    action: ScreeningAction  # with the first region
+    regions: tuple[str, ...]  # empty for a whole-body action
+
+
+@dataclass(frozen=True, slots=True)
 class Screening:
     status: Action
     actions: tuple[ScreeningAction, ...] = ()
@@ -122,6 +130,18 @@ class Screening:
                 for r in a.restrictions:
                     seen.setdefault(r, None)
         return list(seen)
+
+    @property
+    def grouped(self) -> list[ActionGroup]:
+        """The actions with those that differ only in region taken together, in order: lymphedema
+        of the arm reads as one flag over the upper arm, elbow, forearm, wrist and hand."""
+        groups: dict[tuple[ScreeningAction, bool], list[ScreeningAction]] = {}
+        for a in self.actions:
+            groups.setdefault((replace(a, region=None), a.region is None), []).append(a)
+        return [
+            ActionGroup(members[0], tuple(m.region for m in members if m.region is not None))
+            for members in groups.values()
+        ]
 
     def by_action(self, action: Action | str) -> list[ScreeningAction]:
         return [a for a in self.actions if a.action == action]

@@ -44,9 +44,9 @@ def where_missing(rule: Rule, region: str, side: str) -> dict[str, str]:
     same, so the form only says it beside the right field first."""
     missing = {}
     if rule.needs_region and not region:
-        missing["region"] = (
-            f"{rule.follow_up or 'Where on the body?'} Choose the region so the restrictions apply there."
-        )
+        # A worded follow-up is the field's label already: the message does not ask it twice.
+        ask = "" if rule.follow_up else "Where on the body? "
+        missing["region"] = f"{ask}Choose the region so the restrictions apply there."
     lateral = region in knowledge.body_regions() and knowledge.body_regions()[region].lateral
     if rule.needs_side and lateral and not side:
         missing["side"] = "Which side? Choose left, right or both sides."

@@ -40,6 +40,19 @@ def where(region_id: str | None, side: str | None = None) -> str:
 
 
 @register.filter
+def where_all(region_ids: tuple[str, ...], side: str | None = None) -> str:
+    """'right upper arm, elbow, forearm, wrist and hand': the side said once, for every region."""
+    names = [region_name(r) for r in region_ids]
+    names = [n[:1].lower() + n[1:] for n in names]
+    if not names:
+        return ""
+    joined = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    if side == "bilateral":
+        return f"{joined}, both sides"
+    return f"{side} {joined}" if side else joined
+
+
+@register.filter
 def rule_name(rule_id: str) -> str:
     rule = catalogue().rules.get(rule_id)
     return rule.name if rule else rule_id

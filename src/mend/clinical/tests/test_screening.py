@@ -184,6 +184,16 @@ def test_lymphedema_restrictions_hold_on_the_affected_limb_not_the_whole_body():
     assert result.pressure_cap is None and result.restrictions == []
 
 
+def test_actions_over_a_limb_group_into_one_flag_per_rule_and_action():
+    result = screen([Finding("lymphedema", "upper_arm", "left"), Finding("anticoagulant")])
+    groups = [(g.action.rule_id, str(g.action.action), g.regions) for g in result.grouped]
+    assert groups == [
+        ("lymphedema", "CLEARANCE", ()),
+        ("lymphedema", "MODIFY", ARM),
+        ("anticoagulant", "MODIFY", ()),
+    ]
+
+
 def test_an_infection_in_the_lymphedema_limb_avoids_that_limb_and_lets_the_rest_be_treated():
     result = screen([Finding("lymphedema", "upper_arm", "left"), Finding("local_skin_infection", "forearm", "left")])
     assert result.can_treat_today and not result.by_action("BLOCK")
