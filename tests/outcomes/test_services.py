@@ -12,7 +12,7 @@ from mend.audit.models import Action, AuditEvent
 from mend.clinical import services as clinical_services
 from mend.outcomes import score, services
 from mend.outcomes.models import MeasureResponse, Source
-from mend.outcomes.scoring import SCORING_VERSION
+from mend.outcomes.scoring import SCORING_VERSION, measures
 from mend.testing import harbour_today, signed_note
 
 # clock: dates here are the clinic's; scripts/test.sh runs this module at hours where UTC's differ.
@@ -55,6 +55,10 @@ def test_psfs_keeps_the_activities(tess, episode):
         actor=tess, episode=episode, measure_id="psfs", answers=[3, 5, 7], item_labels=labels
     )
     assert response.value == 5.0 and response.item_labels == labels
+
+
+def test_the_psfs_form_offers_as_many_activities_as_the_registry_allows():
+    assert measures()["psfs"].activities.max == services.PSFS_MAX_ACTIVITIES
 
 
 @pytest.mark.parametrize(
