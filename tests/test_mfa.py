@@ -14,6 +14,7 @@ from datetime import timedelta
 import pyotp
 import pytest
 import time_machine
+from django.test import Client
 from django.utils import timezone
 
 from mend.audit.models import Action, AuditEvent
@@ -235,3 +236,15 @@ def test_the_admins_own_sign_in_form_cannot_skip_the_second_step(client, login, 
         assert response["Location"] == "/accounts/login/?next=/admin/"
         assert "_auth_user_id" not in client.session
         assert client.get("/admin/")["Location"].startswith("/admin/login/")
+
+
+def test_a_session_begun_before_the_factor_existed_is_told_to_sign_in_again(client, login, personas):
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        _require_mfa(login)
+        other = Client()
+        other.force_login(personas.therapist, backend="django.contrib.auth.backends.ModelBackend")
+        _enrol_app(login("therapist"))
+        # The other session passed no second step: still held at the account page, told why.
+        assert other.get("/clients/")["Location"] == "/accounts/"
+        assert b"sign out, then sign in again with your second step" in other.get("/accounts/").content

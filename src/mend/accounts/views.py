@@ -184,6 +184,7 @@ def account(request: ActorRequest) -> HttpResponse:
         "factors": queries.factors(request.actor.user),
         "mfa_required_by": [m.clinic for m in request.memberships if m.clinic.require_staff_mfa],
         "can_change_factors": sessions.recently_reauthenticated(request.session),
+        "second_factor_passed": sessions.has_second_factor(request.session),
         "api_tokens": queries.api_tokens(request.actor.user),
     }
     return render(request, "accounts/account.html", context)
