@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -224,3 +225,17 @@ def test_staff_who_do_not_manage_the_clinic_cannot_send_invitations(login, perso
     response = login(persona).post(f"/therapists/{personas.therapist2_profile.pk}/invite/")
     assert response.status_code == 403
     assert smtp_server.messages == []
+
+
+def test_a_therapist_added_through_the_api_is_invited_too(
+    api, personas, smtp_server, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        # By name: the API's trailing-slash convention is the API's own business.
+        path = reverse("api-v1:create_therapist")
+        new = {"email": "Api.Added@Test.Example", "full_name": "Api Added", "display_name": "Api Added"}
+        response = api("owner").post(path, new)
+    assert response.status_code == 201, response.content
+    [(recipients, _message)] = smtp_server.messages
+    assert recipients == ["api.added@test.example"]
+    assert LINK.search(smtp_server.body())
