@@ -160,7 +160,7 @@ def _mcid(measure_id: str, raw: dict[str, Any]) -> Mcid:
         if len(present) != 1 or rule is not None:
             raise KnowledgeError(f"{where}: an anchor (latest answer) stands alone, without a rule")
     else:
-        needs = {"absolute": {"absolute"}, "relative": {"relative"}}.get(rule, {"absolute", "relative"})
+        needs = {"absolute": {"absolute"}, "relative": {"relative"}}.get(str(rule), {"absolute", "relative"})
         if rule not in MCID_RULES or present != needs:
             raise KnowledgeError(
                 f"{where}: rule must be one of {', '.join(MCID_RULES)} and name exactly the values it combines"

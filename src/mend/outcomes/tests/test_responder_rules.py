@@ -85,3 +85,22 @@ def test_worse_by_the_mcid_is_better_by_it_read_the_other_way(measure_id, baseli
 def test_combine_is_either_or_both():
     with pytest.raises(ValueError, match="either"):
         change("nprs", 5, 2).meets(absolute=2, relative=0.3, combine="any")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"rule": "either", "absolute": 2, "source": "s", "sources": {"absolute": "a", "rule": "r"}},  # no relative
+        {"rule": "absolute", "absolute": 2, "relative": 0.3, "source": "s"},  # a value the rule does not use
+        {"absolute": 2, "source": "s", "sources": {"absolute": "a"}},  # no rule
+        {"rule": "absolute", "absolute": 2, "source": "s", "sources": {"absolute": "a"}},  # the rule uncited
+        {"rule": "relative", "relative": 30, "source": "s", "sources": {"relative": "a", "rule": "r"}},  # not a share
+        {"followup_at_most": 2, "rule": "absolute", "source": "s", "sources": {"followup_at_most": "a"}},
+    ],
+)
+def test_the_registry_refuses_a_rule_that_does_not_fit_its_values_or_sources(raw):
+    from mend.knowledge import KnowledgeError
+    from mend.knowledge.outcome_measures import _mcid
+
+    with pytest.raises(KnowledgeError, match="test's MCID"):
+        _mcid("test", raw)
