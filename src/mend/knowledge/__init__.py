@@ -253,6 +253,15 @@ class TrialFigure:
 
 
 @dataclass(frozen=True, slots=True)
+class TrialResponder:
+    """How a trial counted a responder, in the registry's terms (points on Mend's scale of ``measure``)."""
+
+    measure: str
+    absolute: float
+    as_published: str
+
+
+@dataclass(frozen=True, slots=True)
 class TrialReference:
     id: str
     name: str
@@ -263,6 +272,9 @@ class TrialReference:
     figures: tuple[TrialFigure, ...]
     source: str
     source_text: str
+    excludes: tuple[str, ...] = ()  # ICD-10-CM prefixes of people the trial did not enrol
+    exclusion: str = ""  # why, shown where such a group is left out
+    responder: TrialResponder | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,6 +306,18 @@ def evidence_references() -> EvidenceReferences:
         if entry.get("source") not in sources or entry.get("condition") not in known:
             raise KnowledgeError(f"{filename}: {entry.get('id')!r} names an unknown source or condition")
         figures = tuple(TrialFigure(f["label"], float(f["value"]), f["unit"]) for f in entry.get("figures", []))
+        excludes = tuple(entry.get("excludes", ()))
+        if excludes and not entry.get("exclusion"):
+            raise KnowledgeError(f"{filename}: {entry['id']!r} excludes codes without saying why")
+        if any(code.startswith(excluded) for code in entry["icd10"] for excluded in excludes):
+            raise KnowledgeError(f"{filename}: {entry['id']!r} both matches and excludes a code")
+        raw, responder = entry.get("responder"), None
+        if raw is not None:
+            from mend.knowledge.outcome_measures import measures
+
+            if raw.get("measure") not in measures() or not raw.get("as_published"):
+                raise KnowledgeError(f"{filename}: {entry['id']!r}'s responder names a measure and the published rule")
+            responder = TrialResponder(raw["measure"], float(raw["absolute"]), raw["as_published"])
         found.append(
             TrialReference(
                 id=entry["id"],
@@ -305,6 +329,9 @@ def evidence_references() -> EvidenceReferences:
                 figures=figures,
                 source=entry["source"],
                 source_text=sources[entry["source"]],
+                excludes=excludes,
+                exclusion=entry.get("exclusion", ""),
+                responder=responder,
             )
         )
     for entry in claims:
