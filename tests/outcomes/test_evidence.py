@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from mend.clinical.models import Episode, NoteStatus, NoteTechnique, Referral, TreatmentNote
-from mend.outcomes.evidence import EvidenceFilters, evidence_report, fmt
+from mend.outcomes.evidence import EvidenceFilters, evidence_report, fmt, headline
 from mend.outcomes.models import MeasureResponse
 
 START = date(2026, 3, 2)
@@ -208,3 +208,37 @@ def test_km_chart_tells_measures_apart_by_pattern_not_colour_alone():
     assert "NPRS (n=4)" in svg and "ODI (n=3)" in svg
     assert "stroke-dasharray:9,5" in svg.replace(" ", "")
     assert "<script" not in svg
+
+
+def test_a_client_going_from_3_to_2_is_a_responder_by_ostelos_30_percent(personas):
+    # Ostelo 2008: 2 points OR 30%. 3 → 2 is one point but 33%: a responder; 10 → 9 (10%) is not.
+    build_episode(personas, nprs=[(1, 3), (4, 2)], sessions=4)
+    build_episode(personas, nprs=[(1, 10), (4, 9)], sessions=4)
+    [row] = evidence_report(personas.actor("owner")).rows
+    assert (row.responders.successes, row.responders.n) == (1, 2)
+    assert row.responder_rule == "2 points or 30% better than baseline"
+    assert [s.time for s in row.km.steps if s.events] == [4]
+
+
+def test_headline_needs_five_episodes_followed_up(personas, back_pain):
+    # The small-cell rule: five episodes, four followed up, so nothing to quote yet.
+    assert headline(evidence_report(personas.actor("owner"))) is None
+    build_episode(personas, nprs=[(1, 6), (3, 6)], sessions=3)
+    found = headline(evidence_report(personas.actor("owner")))
+    # Responders A and B of five followed up (Wilson 11.8%–76.9%); Kaplan–Meier as in the hand
+    # computation above with one more censored at 3: the curve reaches 0 at 6, so the median is 6.
+    assert found.text == (
+        "40% of clients treated for low back pain (M54.5) reached a meaningful change in pain intensity "
+        "(95% CI 12–77%), median 6 sessions."
+    )
+    assert found.detail == (
+        "2 of 5 episodes of care followed up with the NPRS; meaningful change: 2 points or 30% better than baseline."
+    )
+
+
+def test_headline_picks_pain_in_the_largest_condition(personas, back_pain):
+    for n in range(6):
+        build_episode(personas, code="M54.2", condition="neck_pain", nprs=[(1, 7), (3, 3 + n % 3)], sessions=3)
+    found = headline(evidence_report(personas.actor("owner")))
+    assert found.row.condition_code == "M54.2" and found.row.measure.id == "nprs"
+    assert found.text.startswith("100% of clients treated for cervicalgia (M54.2) reached a meaningful change")

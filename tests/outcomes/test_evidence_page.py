@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from datetime import timedelta
+from html import unescape as html_unescape
 
 import pytest
 from django.db import connection
@@ -14,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from mend.audit.models import Action, AuditEvent
 from tests.outcomes.test_evidence import START, back_pain, build_episode  # noqa: F401  (fixture)
 
-PAGE, CSV = "/outcomes/evidence/", "/outcomes/evidence.csv"
+PAGE, CSV, CURVES = "/outcomes/evidence/", "/outcomes/evidence.csv", "/outcomes/evidence/curves/"
 CELL = re.compile(r'<span data-col="([a-z_]+)"(?: hidden)?>([^<]*)</span>')
 
 
@@ -37,7 +38,13 @@ def test_page_shows_the_reports_numbers_intervals_and_curve(login, back_pain):  
     assert (row["episodes"], row["followed_up"], row["mean_change"]) == ("5", "4", "1.5")
     assert (row["responder_rate"], row["responder_low"], row["responder_high"]) == ("50.0", "15.0", "85.0")
     assert row["median_sessions_to_mcid"] == "6"
-    assert "<svg" in html and "sessions to MCID" in html
+    assert row["responder_rule"] == "2 points or 30% better than baseline"
+    # The curves are drawn on demand: the page links them, and their own request draws them.
+    assert "M54.5 Low back pain: sessions to MCID" not in html
+    curves = html_unescape(re.search(r'hx-get="([^"]+)"', html).group(1))
+    assert curves == CURVES + "?condition=M54.5"
+    drawn = login("owner").get(curves, headers={"HX-Request": "true"}).content.decode()
+    assert "<svg" in drawn and "M54.5 Low back pain: sessions to MCID" in drawn and "<html" not in drawn
     assert "Cherkin" in html and "Sherman" in html and "70% improvement" in html
 
 
@@ -136,8 +143,9 @@ def test_small_groups_are_listed_apart_and_collapsed(login, personas, back_pain)
     assert '<th scope="rowgroup" colspan="8">M54.5 Low back pain</th>' in main
     assert "1 smaller group (fewer than 5 episodes each)" in rest
     assert [(r["condition"], r["episodes"]) for r in page_rows(rest)] == [("M54.2 Cervicalgia", "1")]
-    # Its curve is not drawn: one episode says nothing about time to respond.
-    assert "M54.5 Low back pain: sessions to MCID" in html and "Cervicalgia: sessions to MCID" not in html
+    # Its curve is not offered: one episode says nothing about time to respond.
+    assert "condition=M54.5" in html and "condition=M54.2" not in html
+    assert login("owner").get(CURVES + "?condition=M54.2").status_code == 404
 
 
 def test_filters_apply_to_page_and_csv(login, personas, back_pain):  # noqa: F811
@@ -214,3 +222,78 @@ def test_query_count_does_not_grow_with_the_clinic(login, personas, path):
                       reason="lost_to_follow_up" if i % 5 == 0 else "")  # fmt: skip
     large = _count(client, path)
     assert small[0] == large[0], "\n".join(["small:", *small[1], "large:", *large[1]])
+
+
+def test_the_headline_tops_the_page_only_for_groups_that_may_be_quoted(login, personas, back_pain):  # noqa: F811
+    client = login("owner")
+    assert "data-headline" not in client.get(PAGE).content.decode()  # four followed up: under the rule
+    followed_up_five(personas)
+    html = client.get(PAGE).content.decode()
+    sentence = re.search(r"<p class=\"evidence-headline-text\" data-headline>([^<]+)</p>", html).group(1)
+    assert sentence.startswith("78% of clients treated for low back pain (M54.5) reached a meaningful change")
+    assert html.index("data-headline") < html.index('id="results-heading"')
+
+
+def test_csv_names_the_responder_rule_beside_the_rate(login, personas, back_pain):  # noqa: F811
+    followed_up_five(personas)
+    [row] = csv_rows(login("owner").get(CSV).content)
+    assert row["responder_rule"] == "2 points or 30% better than baseline"
+
+
+def test_cherkin_is_not_set_beside_sciatica_or_disc_groups(login, personas, back_pain):  # noqa: F811
+    # Cherkin 2011 enrolled nonspecific low back pain: sciatica (M54.4) and disc disease (M51) were excluded.
+    for code in ("M54.41", "M51.26"):
+        for _ in range(5):
+            build_episode(personas, code=code, nprs=[(1, 7), (3, 4)], sessions=3)
+    html = login("owner").get(PAGE).content.decode()
+    cherkin = html.split("<h3>Chronic low back pain: massage vs usual care</h3>")[1].split("</article>")[0]
+    assert "M54.5 Low back pain, NPRS" in cherkin
+    assert "M54.4" not in cherkin.split("Not set beside this trial")[0]
+    assert "M51" not in cherkin.split("Not set beside this trial")[0]
+    note = cherkin.split("Not set beside this trial: ")[1]
+    assert note.startswith("M51.2 ") and ", M54.4 Lumbago with sciatica. Cherkin 2011 enrolled nonspecific" in note
+
+
+def test_sherman_panel_says_its_ndi_response_differs_from_mends(login, back_pain):  # noqa: F811
+    html = login("owner").get(PAGE).content.decode()
+    sherman = html.split("<h3>Chronic neck pain: dose of massage vs wait list</h3>")[1].split("</article>")[0]
+    assert "an improvement of 5 points or more on the 0–50 Neck Disability Index" in html_unescape(sherman)
+    assert "NDI responders are 20 points better than baseline: a different threshold" in html_unescape(sherman)
+
+
+def test_curves_follow_the_filters_and_a_therapists_scope(login, personas, back_pain):  # noqa: F811
+    # Five M54.5 episodes, one of them therapist2's: therapist1 has four, too few for a curve.
+    assert login("owner").get(CURVES + "?condition=M54.5").status_code == 200
+    assert login("therapist").get(CURVES + "?condition=M54.5").status_code == 404
+    assert login("owner").get(CURVES + "?condition=M54.5&technique=swedish").status_code == 404
+    assert login("owner").get(CURVES + "?condition=M54.5&started_from=nonsense").status_code == 404
+    page = login("owner").get(CURVES + "?condition=M54.5&started_from=2026-01-01").content.decode()
+    assert "<html" in page and 'href="/outcomes/evidence/?started_from=2026-01-01"' in page
+
+
+def test_curves_are_audited_as_a_read_of_the_report(login, back_pain):  # noqa: F811
+    before = AuditEvent.objects.filter(object_type="outcomes.evidence", action=Action.VIEW).count()
+    login("owner").get(CURVES + "?condition=M54.5")
+    assert AuditEvent.objects.filter(object_type="outcomes.evidence", action=Action.VIEW).count() == before + 1
+
+
+def test_curves_query_count_does_not_grow_with_the_clinic(login, personas):
+    # As the report page: session and user, membership, audit write, the report's four reads and the
+    # therapist list of the filter form.
+    client = login("owner")
+    for _ in range(5):
+        build_episode(personas, nprs=[(1, 7), (3, 4)], sessions=3)
+    small = _count(client, CURVES + "?condition=M54.5")
+    for i in range(20):
+        build_episode(personas, code="M54.2" if i % 2 else "M54.50", nprs=[(1, 7), (3, 6 - i % 4)], sessions=3)
+    large = _count(client, CURVES + "?condition=M54.5")
+    assert small[0] == large[0], "\n".join(["small:", *small[1], "large:", *large[1]])
+
+
+def test_the_stress_plan_dose_is_rapaport_2016s():
+    from mend import knowledge
+
+    dose = knowledge.conditions()["stress_sleep"].dose
+    # Rapaport 2016: Swedish massage twice a week for six weeks (verified), 45-minute sessions (secondary).
+    assert (dose.per_week, dose.weeks, dose.minutes, dose.source) == (2, 6, 45, "rapaport2016")
+    assert "Rapaport MH et al. J Clin Psychiatry 2016;77:e883" in dose.source_text

@@ -76,8 +76,12 @@ class EvidenceRow:
     @property
     def anchor(self) -> bool:
         """PGIC, GROC: judged by the latest answer alone, so there is no change from a baseline."""
-        mcid = self.measure.mcid
-        return mcid is not None and (mcid.followup_at_most is not None or mcid.followup_at_least is not None)
+        return self.measure.mcid is not None and self.measure.mcid.anchor
+
+    @property
+    def responder_rule(self) -> str:
+        """Who counts as a responder, in words ("2 points or 30% better than baseline")."""
+        return self.measure.mcid.describe() if self.measure.mcid is not None else ""
 
 
 @dataclass
@@ -111,6 +115,11 @@ class EvidenceReport:
             group = groups.setdefault(row.condition_code, EvidenceGroup(row.condition_code, row.condition))
             group.rows.append(row)
         return list(groups.values()), small
+
+    def group(self, condition_code: str, min_episodes: int) -> EvidenceGroup | None:
+        """One condition's group of at least ``min_episodes`` episodes (its curves are drawn on demand)."""
+        groups, _ = self.grouped(min_episodes)
+        return next((g for g in groups if g.condition_code == condition_code), None)
 
     def rows_for(self, measure_id: str, condition_code: str | None = None) -> list[EvidenceRow]:
         return [
@@ -215,6 +224,19 @@ def evidence_read(actor: Actor, filters: EvidenceFilters | None) -> EvidenceRepo
     return report
 
 
+def evidence_group_read(actor: Actor, filters: EvidenceFilters | None, condition_code: str) -> EvidenceGroup | None:
+    """One condition's group with its curves (the report page draws them on demand), audited as a read
+    of the report when there is one; None when the filters do not hold or the group is too small to draw."""
+    access.require_clinical(actor)
+    if filters is None:
+        return None
+    group = evidence_report(actor, filters).group(condition_code, MIN_EPISODES)
+    if group is None or not group.curves:
+        return None
+    audit_record(action=Action.VIEW, object_type="outcomes.evidence", user=actor.user)
+    return group
+
+
 def evidence_export(actor: Actor, filters: EvidenceFilters) -> str:
     """The report as CSV under the small-cell rule (``report_csv``), audited as an export."""
     report = evidence_report(actor, filters)
@@ -231,7 +253,7 @@ def _row(
     code: str, label: str, measure: Measure, series: list[tuple[list[tuple[float, int | None]], int, str]]
 ) -> EvidenceRow:
     mcid = measure.mcid
-    anchor = mcid is not None and (mcid.followup_at_most is not None or mcid.followup_at_least is not None)
+    anchor = mcid is not None and mcid.anchor
     baselines: list[float] = []
     paired: list[float] = []  # the baselines of the episodes followed up, beside their latest scores
     latests: list[float] = []
@@ -306,6 +328,7 @@ CSV_HEADER = (
     "responder_rate",
     "responder_low",
     "responder_high",
+    "responder_rule",
     "median_sessions_to_mcid",
     "dropped_out",
     "dropout_rate",
@@ -320,6 +343,13 @@ def fmt(value: float | None, places: int = 1) -> str:
         return ""
     text = f"{value:.{places}f}"
     return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.0"
+
+
+def sessions(value: float | None) -> str:
+    """A number of sessions: whole, or a half where a median falls between two (R's midpoint rule)."""
+    if value is None:
+        return ""
+    return f"{value:.0f}" if value == int(value) else f"{value:.1f}"
 
 
 def pct(value: float | None) -> str:
@@ -347,7 +377,8 @@ def row_cells(row: EvidenceRow) -> list[str]:
         pct(resp.estimate if resp else None),
         pct(resp.low if resp else None),
         pct(resp.high if resp else None),
-        fmt(median, 0),
+        row.responder_rule,
+        sessions(median),
         str(drop.successes) if drop else "",
         pct(drop.estimate if drop else None),
         pct(drop.low if drop else None),
@@ -396,3 +427,60 @@ def report_csv(report: EvidenceReport) -> str:
         if cells is not None:
             writer.writerow(cells)
     return out.getvalue()
+
+
+# --- The headline -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Headline:
+    """One sentence an owner can quote, from one row of the report, and what it counts."""
+
+    row: EvidenceRow
+    text: str
+    detail: str
+
+
+def headline(report: EvidenceReport) -> Headline | None:
+    """The report in one sentence: the share of responders in the condition with the most episodes
+    (pain when it was measured, else the measure followed up most), with its interval and the median
+    sessions to get there. Under the small-cell rule, like the CSV: only from a group of at least
+    ``MIN_EPISODES`` episodes of which at least ``MIN_EPISODES`` were followed up; else none."""
+    eligible = [
+        r
+        for r in report.rows
+        if r.responders is not None and r.episodes >= MIN_EPISODES and r.responders.n >= MIN_EPISODES
+    ]
+    if not eligible:
+        return None
+    size: dict[str, int] = {}
+    for row in report.rows:
+        size[row.condition_code] = max(size.get(row.condition_code, 0), row.episodes)
+    row = max(eligible, key=lambda r: (size[r.condition_code], r.measure.id == "nprs", r.followed_up, r.measure.id))
+    assert row.responders is not None
+    resp = row.responders
+    name = row.condition.removeprefix(f"{row.condition_code} ") if row.condition_code else row.condition
+    who = f"{name[:1].lower()}{name[1:]}" + (f" ({row.condition_code})" if row.condition != name else "")
+    median = row.km.median if row.km is not None else None
+    after = (
+        f"median {sessions(median)} sessions" if median is not None else "half had not reached it by their last session"
+    )
+    text = (
+        f"{resp.estimate * 100:.0f}% of clients treated for {who} reached a meaningful change in "
+        f"{row.measure.construct.lower()} (95% CI {resp.low * 100:.0f}–{resp.high * 100:.0f}%), {after}."
+    )
+    detail = (
+        f"{resp.successes} of {resp.n} episodes of care followed up with the {row.measure.short}; meaningful change: "
+        f"{row.responder_rule}."
+    )
+    return Headline(row, text, detail)
+
+
+def warm() -> None:
+    """Load what the report's first request would otherwise pay for: SciPy's distributions (their first
+    call builds tables), the measure registry and the literature. Called when a server worker starts."""
+    mean_ci([1.0, 2.0])
+    proportion_ci(1, 2)
+    kaplan_meier([1.0, 2.0], [True, False])
+    measures()
+    knowledge.evidence_references()

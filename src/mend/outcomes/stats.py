@@ -9,6 +9,7 @@ statsmodels, an independent implementation, and against textbook examples.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -112,10 +113,18 @@ def mean_ci(values: Sequence[float], *, confidence: float = CONFIDENCE) -> MeanE
     if n < 2:
         return MeanEstimate(n, mean, None, None, None)
     sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
+    half = _t_quantile(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n)
     return MeanEstimate(n, mean, sd, mean - half, mean + half)
 
 
+@functools.lru_cache(maxsize=4096)
+def _t_quantile(probability: float, df: int) -> float:
+    return float(stats.t.ppf(probability, df))
+
+
+# Cached: the report asks for the same few (successes, n) on every request, and ``binomtest``
+# computes its exact p-value (hundreds of pmf calls) before it can give the interval.
+@functools.lru_cache(maxsize=4096)
 def proportion_ci(successes: int, n: int, *, confidence: float = CONFIDENCE) -> Proportion | None:
     """``successes``/``n`` with its Wilson score interval; None when ``n`` is 0."""
     if n < 0 or not 0 <= successes <= n:

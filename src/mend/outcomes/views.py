@@ -11,8 +11,9 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -22,7 +23,7 @@ from mend.outcomes.forms import EvidenceFilterForm, MeasureForm, SendLinkForm, m
 from mend.outcomes.models import MeasureResponse
 from mend.outcomes.scoring import measures
 from mend.platform.http import ActorRequest
-from mend.platform.pages import actor_required, error_messages, merge_validation_error
+from mend.platform.pages import actor_required, error_messages, merge_validation_error, render_page
 
 
 def score_text(response: MeasureResponse) -> str:
@@ -223,18 +224,46 @@ def _evidence_filters(request: ActorRequest) -> tuple[EvidenceFilterForm, eviden
 
 
 def _trial_panels(report: evidence.EvidenceReport) -> list[dict[str, Any]]:
-    """Each published trial beside the clinic's rows for the same ICD-10-CM codes or condition;
-    groups under the minimum size are counted, not set beside a trial."""
+    """Each published trial beside the clinic's rows for the same ICD-10-CM codes or condition, like
+    with like: groups of people the trial did not enrol (Cherkin 2011: sciatica, disc disease) are not
+    set beside it, and where the trial counted responders by another rule than the measure's default
+    (Sherman 2014: NDI 5 of 50), the panel says so. Groups under the minimum size are counted, not shown."""
+    registry = measures()
     panels = []
     for trial in knowledge.evidence_references().trials:
-        own = [
-            r
-            for r in report.rows
-            if r.condition_code == trial.condition or any(r.condition_code.startswith(c) for c in trial.icd10)
-        ]
+        own, excluded = [], []
+        for r in report.rows:
+            if r.condition_code == trial.condition or r.condition_code.startswith(trial.icd10):
+                own.append(r)
+            elif trial.excludes and r.condition_code.startswith(trial.excludes) and r.episodes >= MIN_EPISODES:
+                excluded.append(r)
         shown = [r for r in own if r.episodes >= MIN_EPISODES]
-        panels.append({"trial": trial, "rows": shown, "omitted": len(own) - len(shown)})
+        rule_note = ""
+        if trial.responder is not None:
+            mcid = registry[trial.responder.measure].mcid
+            if mcid is None or mcid.rule != "absolute" or mcid.absolute != trial.responder.absolute:
+                ours = mcid.describe() if mcid else "not judged"
+                rule_note = (
+                    f"The trial counted {trial.responder.as_published} as a response. This clinic's "
+                    f"{registry[trial.responder.measure].short} responders are {ours}: a different threshold, "
+                    "so the two response rates do not measure the same thing."
+                )
+        panels.append(
+            {
+                "trial": trial,
+                "rows": shown,
+                "omitted": len(own) - len(shown),
+                "excluded": sorted({r.condition for r in excluded}),
+                "rule_note": rule_note,
+            }
+        )
     return panels
+
+
+def _curves_url(query: str, condition_code: str) -> str:
+    params = QueryDict(query, mutable=True)
+    params["condition"] = condition_code
+    return f"{reverse('evidence_curves')}?{params.urlencode()}"
 
 
 @actor_required
@@ -242,18 +271,19 @@ def evidence_page(request: ActorRequest) -> HttpResponse:
     form, filters = _evidence_filters(request)
     report = evidence.evidence_read(request.actor, filters)
     groups, small = report.grouped(MIN_EPISODES)
+    query = request.GET.urlencode()
     context = {
         "section": "evidence",
         "form": form,
         "report": report,
+        "headline": evidence.headline(report),
         "groups": [
             {
                 "group": group,
                 "rows": [_cells(row) for row in group.rows],
-                # One chart per condition: a line per measure with an MCID.
-                "svg": charts.km_chart(group.curves, title=f"{group.condition}: sessions to MCID")
-                if group.curves
-                else "",
+                # The curves are drawn on demand (evidence_curves): one SVG per condition made the
+                # page long and its rendering most of its time.
+                "curves_url": _curves_url(query, group.condition_code) if group.curves else "",
                 "reached": "; ".join(f"{label} {km.events} of {km.n}" for label, km in group.curves),
             }
             for group in groups
@@ -262,12 +292,33 @@ def evidence_page(request: ActorRequest) -> HttpResponse:
         "header": evidence.CSV_HEADER,
         "references": knowledge.evidence_references(),
         "trial_panels": _trial_panels(report),
-        "query": request.GET.urlencode(),
+        "query": query,
         "min_episodes": MIN_EPISODES,
         "invalid": filters is None,
         "filtered": filters is not None and form.is_bound and any(form.cleaned_data.values()),
     }
     return render(request, "outcomes/evidence.html", context, status=400 if filters is None else 200)
+
+
+@actor_required
+def evidence_curves(request: ActorRequest) -> HttpResponse:
+    """One condition's sessions-to-MCID curves, under the report's filters: a fragment for htmx (the
+    report page loads it when its section is opened), a page of its own otherwise."""
+    _form, filters = _evidence_filters(request)
+    group = evidence.evidence_group_read(request.actor, filters, request.GET.get("condition", ""))
+    if group is None:
+        raise Http404("No curve for this condition under these filters.")
+    params = request.GET.copy()
+    params.pop("condition", None)
+    context = {
+        "section": "evidence",
+        "group": group,
+        "svg": charts.km_chart(group.curves, title=f"{group.condition}: sessions to MCID"),
+        "reached": "; ".join(f"{label} {km.events} of {km.n}" for label, km in group.curves),
+        "back": f"{reverse('evidence_report')}?{params.urlencode()}" if params else reverse("evidence_report"),
+        "min_episodes": MIN_EPISODES,
+    }
+    return render_page(request, "outcomes/evidence_curves.html", context, partial="outcomes/_evidence_curve.html")
 
 
 @actor_required
