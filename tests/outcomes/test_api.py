@@ -25,6 +25,16 @@ def test_measures_lists_the_registry(api):
     assert len(body["odi"]["item_ids"]) == 10
 
 
+def test_measures_say_each_responder_rule_and_where_its_values_come_from(api):
+    body = {m["id"]: m for m in api("therapist").get("/measures").json()}
+    nprs, pss = body["nprs"]["mcid"], body["pss10"]["mcid"]
+    assert (nprs["absolute"], nprs["relative"], nprs["rule"]) == (2, 0.3, "either")
+    assert nprs["rule_text"] == "2 points or 30% better than baseline"
+    assert set(nprs["sources"]) == {"absolute", "relative", "rule"} and "Ostelo" in nprs["sources"]["rule"]
+    assert (pss["rule"], pss["rule_text"]) == ("both", "11 points and 28% better than baseline")
+    assert body["pgic"]["mcid"]["rule"] is None and body["pgic"]["mcid"]["rule_text"] == "a latest answer of 2 or lower"
+
+
 def test_post_and_list_responses(api, episode):
     odi = [3, 2, 1, 2, 2, 1, 2, None, 2, 1]
     created = api("therapist").post(f"/episodes/{episode.pk}/responses", {"measure": "odi", "answers": odi})

@@ -26,11 +26,17 @@ router = Router(tags=["outcomes"])
 
 
 class McidOut(Schema):
-    absolute: float | None
-    relative: float | None
+    absolute: float | None = Field(description="Points better than baseline")
+    relative: float | None = Field(description="Share of the baseline (0.3 = 30%) better than baseline")
+    rule: str | None = Field(
+        description="How absolute and relative combine: 'absolute', 'relative', 'either' or 'both'; "
+        "null for an anchor (followup_at_most / followup_at_least: the latest answer alone)"
+    )
+    rule_text: str = Field(description="The responder rule in words, as the evidence report shows it")
     followup_at_most: float | None
     followup_at_least: float | None
     source: str
+    sources: dict[str, str] = Field(description="Where each value and the rule come from")
 
 
 class MeasureOut(Schema):
@@ -72,9 +78,12 @@ def measure_dict(m: Measure) -> dict[str, Any]:
             {
                 "absolute": m.mcid.absolute,
                 "relative": m.mcid.relative,
+                "rule": m.mcid.rule,
+                "rule_text": m.mcid.describe(),
                 "followup_at_most": m.mcid.followup_at_most,
                 "followup_at_least": m.mcid.followup_at_least,
                 "source": m.mcid.source,
+                "sources": dict(m.mcid.sources),
             }
             if m.mcid
             else None
