@@ -309,8 +309,10 @@ def load_test(
 class Server:
     """``mend serve`` as a child process, stopped on exit; its output goes to ``log_path``."""
 
-    def __init__(self, argv: list[str], *, port: int, env: dict[str, str], log_path: Path) -> None:
-        self.argv, self.port, self.env, self.log_path = argv, port, env, log_path
+    def __init__(
+        self, argv: list[str], *, port: int, env: dict[str, str], log_path: Path, probe: str = "/healthz"
+    ) -> None:
+        self.argv, self.port, self.env, self.log_path, self.probe = argv, port, env, log_path, probe
         self.process: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
 
@@ -323,7 +325,7 @@ class Server:
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(self.argv, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)  # noqa: S603
         try:
-            self._wait_healthy(timeout=60)
+            self._wait_healthy(timeout=120)
         except BaseException:
             self.stop()
             raise
@@ -339,12 +341,12 @@ class Server:
             if self.process.poll() is not None:
                 raise BenchError(f"the server exited with {self.process.returncode}:\n{self.log_tail()}")
             try:
-                if http_request(self.base, "GET", "/healthz")[0] == 200:
+                if http_request(self.base, "GET", self.probe)[0] == 200:
                     return
             except OSError:
                 pass
             time.sleep(0.2)
-        raise BenchError(f"the server did not answer /healthz within {timeout:.0f} s:\n{self.log_tail()}")
+        raise BenchError(f"the server did not answer {self.probe} within {timeout:.0f} s:\n{self.log_tail()}")
 
     def log_tail(self, lines: int = 30) -> str:
         if self._log is not None:
@@ -393,6 +395,62 @@ def measure_http(
         )
         same = in_process.get(case.same_as)
         results[case.name] = summarise(case.name, samples, queries=same.queries if same else 0, rps=rps)
+    return results
+
+
+# --- A fresh server's first request ------------------------------------------------------
+
+# The pages whose first request after `mend serve` starts is timed (cold) beside later ones (warm).
+COLD_CASES: list[HttpCase] = []
+
+
+def session_cookie(user: User, clinic: Clinic) -> str:
+    """A signed-in session written straight to the database, so no request warms the server first."""
+    http = _signed_in(user, clinic)
+    return f"sessionid={http.cookies['sessionid'].value}"
+
+
+def measure_cold(
+    argv: list[str],
+    subjects: Subjects,
+    *,
+    env: dict[str, str],
+    log_path: Path,
+    in_process: dict[str, Result],
+    warm_requests: int = 15,
+    cases: Iterable[HttpCase] | None = None,
+) -> dict[str, Result]:
+    """For each case, start a fresh server (``argv``, one worker) and time its first request, then
+    ``warm_requests`` more (their median is the warm figure).
+
+    The server counts as started when it serves a static file: WhiteNoise answers that before any view
+    is imported, so the probe warms nothing the page needs (``/healthz``, a view, would import every
+    view). The owner's session is written to the database, not signed in through the server, for the
+    same reason. What a worker loads before accepting requests (``mend.wsgi``) is not counted: a
+    request cannot reach a worker that is still loading.
+    """
+    from django.templatetags.static import static
+
+    results: dict[str, Result] = {}
+    cookie = {"owner": session_cookie(subjects.owner, subjects.clinic)}
+    for case in list(COLD_CASES if cases is None else cases):
+        port = free_port()
+        command = [*argv, "--port", str(port), "--workers", "1"]
+        with Server(command, port=port, env=env, log_path=log_path, probe=static("mend/favicon.svg")) as server:
+            path, headers = case.path(subjects), {"Cookie": cookie[case.actor]}
+            samples = []
+            for _ in range(1 + warm_requests):
+                start = time.perf_counter()
+                status, _headers, body = http_request(server.base, "GET", path, headers=headers)
+                samples.append((time.perf_counter() - start) * 1000)
+                if status != 200:
+                    raise BenchError(
+                        f"{case.name}: GET {path} answered {status}\n{body[:500].decode(errors='replace')}"
+                    )
+        same = in_process.get(case.same_as)
+        queries = same.queries if same else 0
+        results[f"{case.name}_cold"] = summarise(f"{case.name}_cold", samples[:1], queries=queries)
+        results[f"{case.name}_warm"] = summarise(f"{case.name}_warm", samples[1:], queries=queries)
     return results
 
 
@@ -457,6 +515,9 @@ def busiest_episode(subjects: Subjects) -> int:
 register("chart", "therapist", lambda s: f"/episodes/{busiest_episode(s)}/", "episode chart with the most notes")
 register("today_therapist", "therapist", lambda s: "/", "a therapist's Today: flags and measures due")
 register("evidence_report", "owner", lambda s: "/outcomes/evidence/", "clinic evidence report over every episode")
+
+# The evidence report's first load after `mend serve` starts: it must stay well under a second.
+COLD_CASES.append(HttpCase("http_evidence_report", "owner", lambda s: "/outcomes/evidence/", same_as="evidence_report"))
 
 HTTP_CASES += [
     HttpCase("http_client_list", "owner", lambda s: "/clients/", same_as="client_list"),

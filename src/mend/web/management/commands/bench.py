@@ -124,6 +124,7 @@ class Command(BaseCommand):
             results = bench.measure_in_process(subjects, repeat=options["repeat"], warmup=options["warmup"])
             if not options["no_server"]:
                 results.update(self._through_server(bench, subjects, results, var_dir=var_dir, **options))
+                results.update(self._cold_start(bench, subjects, results, var_dir=var_dir))
         except bench.BenchError as error:
             raise CommandError(str(error)) from error
         self.stdout.write("")
@@ -167,3 +168,18 @@ class Command(BaseCommand):
                 requests=options["requests"],
                 threads=options["threads"],
             )
+
+    def _cold_start(self, bench: Any, subjects: Any, in_process: dict[str, Any], *, var_dir: Path) -> Any:
+        from django.db import connections
+
+        connections.close_all()
+        self.stdout.write(
+            f"Measuring the first request of a fresh mend serve (one worker) for {len(bench.COLD_CASES)} page(s)"
+        )
+        return bench.measure_cold(
+            [sys.executable, "-m", "mend", "serve"],
+            subjects,
+            env=dict(os.environ),
+            log_path=var_dir / "server-cold.log",
+            in_process=in_process,
+        )
