@@ -6,7 +6,8 @@
 Drives Chromium (MEND_BROWSER, default /usr/bin/chromium) through Playwright at 1280×800,
 device scale 1, and writes 01-login.png, 02-dashboard.png (a therapist's), 04-client-search.png, 05-client.png,
 06-client-form-errors.png, 08-therapist.png, 10-audit.png, and of the clinical record 11-chart.png,
-12-note.png, 13-assessment.png and 14-plan.png. The script reads, fills in forms that fail
+12-note.png, 13-assessment.png and 14-plan.png; on a 390×844 phone, today-phone.png (the therapist's
+Today) and chart-phone.png (the same chart as 11-chart.png). The script reads, fills in forms that fail
 validation, and starts one treatment note that it deletes again, so the demo data is left as it
 was (apart from the audit trail, which also records the pages it reads to find the episodes).
 """
@@ -33,6 +34,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VIEWPORT = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
 SEARCH = "john"
 
 
@@ -141,6 +143,7 @@ def take_clinical(page: Page, therapist: Page, out: Path) -> None:
     therapist.goto(chart)
     expect(therapist.locator("#painmap-heading")).to_be_visible()
     shoot(therapist, out, "11-chart.png")
+    take_phone(therapist, chart, out)
 
     # Today's note, started from the plan (its techniques filled in), written and autosaved, then deleted.
     therapist.get_by_role("button", name="Start today's note").click()
@@ -187,6 +190,28 @@ def take_clinical(page: Page, therapist: Page, out: Path) -> None:
     shoot(page, out, "14-plan.png")
 
     take_outcomes(page, therapist, chart, out)
+
+
+def take_phone(therapist: Page, chart: str, out: Path) -> None:
+    """The therapist's Today and the chart at a phone's width, in the same session."""
+    browser = therapist.context.browser
+    assert browser is not None
+    base_url = therapist.url.split("/", 3)[:3]
+    phone = browser.new_context(
+        base_url="/".join(base_url), viewport=PHONE, device_scale_factor=1, locale="en-CA", is_mobile=True
+    )
+    phone.add_cookies(therapist.context.cookies())
+    page = phone.new_page()
+    try:
+        page.goto("/")
+        expect(page.get_by_role("heading", name="Today's flags")).to_be_visible()
+        expect(page.get_by_role("button", name="Menu")).to_be_visible()
+        shoot(page, out, "today-phone.png")
+        page.goto(chart)
+        expect(page.locator("#painmap-heading")).to_be_attached()
+        shoot(page, out, "chart-phone.png")
+    finally:
+        phone.close()
 
 
 def take_outcomes(page: Page, therapist: Page, chart: str, out: Path) -> None:
