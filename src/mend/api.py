@@ -47,7 +47,7 @@ api = NinjaAPI(
     description="Clinic data for medical massage practices. Every call acts in the token's clinic.",
     auth=BearerToken(),
     openapi_url="/openapi.json",
-    docs_url="/docs",
+    docs_url=None,  # the reference page is Mend's own: mend.web.apidocs
     urls_namespace="api-v1",
 )
 

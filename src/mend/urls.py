@@ -12,6 +12,8 @@ urlpatterns = [
     path("", include("mend.audit.urls")),
     path("", include("mend.clinical.urls")),
     path("", include("mend.outcomes.urls")),
+    # Before the API's own routes: its reference page is Mend's (mend.web.apidocs), not Swagger UI.
+    path("api/v1/docs", views.api_docs, name="api_docs"),
     path("api/v1/", api.urls),
     # After every route of the API: the rest of /api/v1/ answers a JSON 404 (no slash redirect).
     re_path(r"^api/v1/(?P<rest>.*)$", unknown_path, name="api-unknown-path"),

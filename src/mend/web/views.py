@@ -4,9 +4,10 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
+from mend.api import api
 from mend.platform.http import ActorRequest
 from mend.platform.pages import actor_required
-from mend.web import queries
+from mend.web import apidocs, queries
 
 
 @actor_required
@@ -23,6 +24,11 @@ def home(request: ActorRequest) -> HttpResponse:
         "measures_due": found.measures_due,
     }
     return render(request, "web/home.html", context)
+
+
+def api_docs(request: HttpRequest) -> HttpResponse:
+    """The API's reference, read from its OpenAPI document; open to anyone, like the document."""
+    return render(request, "web/api_docs.html", {"doc": apidocs.api_doc(api.get_openapi_schema())})
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
