@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import dj_database_url
+from csp import constants as csp
 
 from mend.env import EnvError, env_bool, env_choice, env_int, env_list, env_str
 
@@ -109,6 +110,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "ninja",
+    "csp",
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -116,6 +118,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: every response, a refusal from the middleware below included, carries these headers.
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
     # First: a body over the limit is refused before any middleware or view reads it.
     "mend.platform.limits.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -235,6 +240,34 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = _https
 SECURE_HSTS_PRELOAD = _https
 if env_bool("MEND_BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Scripts and styles come only from Mend's own static files: no inline script or event handler,
+# no eval, no style attribute. The one inline element allowed is a <style> carrying the
+# response's nonce: pygal's charts style themselves inside their SVG (mend.outcomes.charts).
+# django-csp sets the header on every response (pages, API, errors); docs/architecture.md.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF],
+        "style-src": [csp.SELF, csp.NONCE],
+        "img-src": [csp.SELF],
+        "font-src": [csp.SELF],
+        "connect-src": [csp.SELF],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.NONE],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+    },
+}
+# Browser features Mend never uses are switched off for its pages and anything they could embed;
+# passkeys (WebAuthn) stay allowed for Mend's own origin.
+_UNUSED_FEATURES = ["accelerometer", "autoplay", "bluetooth", "camera", "display-capture", "encrypted-media"]
+_UNUSED_FEATURES += ["geolocation", "gyroscope", "hid", "magnetometer", "microphone", "midi", "payment", "serial"]
+_UNUSED_FEATURES += ["usb", "xr-spatial-tracking"]
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    **{feature: [] for feature in _UNUSED_FEATURES},
+    "publickey-credentials-get": ["self"],
+    "publickey-credentials-create": ["self"],
+}
 
 # --- Email ----------------------------------------------------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")

@@ -303,9 +303,9 @@ def test_a_scale_wraps_into_rows_of_equal_length_on_a_phone(count, columns):
 def test_the_0_to_10_scale_carries_its_phone_columns_and_the_stylesheet_uses_them(login, episode):
     page = page_of(login("therapist").get(f"/episodes/{episode.pk}/outcomes/nprs/"))
     (scale,) = find_all(page, "div", role="radiogroup")
-    assert "--scale-columns: 11" in (attr(scale, "style") or "")
-    assert "--scale-columns-narrow: 6" in (attr(scale, "style") or "")
+    assert {"scale-cols-11", "scale-narrow-6"} <= set(attr(scale, "class").split())
     css = static_text("outcomes/measure-forms.css")
+    assert ".scale-cols-11 { --scale-columns: 11; }" in css and ".scale-narrow-6 { --scale-columns-narrow: 6; }" in css
     narrow = re.search(r"@media \(max-width: [\d.]+rem\) \{(.*?)\n\}", css, re.S)
     assert narrow and "repeat(var(--scale-columns-narrow" in narrow.group(1)
     assert find_all(page, "link", rel="stylesheet", href="/static/outcomes/measure-forms.css")
