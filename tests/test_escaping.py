@@ -12,7 +12,7 @@ from mend.accounts.services import api_token_create
 from mend.clinical import services
 from mend.clinical.services import FindingInput, PainInput, TechniqueInput
 from mend.people.models import CareTeamMember, Client
-from mend.testing import harbour_today
+from mend.testing import harbour_today, intake_answers
 
 PAYLOAD = "<script>alert(1)</script>"
 RAW = PAYLOAD.encode()
@@ -186,6 +186,7 @@ def evil_record(personas):
         actor=tess,
         episode=episode,
         data={},
+        answers=intake_answers("recent_surgery"),
         findings=[FindingInput("recent_surgery", "knee", "right", f"Finding {PAYLOAD}")],
     )
     draft = services.note_start(actor=tess, episode=episode)

@@ -195,3 +195,13 @@ def signed_note(
         techniques=[clinical.TechniqueInput("myofascial_release", "lower_back", 30, 2)],
     )
     return clinical.note_sign(actor=actor, note=note)
+
+
+def intake_answers(*yes: str) -> dict[str, bool]:
+    """A health history's answers as a client gives them: yes to the rule ids in ``yes``, no to
+    every other question of the catalogue (the service refuses an intake with any left out)."""
+    from mend.clinical.screening import catalogue
+
+    unknown = set(yes) - set(catalogue().rules)
+    assert not unknown, f"not catalogue questions: {sorted(unknown)}"
+    return {rule_id: rule_id in yes for rule_id in catalogue().rules}

@@ -13,7 +13,7 @@ from mend.audit.models import Action, AuditEvent
 from mend.clinical import services
 from mend.clinical.models import Episode, NoteStatus, TreatmentNote
 from mend.clinical.services import FindingInput, PainInput, TechniqueInput
-from mend.testing import harbour_today, signed_note
+from mend.testing import harbour_today, intake_answers, signed_note
 
 pytestmark = pytest.mark.django_db
 
@@ -86,12 +86,14 @@ def test_a_whole_episode_through_the_api(api, personas):
             {
                 "completed_on": str(start),
                 "medications": "Apixaban 5 mg twice daily",
+                "answers": intake_answers("anticoagulant"),
                 "findings": [{"rule_id": "anticoagulant", "note": "Atrial fibrillation"}],
             },
         ),
         201,
     )
     assert [f["rule_id"] for f in history["findings"]] == ["anticoagulant"]
+    assert history["answers"]["anticoagulant"] is True and history["answers"]["fever"] is False
     screening = _ok(tess.get(f"/episodes/{eid}/screening"))
     assert screening["status"] == "MODIFY"
     assert screening["pressure_cap"] == 2
@@ -305,6 +307,22 @@ def test_psfs_with_two_activities_is_a_422_naming_the_psfs(api, episode):
     assert not episode.assessments.exists()
 
 
+def test_an_intake_without_every_answer_is_a_422_naming_each_question(api, episode):
+    """No answer is assumed: a question left out or null is named, and nothing is recorded."""
+    answers = intake_answers("anticoagulant") | {"fever": None}
+    del answers["lymphedema"]
+    response = api("therapist").post(
+        f"/episodes/{episode.pk}/health-history", {"medications": "Apixaban", "answers": answers}
+    )
+    errors = _field_errors(response, "answers.fever", "answers.lymphedema")
+    assert set(errors) == {"answers.fever", "answers.lymphedema"}
+    assert "Do you have a fever" in errors["answers.fever"][0]
+    assert set(_field_errors(api("therapist").post(f"/episodes/{episode.pk}/health-history", {}))) == {
+        f"answers.{rule_id}" for rule_id in intake_answers()
+    }
+    assert not episode.health_histories.exists() and not episode.findings.exists()
+
+
 def test_schema_errors_name_the_nested_field(api, episode):
     response = api("therapist").post(
         f"/episodes/{episode.pk}/assessments",
@@ -502,7 +520,7 @@ ROUTES = [
     ("get", "/episodes/{episode}/findings", None),
     ("post", "/episodes/{episode}/findings", {"rule_id": "fever"}),
     ("post", "/findings/{finding}/resolve", None),
-    ("post", "/episodes/{episode}/health-history", {"medications": "None"}),
+    ("post", "/episodes/{episode}/health-history", {"medications": "None", "answers": intake_answers()}),
     ("post", "/episodes/{episode}/checks", {"fever": False, "able_to_consent": True}),
     ("get", "/episodes/{episode}/clearances", None),
     (

@@ -18,6 +18,7 @@ from mend.clinical import services
 from mend.clinical.models import Episode, Goal, Referral, ScreeningFinding, TreatmentNote
 from mend.clinical.services import FindingInput, TechniqueInput
 from mend.platform.actor import Actor
+from mend.testing import intake_answers
 
 pytestmark = pytest.mark.django_db
 
@@ -81,7 +82,7 @@ WRITES: dict[str, Write] = {
     ),
     "referral_close": lambda r: services.referral_close(actor=r.tess, referral=r.referral),
     "health_history_record": lambda r: services.health_history_record(
-        actor=r.tess, episode=r.episode, data={}, findings=[]
+        actor=r.tess, episode=r.episode, data={}, answers=intake_answers()
     ),
     "pre_session_check_record": lambda r: services.pre_session_check_record(
         actor=r.tess, episode=r.episode, data={"fever": False, "able_to_consent": True}

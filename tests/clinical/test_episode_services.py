@@ -13,7 +13,7 @@ from mend.clinical import queries, services
 from mend.clinical.models import NoteStatus, TreatmentNote
 from mend.clinical.seal import addendum_seal_ok, note_seal_ok
 from mend.clinical.services import FindingInput, NoteLocked, PainInput, PsfsInput, RomInput, TechniqueInput
-from mend.testing import signed_note
+from mend.testing import intake_answers, signed_note
 
 # clock: dates here are the clinic's; scripts/test.sh runs this module at hours where UTC's differ.
 pytestmark = [pytest.mark.django_db, pytest.mark.clock]
@@ -95,6 +95,7 @@ def test_clearance_must_be_recorded_before_signing(tess, episode, personas):
         actor=tess,
         episode=episode,
         data={"medications": "Warfarin"},
+        answers=intake_answers("recent_surgery"),
         findings=[FindingInput("recent_surgery", "knee", "left")],
     )
     note = services.note_start(actor=tess, episode=episode)
@@ -183,7 +184,7 @@ def test_goals_follow_the_latest_measurement(tess, episode):
 
 
 def test_plan_conflicting_with_screening_is_flagged(tess, episode):
-    services.health_history_record(actor=tess, episode=episode, data={}, findings=[FindingInput("anticoagulant")])
+    services.health_history_record(actor=tess, episode=episode, data={}, answers=intake_answers("anticoagulant"))
     services.plan_save(
         actor=tess,
         episode=episode,

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from mend.audit.models import Action, AuditEvent
 from mend.clinical import services
 from mend.clinical.models import NoteStatus, TreatmentNote
-from mend.testing import harbour_today, signed_note
+from mend.testing import harbour_today, intake_answers, signed_note
 
 # clock: dates here are the clinic's; scripts/test.sh runs this module at hours where UTC's differ.
 pytestmark = [pytest.mark.django_db, pytest.mark.clock]
@@ -164,9 +164,7 @@ def test_signing_without_pain_after_says_so_beside_the_field(login, draft):
 
 
 def test_the_edit_page_shows_todays_screening_flags(login, tess, episode, draft):
-    services.health_history_record(
-        actor=tess, episode=episode, data={}, findings=[services.FindingInput("anticoagulant")]
-    )
+    services.health_history_record(actor=tess, episode=episode, data={}, answers=intake_answers("anticoagulant"))
     response = login("therapist").get(f"/notes/{draft.pk}/edit/")
     assert response.status_code == 200
     assert "Blood thinners make bruising easy" in response.content.decode()

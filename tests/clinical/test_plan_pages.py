@@ -9,7 +9,8 @@ import pytest
 from mend.audit.models import Action, AuditEvent
 from mend.clinical import services
 from mend.clinical.models import Goal, PlanOfCare
-from mend.clinical.services import FindingInput, PsfsInput, RomInput
+from mend.clinical.services import PsfsInput, RomInput
+from mend.testing import intake_answers
 
 # clock: dates here are the clinic's; scripts/test.sh runs this module at hours where UTC's differ.
 pytestmark = [pytest.mark.django_db, pytest.mark.clock]
@@ -80,7 +81,7 @@ def test_a_new_plan_starts_from_the_suggestion_for_the_condition_with_its_source
 
 
 def test_deep_tissue_for_a_client_on_anticoagulants_is_flagged_beside_the_row(login, tess, episode):
-    services.health_history_record(actor=tess, episode=episode, data={}, findings=[FindingInput("anticoagulant")])
+    services.health_history_record(actor=tess, episode=episode, data={}, answers=intake_answers("anticoagulant"))
     client = login("therapist")
 
     page = client.get(f"/episodes/{episode.pk}/plan/").content.decode()

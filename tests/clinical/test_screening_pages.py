@@ -14,7 +14,7 @@ from mend.audit.models import Action, AuditEvent
 from mend.clinical import queries, services
 from mend.clinical.models import Clearance, HealthHistory, ScreeningFinding
 from mend.clinical.services import FindingInput
-from mend.testing import harbour_today
+from mend.testing import harbour_today, intake_answers
 
 # clock: dates here are the clinic's; scripts/test.sh runs this module at hours where UTC's differ.
 pytestmark = [pytest.mark.django_db, pytest.mark.clock]
@@ -139,7 +139,11 @@ def test_services_refuse_a_lymphedema_finding_without_its_limb_and_side(tess, ep
     assert "where on the body?" in no_limb.value.message_dict["region"][0]
     with pytest.raises(ValidationError) as no_side:
         services.health_history_record(
-            actor=tess, episode=episode, data={}, findings=[FindingInput("lymphedema", region="thigh")]
+            actor=tess,
+            episode=episode,
+            data={},
+            answers=intake_answers("lymphedema"),
+            findings=[FindingInput("lymphedema", region="thigh")],
         )
     assert "which side?" in no_side.value.message_dict["findings"][0]
     assert not ScreeningFinding.objects.filter(episode=episode).exists()
@@ -162,11 +166,66 @@ def test_new_catalogue_questions_are_asked_and_act(login, episode):
     assert queries.screening_on(episode, harbour_today()).status == "BLOCK"
 
 
-def test_intake_is_prefilled_from_the_latest_history(login, episode, tess):
+def test_a_new_intake_asks_every_question_with_no_answer_chosen(login, episode):
+    """A pre-selected "no" is an answer nobody gave: every catalogue question starts unanswered."""
+    from mend.clinical.screening import catalogue
+
+    html = login("therapist").get(f"/episodes/{episode.pk}/intake/").content.decode()
+    radios = [chunk.split(">")[0] for chunk in html.split("<input")[1:] if 'type="radio"' in chunk.split(">")[0]]
+    assert len(radios) == 2 * len(catalogue().rules)
+    assert not [radio for radio in radios if "checked" in radio]
+
+
+def test_an_intake_with_unanswered_questions_names_each_keeps_the_rest_and_saves_nothing(login, episode):
+    from mend.clinical.screening import catalogue
+
+    data = _history(anticoagulant="yes", allergies="Nut oils")
+    del data["fever"], data["lymphedema"]
+    response = login("therapist").post(f"/episodes/{episode.pk}/intake/", data)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "2 questions not answered yet." in html
+    rules = catalogue().rules
+    summary = html.split('id="unanswered"')[1].split("</div>")[0]
+    for rule_id in ("fever", "lymphedema"):
+        # Named above the form by its question, linked to it, and flagged beside it.
+        assert f'<a href="#q-{rule_id}">{escape(rules[rule_id].question)}</a>' in summary
+        question = html.split(f'id="q-{rule_id}"')[1].split("</fieldset>")[0]
+        assert "Answer this safety question: yes or no." in question
+    assert "Answer this safety question" not in html.split('id="q-anticoagulant"')[1].split("</fieldset>")[0]
+    # What was typed and answered is still there.
+    assert "Nut oils</textarea>" in html and 'id="id_anticoagulant_1" checked' in html
+    assert not HealthHistory.objects.filter(episode=episode).exists()
+    assert not ScreeningFinding.objects.filter(episode=episode).exists()
+
+
+def test_the_service_refuses_an_intake_without_an_explicit_answer_to_each_question(tess, episode):
+    """Whoever calls it (page, API, import, demo): no answer is assumed, each missing one is named."""
+    answers: dict[str, object] = {**intake_answers("anticoagulant"), "implant_device": None}
+    del answers["fever"]
+    with pytest.raises(ValidationError) as refused:
+        services.health_history_record(actor=tess, episode=episode, data={}, answers=answers)
+    assert set(refused.value.message_dict) == {"answers.fever", "answers.implant_device"}
+    assert "Do you have a fever" in refused.value.message_dict["answers.fever"][0]
+    with pytest.raises(ValidationError) as contradicted:
+        services.health_history_record(
+            actor=tess, episode=episode, data={}, answers=intake_answers(), findings=[FindingInput("anticoagulant")]
+        )
+    assert "Anticoagulant or antiplatelet medication: answered no" in contradicted.value.message_dict["findings"][0]
+    assert not HealthHistory.objects.filter(episode=episode).exists()
+    history = services.health_history_record(
+        actor=tess, episode=episode, data={}, answers=intake_answers("anticoagulant")
+    )
+    assert history.answers["anticoagulant"] is True and history.answers["fever"] is False
+    assert [f.rule_id for f in history.findings.all()] == ["anticoagulant"]
+
+
+def test_a_re_intake_shows_the_last_answers_beside_the_questions_without_choosing_them(login, episode, tess):
     services.health_history_record(
         actor=tess,
         episode=episode,
         data={"completed_on": tess.today(), "allergies": "Nut oils"},
+        answers=intake_answers("implant_device"),
         findings=[
             FindingInput("implant_device", region="knee", side="left"),
             FindingInput("implant_device", region="chest"),
@@ -174,17 +233,23 @@ def test_intake_is_prefilled_from_the_latest_history(login, episode, tess):
     )
     html = login("therapist").get(f"/episodes/{episode.pk}/intake/").content.decode()
     assert "Nut oils</textarea>" in html
-    assert 'id="id_implant_device_1" checked' in html
-    assert '<option value="knee" selected>' in html
-    # The second implant is kept as an extra row.
+    radios = [chunk.split(">")[0] for chunk in html.split("<input")[1:] if 'type="radio"' in chunk.split(">")[0]]
+    assert radios and not [radio for radio in radios if "checked" in radio]
+    last = f"Last intake {tess.today():%-d %B %Y}"
+    implant = html.split('id="q-implant_device"')[1].split("</fieldset>")[0]
+    assert f"{last}: yes (Left knee; Chest)" in implant
+    assert f"{last}: no" in html.split('id="q-fever"')[1].split("</fieldset>")[0]
+    # Where the open finding was is filled in, ready for a "yes"; the second implant is an extra row.
+    assert '<option value="knee" selected>' in implant
     assert '<option value="chest" selected>' in html
 
 
 def test_a_new_intake_replaces_the_previous_answers(login, episode, tess):
-    services.health_history_record(actor=tess, episode=episode, data={}, findings=[FindingInput("anticoagulant")])
+    services.health_history_record(actor=tess, episode=episode, data={}, answers=intake_answers("anticoagulant"))
     response = login("therapist").post(f"/episodes/{episode.pk}/intake/", _history())
     assert response.status_code == 302
     assert queries.screening_on(episode, tess.today()).status == "PROCEED"
+    assert HealthHistory.objects.filter(episode=episode).first().answers["anticoagulant"] is False
 
 
 def test_pregnancy_weeks_must_agree_with_the_first_trimester_answer(login, episode):

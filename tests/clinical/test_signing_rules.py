@@ -18,6 +18,7 @@ from mend.clinical import queries, rules, services
 from mend.clinical.models import NoteTechnique, TreatmentNote
 from mend.clinical.seal import note_seal_ok, verify_seals
 from mend.clinical.services import FindingInput, SigningRefused, TechniqueInput
+from mend.testing import intake_answers
 
 DEEP_AT_4 = TechniqueInput("deep_tissue", "lower_back", 30, 4)
 
@@ -102,7 +103,11 @@ def test_the_same_note_signs_once_its_rows_respect_the_cap(tess, episode):
 
 def test_a_region_restriction_is_side_aware_on_the_note(tess, episode):
     services.health_history_record(
-        actor=tess, episode=episode, data={}, findings=[FindingInput("acute_inflammation", "knee", "right")]
+        actor=tess,
+        episode=episode,
+        data={},
+        answers=intake_answers("acute_inflammation"),
+        findings=[FindingInput("acute_inflammation", "knee", "right")],
     )
     left = _draft(tess, episode, [TechniqueInput("swedish", "knee", 20, 2, side="left")])
     assert services.note_sign(actor=tess, note=left).is_signed

@@ -289,7 +289,12 @@ class _Teller:
         }
         data.update(self.story.intake)
         data = {k: self._text(v) if isinstance(v, str) else v for k, v in data.items()}
-        services.health_history_record(actor=self.actor, episode=episode, data=data, findings=self.findings)
+        # The demo client answers every question: yes to their findings' rules, no to the rest.
+        yes = {f.rule_id for f in self.findings}
+        answers = {rule_id: rule_id in yes for rule_id in catalogue().rules}
+        services.health_history_record(
+            actor=self.actor, episode=episode, data=data, answers=answers, findings=self.findings
+        )
         if not self.story.clearance:
             return
         for rule_id in self.needs_clearance:

@@ -132,8 +132,16 @@ class HealthHistoryIn(Schema):
     skin_conditions: str = ""
     allergies: str = ""
     symptoms: str = ""
+    answers: dict[str, bool | None] = Field(
+        default_factory=dict,
+        description="Required: every question of the catalogue (GET /screening/catalogue) answered true (yes) or"
+        " false (no), by rule id. A question left out or null is refused (422 naming `answers.<rule id>`):"
+        " nothing is assumed",
+    )
     findings: list[FindingItem] = Field(
-        [], description="Contraindications the answers reveal; they replace the previous history's findings"
+        [],
+        description="Where each question answered yes was found (region, side, note; one item per site); they replace"
+        " the previous history's findings. A yes without an item is recorded without a site",
     )
 
 
@@ -149,6 +157,7 @@ class HealthHistoryOut(Schema):
     skin_conditions: str
     allergies: str
     symptoms: str
+    answers: dict[str, bool] = Field(description="Every catalogue question's answer, by rule id")
     findings: list[FindingOut]
     screening: ScreeningOut
 
@@ -163,18 +172,22 @@ def record_health_history(request: ActorRequest, episode_id: int, payload: Healt
     episode = queries.episode_or_404(actor, episode_id)
     try:
         history = services.health_history_record(
-            actor=actor, episode=episode, data=payload.dict(exclude={"findings"}), findings=_inputs(payload.findings)
+            actor=actor,
+            episode=episode,
+            data=payload.dict(exclude={"findings", "answers"}),
+            answers=payload.answers,
+            findings=_inputs(payload.findings),
         )
     except ValidationError as error:
         return invalid(request, error)
     today = actor.today()
-    answers = {name: getattr(history, name) for name in HealthHistoryIn.model_fields if name != "findings"}
+    fields = {name: getattr(history, name) for name in HealthHistoryIn.model_fields if name != "findings"}
     return Status(
         201,
         {
             "id": history.pk,
             "questionnaire_version": history.questionnaire_version,
-            **answers,
+            **fields,
             "findings": [finding_dict(f, today) for f in history.findings.all()],
             "screening": _screening(episode, today),
         },

@@ -3,7 +3,7 @@ catalogue rule), the pre-session check, a single finding and a physician's clear
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import QuerySet
 
 from mend import knowledge
+from mend.clinical.body_map import region_label
 from mend.clinical.forms.assessments import SIDE_OPTIONS, InputRowForm, region_options, row_formset
 from mend.clinical.models import HealthHistory, ScreeningFinding
 from mend.clinical.screening import Action, Rule, catalogue
@@ -72,10 +73,12 @@ def rule_options(rules: Iterable[Rule] | None = None) -> list[tuple[str, Any]]:
 
 
 class _YesNo(forms.ChoiceField):
-    def __init__(self, label: str, initial: str | None = "no", **kwargs: Any) -> None:
-        super().__init__(
-            choices=YES_NO, initial=initial, widget=forms.RadioSelect(attrs={"class": "yn"}), label=label, **kwargs
-        )
+    """A safety question: it starts unanswered (a pre-selected "no" is an answer nobody gave) and
+    must be answered yes or no."""
+
+    def __init__(self, label: str, **kwargs: Any) -> None:
+        kwargs.setdefault("error_messages", {"required": "Answer this safety question: yes or no."})
+        super().__init__(choices=YES_NO, widget=forms.RadioSelect(attrs={"class": "yn"}), label=label, **kwargs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +88,9 @@ class Question:
     region: forms.BoundField | None
     side: forms.BoundField | None
     note: forms.BoundField
+    # The previous intake's answer, shown as text beside the question and never pre-selected:
+    # "Last intake 2 May 2026: yes (left upper arm)".
+    previous: str = ""
 
     @property
     def finding_answer(self) -> str:
@@ -141,8 +147,9 @@ class HealthHistoryForm(forms.Form):
         help_text="Leave empty if not pregnant.",
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, previous: Mapping[str, str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.previous = previous or {}
         for name in TEXT_FIELDS:
             # TEXT_FIELDS are text columns of the model, never a relation (which has no verbose_name).
             model_field = cast(models.Field, HealthHistory._meta.get_field(name))
@@ -154,8 +161,7 @@ class HealthHistoryForm(forms.Form):
             )
         self.rules = list(catalogue().rules.values())
         for rule in self.rules:
-            found = finding_answer(rule)
-            self.fields[rule.id] = _YesNo(rule.question or rule.name, initial="yes" if found == "no" else "no")
+            self.fields[rule.id] = _YesNo(rule.question or rule.name)
             if regional(rule):
                 self.fields[f"{rule.id}__region"] = forms.ChoiceField(
                     choices=region_options, required=False, label=rule.follow_up or "Where", help_text=where_help(rule)
@@ -166,6 +172,16 @@ class HealthHistoryForm(forms.Form):
     @property
     def text_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in TEXT_FIELDS]
+
+    @property
+    def unanswered(self) -> list[Question]:
+        """The questions the therapist left unanswered, in the order asked: listed above the form."""
+        return [
+            q
+            for _, _, questions in self.questions
+            for q in questions
+            if q.answer.errors and not q.answer.value()
+        ]
 
     @property
     def questions(self) -> list[tuple[str, str, list[Question]]]:
@@ -179,6 +195,7 @@ class HealthHistoryForm(forms.Form):
                     region=self[f"{rule.id}__region"] if regional(rule) else None,
                     side=self[f"{rule.id}__side"] if regional(rule) else None,
                     note=self[f"{rule.id}__note"],
+                    previous=self.previous.get(rule.id, ""),
                 )
                 for rule in self.rules
                 if rule.category == category
@@ -216,6 +233,10 @@ class HealthHistoryForm(forms.Form):
             name: data.get(name, "").strip() for name in TEXT_FIELDS
         }
 
+    def answers(self) -> dict[str, bool]:
+        """Every question's answer as given: True where it records a finding."""
+        return {rule.id: self.cleaned_data[rule.id] == finding_answer(rule) for rule in self.rules}
+
     def findings(self) -> list[FindingInput]:
         data = self.cleaned_data
         found = []
@@ -230,45 +251,57 @@ class HealthHistoryForm(forms.Form):
 
 def health_history_initial(
     history: HealthHistory | None, findings: Sequence[ScreeningFinding], today: Any
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The questionnaire pre-filled from the last one: its answers, and one "yes" per finding still
-    open. A second finding of the same rule (another site) becomes an extra row."""
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, str]]:
+    """The questionnaire started from the last one: its text and pregnancy weeks; where each
+    finding still open was (its region, side and note, a second site of a rule as an extra row);
+    and each previous answer in words, by rule id.
+
+    The yes/no answers themselves start unanswered: they are asked again, the last answer shown
+    beside the question. Histories from before answers were kept say only which findings were open.
+    """
     initial: dict[str, Any] = {"completed_on": today}
     extra: list[dict[str, Any]] = []
-    if history is not None:
-        initial["pregnancy_weeks"] = history.pregnancy_weeks
-        for name in TEXT_FIELDS:
-            initial[name] = getattr(history, name)
+    previous: dict[str, str] = {}
+    if history is None:
+        return initial, extra, previous
+    initial["pregnancy_weeks"] = history.pregnancy_weeks
+    for name in TEXT_FIELDS:
+        initial[name] = getattr(history, name)
     rules = catalogue().rules
+    sites: dict[str, list[str]] = {}
+    placed: set[str] = set()
     for finding in findings:
         rule = rules.get(finding.rule_id)
         if rule is None:
             continue
-        if initial.get(rule.id) == finding_answer(rule) or (finding.region and not regional(rule)):
+        if finding.region:
+            sites.setdefault(rule.id, []).append(region_label(finding.region, finding.side))
+        if rule.id in placed or (finding.region and not regional(rule)):
             extra.append(
                 {"rule_id": finding.rule_id, "region": finding.region, "side": finding.side, "note": finding.note}
             )
             continue
-        initial[rule.id] = finding_answer(rule)
+        placed.add(rule.id)
         initial[f"{rule.id}__region"] = finding.region
         initial[f"{rule.id}__side"] = finding.side
         initial[f"{rule.id}__note"] = finding.note
-    return initial, extra
+    on = f"Last intake {history.completed_on:%-d %B %Y}"
+    for rule_id in rules:
+        answer = history.answers.get(rule_id)
+        if answer is None and rule_id in placed:
+            answer = True  # an open finding of a history that kept no answers
+        if answer is None:
+            continue
+        where = f" ({'; '.join(sites[rule_id])})" if answer and rule_id in sites else ""
+        previous[rule_id] = f"{on}: {'yes' if answer else 'no'}{where}"
+    return initial, extra, previous
 
 
 class PreSessionCheckForm(forms.Form):
     checked_on = forms.DateField(label="Date", widget=DateInput())
     # Safety questions start unanswered: a pre-selected "no fever" is an answer nobody gave.
-    fever = _YesNo(
-        "Fever, or feeling unwell with an infection, today?",
-        initial=None,
-        error_messages={"required": "Answer this safety question: yes or no."},
-    )
-    able_to_consent = _YesNo(
-        "Able to understand and consent today?",
-        initial=None,
-        error_messages={"required": "Answer this safety question: yes or no."},
-    )
+    fever = _YesNo("Fever, or feeling unwell with an infection, today?")
+    able_to_consent = _YesNo("Able to understand and consent today?")
     new_symptoms = forms.CharField(
         label="New symptoms since the last visit", required=False, widget=forms.Textarea(attrs={"rows": 2})
     )

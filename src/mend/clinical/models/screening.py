@@ -32,6 +32,10 @@ class HealthHistory(models.Model):
     skin_conditions = models.TextField(blank=True)
     allergies = models.TextField("allergies (oils, lotions, latex, nuts)", blank=True)
     symptoms = models.TextField("current symptoms", blank=True)
+    # Every catalogue question's answer as given, by rule id: True for yes, False for no. A "no"
+    # leaves no finding behind, so it is kept here; histories recorded before answers were
+    # required have none (their "no" was the form's default, not the client's).
+    answers = models.JSONField(default=dict, blank=True)
     recorded_by = models.ForeignKey(Membership, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -106,17 +106,56 @@ def _check_where(rule: Rule, item: FindingInput, field: str, errors: dict[str, l
 
 
 HEALTH_HISTORY_FIELDS = editable_fields(
-    HealthHistory, {"clinic", "client", "episode", "recorded_by", "questionnaire_version"}
+    HealthHistory, {"clinic", "client", "episode", "recorded_by", "questionnaire_version", "answers"}
 )
+
+
+def _answer_errors(answers: Mapping[str, object], findings: list[FindingInput]) -> dict[str, list[str]]:
+    """What keeps the answers from being a whole intake: a question without an explicit yes or
+    no (``answers.<rule id>``), an answer to no question, a finding of a question answered no."""
+    rules = catalogue().rules
+    errors: dict[str, list[str]] = {
+        f"answers.{rule.id}": [f"Answer this safety question, yes or no: {rule.question or rule.name}"]
+        for rule in rules.values()
+        if not isinstance(answers.get(rule.id), bool)
+    }
+    unknown = sorted(set(answers) - set(rules))
+    if unknown:
+        errors["answers"] = [f"{', '.join(map(repr, unknown))}: not a question of the health history."]
+    for item in findings:
+        rule = rules.get(item.rule_id)
+        if rule is not None and answers.get(rule.id) is False:
+            errors.setdefault("findings", []).append(
+                f"{rule.name}: answered no, yet listed as a finding. Answer yes, or remove the finding."
+            )
+    return errors
 
 
 @transaction.atomic
 def health_history_record(
-    *, actor: Actor, episode: Episode, data: Mapping[str, Any], findings: Iterable[FindingInput]
+    *,
+    actor: Actor,
+    episode: Episode,
+    data: Mapping[str, Any],
+    answers: Mapping[str, object],
+    findings: Iterable[FindingInput] = (),
 ) -> HealthHistory:
-    """Record the intake questionnaire; its findings replace those of the previous one."""
+    """Record the intake questionnaire; its findings replace those of the previous one.
+
+    Every catalogue question is a safety question: it starts unanswered, and an intake without an
+    explicit answer to each (True or False in ``answers``, by rule id, never assumed) is refused
+    naming each question missing. ``findings`` say where a "yes" was found (region, side, note; a
+    second site is a second item); a "yes" without one is recorded without a site, which a rule
+    that needs one refuses.
+    """
     require_write(actor, episode)
     require_open(episode)
+    items = list(findings)
+    errors = _answer_errors(answers, items)
+    if errors:
+        raise ValidationError(errors)
+    listed = {item.rule_id for item in items}
+    items += [FindingInput(rule_id) for rule_id, yes in answers.items() if yes and rule_id not in listed]
     history = apply_fields(
         HealthHistory(
             clinic_id=actor.clinic_id,
@@ -124,6 +163,7 @@ def health_history_record(
             episode=episode,
             recorded_by=actor.membership,
             questionnaire_version=HEALTH_HISTORY_VERSION,
+            answers={rule_id: answers[rule_id] for rule_id in catalogue().rules},
         ),
         data,
         HEALTH_HISTORY_FIELDS,
@@ -139,7 +179,7 @@ def health_history_record(
     _findings(
         actor=actor,
         episode=episode,
-        items=findings,
+        items=items,
         source=FindingSource.HEALTH_HISTORY,
         on=history.completed_on,
         health_history=history,

@@ -41,6 +41,13 @@ def screening_message(screening: Screening) -> str:
     return f"Screening: {screening.status.label}{because}."
 
 
+def _answers_to_fields(error: ValidationError) -> ValidationError:
+    """The service names a question ``answers.<rule id>``; on the page its field is the rule id."""
+    if not hasattr(error, "error_dict"):
+        return error
+    return ValidationError({name.removeprefix("answers."): messages for name, messages in error.message_dict.items()})
+
+
 @actor_required
 @require_http_methods(["GET", "POST"])
 def health_history(request: ActorRequest, pk: int) -> HttpResponse:
@@ -48,9 +55,9 @@ def health_history(request: ActorRequest, pk: int) -> HttpResponse:
     start = queries.health_history_start(actor, pk, reading=request.method == "GET")
     episode, latest = start.episode, start.latest
     today = actor.today()
-    initial, extra_rows = health_history_initial(latest, start.open_findings, today)
+    initial, extra_rows, previous = health_history_initial(latest, start.open_findings, today)
     data = request.POST if request.method == "POST" else None
-    form = HealthHistoryForm(data, initial=initial)
+    form = HealthHistoryForm(data, initial=initial, previous=previous)
     extra = FindingFormSet(data, prefix="findings", suggestions=extra_rows, blanks=0 if extra_rows else 1)
     extra_errors: list[str] = []
     if request.method == "POST":
@@ -62,10 +69,11 @@ def health_history(request: ActorRequest, pk: int) -> HttpResponse:
                     actor=actor,
                     episode=episode,
                     data=form.history_data(),
+                    answers=form.answers(),
                     findings=[*form.findings(), *(f.to_input() for f in rows)],
                 )
             except ValidationError as error:
-                merge_validation_error(form, error, lists={"findings": extra_errors})
+                merge_validation_error(form, _answers_to_fields(error), lists={"findings": extra_errors})
             else:
                 screening = queries.screening_on(episode, today)
                 messages.success(request, f"Health history saved. {screening_message(screening)}")

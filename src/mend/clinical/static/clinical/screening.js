@@ -1,6 +1,7 @@
 /* Intake questionnaire: the "where / details" fields of a question show once its answer records
-   a finding (usually "yes"), or when they already hold something. Without this script they are
-   always shown. */
+   a finding (usually "yes"), or while it is unanswered and they hold something (where an open
+   finding was), or hold an error. Answering "no" hides them. Without this script they are always
+   shown. */
 (function () {
   "use strict";
 
@@ -16,9 +17,10 @@
       if (!detail) return;
       function update() {
         var answer = question.dataset.findingAnswer || "yes";
-        var yes = question.querySelector("input[type=radio][value=" + answer + "]:checked");
+        var checked = question.querySelector("input[type=radio]:checked");
+        var yes = checked && checked.value === answer;
         question.classList.toggle("is-yes", Boolean(yes));
-        detail.hidden = !yes && !hasContent(detail) && !question.classList.contains("has-error");
+        detail.hidden = !yes && (Boolean(checked) || !hasContent(detail)) && !detail.querySelector(".errorlist");
       }
       question.addEventListener("change", update);
       update();
