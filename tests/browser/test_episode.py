@@ -133,6 +133,7 @@ def _record_intake(page: Page) -> None:
     _chart_action(page, "Intake health history")
     expect(page.get_by_role("heading", name="Health history", level=1)).to_be_visible()
     _field(page, "Medications").fill("Apixaban 5 mg twice a day")
+    expect(page.get_by_role("radio", checked=True)).to_have_count(0)
 
     blood_thinners = page.get_by_role("group", name=re.compile(r"Do you take blood thinners"))
     details = _field(blood_thinners, "Details")
@@ -145,6 +146,18 @@ def _record_intake(page: Page) -> None:
     _field(wound, "Where").select_option(label="Forearm")
     _field(wound, "Side").select_option(label="Left")
     _field(wound, "Details").fill("graze from a fall, healing")
+    # Every question starts unanswered, and each needs a yes or a no: saving with two answered
+    # names the others and keeps what was entered.
+    page.get_by_role("button", name="Save health history").click()
+    expect(page.get_by_text(re.compile(r"^\d+ questions not answered yet\.$"))).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile(r"Do you have a fever"))).to_be_visible()
+    expect(blood_thinners.get_by_role("radio", name="Yes")).to_be_checked()
+    expect(_field(wound, "Details")).to_have_value("graze from a fall, healing")
+    questions = page.locator("fieldset[data-question]")
+    for n in range(questions.count()):
+        question = questions.nth(n)
+        if not question.get_by_role("radio", name="Yes", exact=True).is_checked():
+            question.get_by_role("radio", name="No", exact=True).check()
     page.get_by_role("button", name="Save health history").click()
 
     expect(page).to_have_url(CHART_URL)
