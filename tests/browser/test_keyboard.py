@@ -259,15 +259,22 @@ def _record_intake(keys: Keyboard) -> None:
     expect(page.get_by_role("heading", name="Health history", level=1)).to_be_visible()
     keys.type(_field(page, "Medications"), "Apixaban 5 mg twice a day")
 
-    blood_thinners = page.get_by_role("group", name=re.compile(r"Do you take blood thinners"))
-    keys.radio(blood_thinners.get_by_role("radio", name="Yes"))
-    keys.type(_field(blood_thinners, "Details"), "apixaban since March")
-
-    wound = page.get_by_role("group", name=re.compile(r"open wound, burn or large bruise"))
-    keys.radio(wound.get_by_role("radio", name="Yes"))
-    keys.choose(_field(wound, "Where"), "Forearm")
-    keys.choose(_field(wound, "Side"), "Left")
-    keys.type(_field(wound, "Details"), "graze from a fall, healing")
+    # Every question in turn, as the form asks them: yes to blood thinners and to a wound, with
+    # their details; no to the rest.
+    questions = page.locator("fieldset[data-question]")
+    for n in range(questions.count()):
+        question = questions.nth(n)
+        asked = question.locator("legend").inner_text()
+        if "blood thinners" in asked:
+            keys.radio(question.get_by_role("radio", name="Yes", exact=True))
+            keys.type(_field(question, "Details"), "apixaban since March")
+        elif "open wound, burn or large bruise" in asked:
+            keys.radio(question.get_by_role("radio", name="Yes", exact=True))
+            keys.choose(_field(question, "Where"), "Forearm")
+            keys.choose(_field(question, "Side"), "Left")
+            keys.type(_field(question, "Details"), "graze from a fall, healing")
+        else:
+            keys.radio(question.get_by_role("radio", name="No", exact=True))
     keys.press(page.get_by_role("button", name="Save health history"))
     expect(_message(page)).to_contain_text(
         "Health history saved. Screening: Avoid region (Open wound, burn or hematoma)."
