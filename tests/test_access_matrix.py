@@ -625,7 +625,7 @@ OUTCOME_ROUTES: dict[str, OutcomeRoute] = {
     # A condition's curves need five episodes; Carol's one gives none, so every clinical role gets a 404
     # (tests/outcomes/test_evidence_page.py draws them for a group big enough, within a therapist's scope).
     "evidence_curves": OutcomeRoute(
-        lambda p, o: "/outcomes/evidence/curves/?condition=M54.5", (*[NOT_FOUND] * 4, FORBIDDEN, NOT_FOUND)
+        lambda p, o: "/outcomes/evidence/curves.svg?condition=M54.5", (*[NOT_FOUND] * 4, FORBIDDEN, NOT_FOUND)
     ),
     "questionnaire": OutcomeRoute(lambda p, o: f"/q/{o.token}/", PUBLIC, OK),
     "questionnaire_thanks": OutcomeRoute(lambda p, o: "/q/thanks/", PUBLIC, OK),

@@ -312,7 +312,7 @@ def test_demo_evidence_report_page_and_csv_render(demo, client):
     html = page.content.decode()
     assert '<th scope="rowgroup" colspan="8">M54.5 Low back pain</th>' in html
     # A curve per condition with enough episodes, drawn when opened; one sentence to quote on top.
-    assert html.count('hx-get="/outcomes/evidence/curves/?condition=') >= 10
+    assert html.count('<img src="/outcomes/evidence/curves.svg?condition=') >= 10
     assert "data-headline>" in html and "reached a meaningful change in pain intensity (95% CI" in html
     assert "smaller group" in html and "Cherkin" in html
     csv = client.get(reverse("evidence_csv")).content.decode()

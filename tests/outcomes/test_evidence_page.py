@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from mend.audit.models import Action, AuditEvent
 from tests.outcomes.test_evidence import START, back_pain, build_episode  # noqa: F401  (fixture)
 
-PAGE, CSV, CURVES = "/outcomes/evidence/", "/outcomes/evidence.csv", "/outcomes/evidence/curves/"
+PAGE, CSV, CURVES = "/outcomes/evidence/", "/outcomes/evidence.csv", "/outcomes/evidence/curves.svg"
 CELL = re.compile(r'<span data-col="([a-z_]+)"(?: hidden)?>([^<]*)</span>')
 
 
@@ -39,12 +39,15 @@ def test_page_shows_the_reports_numbers_intervals_and_curve(login, back_pain):  
     assert (row["responder_rate"], row["responder_low"], row["responder_high"]) == ("50.0", "15.0", "85.0")
     assert row["median_sessions_to_mcid"] == "6"
     assert row["responder_rule"] == "2 points or 30% better than baseline"
-    # The curves are drawn on demand: the page links them, and their own request draws them.
+    # The curves are drawn on demand: the page embeds each as a lazy image in a closed section.
     assert "M54.5 Low back pain: sessions to MCID" not in html
-    curves = html_unescape(re.search(r'hx-get="([^"]+)"', html).group(1))
+    curves = html_unescape(
+        re.search(r'<details class="evidence-curve">.*?<img src="([^"]+)" loading="lazy"', html, re.S)[1]
+    )
     assert curves == CURVES + "?condition=M54.5"
-    drawn = login("owner").get(curves, headers={"HX-Request": "true"}).content.decode()
-    assert "<svg" in drawn and "M54.5 Low back pain: sessions to MCID" in drawn and "<html" not in drawn
+    drawn = login("owner").get(curves)
+    assert drawn["Content-Type"].startswith("image/svg+xml")
+    assert b"M54.5 Low back pain: sessions to MCID" in drawn.content and b"<script" not in drawn.content
     assert "Cherkin" in html and "Sherman" in html and "70% improvement" in html
 
 
@@ -267,8 +270,9 @@ def test_curves_follow_the_filters_and_a_therapists_scope(login, personas, back_
     assert login("therapist").get(CURVES + "?condition=M54.5").status_code == 404
     assert login("owner").get(CURVES + "?condition=M54.5&technique=swedish").status_code == 404
     assert login("owner").get(CURVES + "?condition=M54.5&started_from=nonsense").status_code == 404
-    page = login("owner").get(CURVES + "?condition=M54.5&started_from=2026-01-01").content.decode()
-    assert "<html" in page and 'href="/outcomes/evidence/?started_from=2026-01-01"' in page
+    assert login("owner").get(CURVES + "?condition=M54.5&started_from=2026-01-01").status_code == 200
+    html = login("owner").get(PAGE + "?started_from=2026-01-01").content.decode()
+    assert 'src="/outcomes/evidence/curves.svg?started_from=2026-01-01&amp;condition=M54.5"' in html
 
 
 def test_curves_are_audited_as_a_read_of_the_report(login, back_pain):  # noqa: F811

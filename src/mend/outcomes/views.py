@@ -23,7 +23,7 @@ from mend.outcomes.forms import EvidenceFilterForm, MeasureForm, SendLinkForm, m
 from mend.outcomes.models import MeasureResponse
 from mend.outcomes.scoring import measures
 from mend.platform.http import ActorRequest
-from mend.platform.pages import actor_required, error_messages, merge_validation_error, render_page
+from mend.platform.pages import actor_required, error_messages, merge_validation_error
 
 
 def score_text(response: MeasureResponse) -> str:
@@ -302,23 +302,16 @@ def evidence_page(request: ActorRequest) -> HttpResponse:
 
 @actor_required
 def evidence_curves(request: ActorRequest) -> HttpResponse:
-    """One condition's sessions-to-MCID curves, under the report's filters: a fragment for htmx (the
-    report page loads it when its section is opened), a page of its own otherwise."""
+    """One condition's sessions-to-MCID curves as an SVG image, under the report's filters. The report
+    page shows it in an ``<img loading="lazy">`` inside a closed section, so the browser asks for it only
+    when the section is opened; as an image, pygal's own styles apply under a Content-Security-Policy
+    without 'unsafe-inline' (the page's policy does not reach into an image)."""
     _form, filters = _evidence_filters(request)
     group = evidence.evidence_group_read(request.actor, filters, request.GET.get("condition", ""))
     if group is None:
         raise Http404("No curve for this condition under these filters.")
-    params = request.GET.copy()
-    params.pop("condition", None)
-    context = {
-        "section": "evidence",
-        "group": group,
-        "svg": charts.km_chart(group.curves, title=f"{group.condition}: sessions to MCID"),
-        "reached": "; ".join(f"{label} {km.events} of {km.n}" for label, km in group.curves),
-        "back": f"{reverse('evidence_report')}?{params.urlencode()}" if params else reverse("evidence_report"),
-        "min_episodes": MIN_EPISODES,
-    }
-    return render_page(request, "outcomes/evidence_curves.html", context, partial="outcomes/_evidence_curve.html")
+    svg = charts.km_chart(group.curves, title=f"{group.condition}: sessions to MCID")
+    return HttpResponse(svg, content_type="image/svg+xml; charset=utf-8")
 
 
 @actor_required
