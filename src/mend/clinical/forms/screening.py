@@ -176,12 +176,7 @@ class HealthHistoryForm(forms.Form):
     @property
     def unanswered(self) -> list[Question]:
         """The questions the therapist left unanswered, in the order asked: listed above the form."""
-        return [
-            q
-            for _, _, questions in self.questions
-            for q in questions
-            if q.answer.errors and not q.answer.value()
-        ]
+        return [q for _, _, questions in self.questions for q in questions if q.answer.errors and not q.answer.value()]
 
     @property
     def questions(self) -> list[tuple[str, str, list[Question]]]:
