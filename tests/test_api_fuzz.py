@@ -9,9 +9,14 @@ data: clients, a therapist, and an episode of care with a referral. The one chec
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
@@ -20,14 +25,37 @@ from mend.api import api
 from mend.clinical import services as clinical_services
 from mend.testing import Personas
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
 # Generated requests per operation, on top of schemathesis's coverage phase (each parameter's
 # boundary and wrong-type values): the 53 operations take about a minute on two cores.
 EXAMPLES = 5
 
 
+def _in_test_transaction(app: WSGIApplication) -> WSGIApplication:
+    """Mend's WSGI application as the test client runs it: Django closes the database connection
+    when a request starts and ends (``close_old_connections``), which on PostgreSQL would end the
+    test's transaction; the response is read and closed while that is switched off."""
+
+    def wsgi(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
+        try:
+            response = app(environ, start_response)
+            body = list(response)
+            getattr(response, "close", lambda: None)()
+            return body
+        finally:
+            request_started.connect(close_old_connections)
+            request_finished.connect(close_old_connections)
+
+    return wsgi
+
+
 # The document /api/v1/openapi.json serves, built without a request (no database at collection).
 schema = schemathesis.openapi.from_dict(api.get_openapi_schema())
-schema.app = get_wsgi_application()
+schema.app = _in_test_transaction(get_wsgi_application())
 
 
 @pytest.fixture
