@@ -149,3 +149,22 @@ def test_another_clinics_settings_objects_answer_404_in_the_admin(login, persona
         assert b"Harbourfront" not in response.content and b"Room 1" not in response.content
     # Their own clinic's rows still open.
     assert login("owner").get(f"/admin/clinics/location/{personas.location.pk}/change/").status_code == 200
+
+
+def test_the_account_page_reads_tokens_in_one_query_however_many(login, personas):
+    """The token list is one query (tokens with their clinic), whatever the number of tokens."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    http = login("owner")
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert http.get("/accounts/").status_code == 200
+        return len(queries)
+
+    api_token_create(user=personas.owner, clinic=personas.harbour)
+    one = count()
+    for _ in range(9):
+        api_token_create(user=personas.owner, clinic=personas.harbour)
+    assert count() == one
