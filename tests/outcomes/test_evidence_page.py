@@ -264,6 +264,27 @@ def test_sherman_panel_says_its_ndi_response_differs_from_mends(login, back_pain
     assert "NDI responders are 20 points better than baseline: a different threshold" in html_unescape(sherman)
 
 
+def test_sherman_panel_sets_the_clinics_ndi_rate_by_the_trials_rule_beside_it(login, personas):
+    from django.utils import timezone
+
+    from mend.outcomes.models import MeasureResponse
+
+    # NDI 40 → 28, 30, 34, 18, 40 (of 100): by Sherman's 10 (5 of 50) three respond; by Mend's 20, one.
+    for latest in (28, 30, 34, 18, 40):
+        episode = build_episode(personas, code="M54.2", condition="neck_pain", sessions=4)
+        for i, (session, value) in enumerate([(1, 40), (4, latest)]):
+            MeasureResponse.objects.create(
+                clinic=episode.clinic, client=episode.client, episode=episode, measure_id="ndi",
+                answers=[value // 10] * 5 + [0] * 5, value=value, scoring_version="2026.1",
+                collected_on=START + timedelta(days=7 * i), collected_at=timezone.now(), session_number=session,
+                recorded_by=personas.memberships["therapist"],
+            )  # fmt: skip
+    html = html_unescape(login("owner").get(PAGE).content.decode())
+    sherman = html.split("<h3>Chronic neck pain: dose of massage vs wait list</h3>")[1].split("</article>")[0]
+    assert re.search(r"M54\.2 Cervicalgia, NDI</th>\s*<td class=\"num\">1 of 5 · 20%", sherman)
+    assert "By the trial's rule, this clinic's M54.2 Cervicalgia, NDI: 3 of 5 · 60%" in sherman
+
+
 def test_curves_follow_the_filters_and_a_therapists_scope(login, personas, back_pain):  # noqa: F811
     # Five M54.5 episodes, one of them therapist2's: therapist1 has four, too few for a curve.
     assert login("owner").get(CURVES + "?condition=M54.5").status_code == 200

@@ -72,11 +72,24 @@ class EvidenceRow:
     responders: Proportion | None
     km: KaplanMeier | None
     dropout: Proportion | None
+    # (baseline, latest) of each episode followed up, for judging them by another rule (a trial's).
+    pairs: tuple[tuple[float, float], ...] = ()
 
     @property
     def anchor(self) -> bool:
         """PGIC, GROC: judged by the latest answer alone, so there is no change from a baseline."""
         return self.measure.mcid is not None and self.measure.mcid.anchor
+
+    def responders_by(self, *, absolute: float | None = None, relative: float | None = None) -> Proportion | None:
+        """The share of episodes followed up that improved by another rule than the measure's (a trial's)."""
+        if self.anchor or not self.pairs:
+            return None
+        met = sum(
+            1
+            for b, latest in self.pairs
+            if change(self.measure.id, b, latest).meets(absolute=absolute, relative=relative)
+        )
+        return proportion_ci(met, len(self.pairs))
 
     @property
     def responder_rule(self) -> str:
@@ -308,6 +321,7 @@ def _row(
         responders=proportion_ci(responders, judged) if mcid is not None else None,
         km=kaplan_meier(times, reached) if mcid is not None else None,
         dropout=proportion_ci(dropped, len(baselines)),
+        pairs=tuple(zip(paired, latests, strict=True)),
     )
 
 

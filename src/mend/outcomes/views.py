@@ -238,8 +238,14 @@ def _trial_panels(report: evidence.EvidenceReport) -> list[dict[str, Any]]:
             elif trial.excludes and r.condition_code.startswith(trial.excludes) and r.episodes >= MIN_EPISODES:
                 excluded.append(r)
         shown = [r for r in own if r.episodes >= MIN_EPISODES]
-        rule_note = ""
+        rule_note, by_trial = "", []
         if trial.responder is not None:
+            # Like with like: the clinic's own rate by the trial's rule, beside the note.
+            for r in shown:
+                if r.measure.id == trial.responder.measure:
+                    found = r.responders_by(absolute=trial.responder.absolute)
+                    if found is not None:
+                        by_trial.append({"row": r, "responders": found})
             mcid = registry[trial.responder.measure].mcid
             if mcid is None or mcid.rule != "absolute" or mcid.absolute != trial.responder.absolute:
                 ours = mcid.describe() if mcid else "not judged"
@@ -255,6 +261,7 @@ def _trial_panels(report: evidence.EvidenceReport) -> list[dict[str, Any]]:
                 "omitted": len(own) - len(shown),
                 "excluded": sorted({r.condition for r in excluded}),
                 "rule_note": rule_note,
+                "by_trial": by_trial,
             }
         )
     return panels
