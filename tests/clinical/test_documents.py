@@ -91,7 +91,7 @@ def test_a_file_that_only_claims_to_be_a_pdf_is_refused_naming_the_field(login, 
     assert _files(media) == [] and not Referral.objects.exists()
 
 
-def test_a_clearance_letter_is_stored_under_a_random_name(episode, tess, media):
+def test_a_clearance_letter_is_stored_under_a_random_name(login, episode, tess, media):
     services.finding_add(actor=tess, episode=episode, finding=services.FindingInput("recent_surgery", region="knee"))
     clearance = services.clearance_record(
         actor=tess,
@@ -105,6 +105,10 @@ def test_a_clearance_letter_is_stored_under_a_random_name(episode, tess, media):
     )
     assert clearance.document_name == "Dr Bone <i>clearance.jpeg"
     assert clearance.document_download_name == "Dr Bone <i>clearance.jpg"
+    # The chart names the letter as it was uploaded (escaped) and links to it.
+    chart = login("therapist").get(f"/episodes/{episode.pk}/").content.decode()
+    link = f'<a href="/clearances/{clearance.pk}/document/">Dr Bone &lt;i&gt;clearance.jpeg</a> (JPEG)'
+    assert link in chart
 
 
 def test_replacing_a_referral_document_deletes_the_old_file(
