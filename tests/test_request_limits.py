@@ -31,7 +31,7 @@ def test_a_page_upload_over_the_limit_is_refused_unread(login, settings):
     response = _post(http, "/episodes/1/referrals/new/", str(settings.MEND_MAX_REQUEST_BYTES + 1))
     assert response.status_code == 413
     page = response.content.decode()
-    assert "Too large" in page and "Mend accepts at most 11 MB" in page
+    assert "Too large" in page and "Mend accepts at most 11 MB" in page and "choose a smaller file" in page
     assert response["Connection"] == "close"
 
 

@@ -23,17 +23,18 @@ def _wants_json(request: HttpRequest) -> bool:
     return request.path.startswith("/api/") or "application/json" in request.META.get("HTTP_ACCEPT", "")
 
 
-def _refusal(request: HttpRequest, status: int, title: str, message: str) -> HttpResponse:
+def _refusal(request: HttpRequest, status: int, title: str, message: str, advice: str = "") -> HttpResponse:
     response: HttpResponse
     if _wants_json(request):
         response = JsonResponse({"detail": message}, status=status)
     else:
         page = format_html(
             '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{} · Mend</title></head>'
-            "<body><main><h1>{}</h1><p>{}</p><p>Go back to choose a smaller file.</p></main></body></html>",
+            "<body><main><h1>{}</h1><p>{}</p><p>{}</p></main></body></html>",
             title,
             title,
             message,
+            advice,
         )
         response = HttpResponse(page, status=status)
     # The body was not read: the connection must not be reused for a next request.
@@ -68,5 +69,6 @@ class RequestSizeLimitMiddleware:
                 "Too large",
                 f"The request is {length / MIB:.1f} MB; Mend accepts at most {limit / MIB:.0f} MB "
                 "(a document may be up to 10 MB).",
+                advice="Go back to choose a smaller file.",
             )
         return self.get_response(request)
