@@ -21,6 +21,15 @@ OVERFLOW = "() => [document.scrollingElement.scrollWidth, window.innerWidth]"
 TABLES = """() => [...document.querySelectorAll('main table')].filter(t => t.offsetParent !== null).map(t => ({
   caption: (t.caption ? t.caption.textContent : t.closest('section')?.querySelector('h2')?.textContent || '').trim(),
   width: t.scrollWidth, room: t.parentElement.clientWidth}))"""
+# Nothing sits over the focused control (the note's sticky Save/Sign bar): its middle is on top.
+FOCUS_ON_TOP = """() => {
+  const el = document.activeElement;
+  const box = el.getBoundingClientRect();
+  const hit = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+  const labelled = el.labels && [...el.labels].some(label => label.contains(hit));
+  return {on_top: !!hit && (el === hit || el.contains(hit) || hit.contains(el) || labelled),
+          what: `${el.tagName} ${el.name || el.textContent.trim().slice(0, 30)}`};
+}"""
 # What the select shows against the room it has for it (less the arrow), in the select's own font.
 SWITCHER = """el => {
   const style = getComputedStyle(el);
@@ -159,3 +168,26 @@ def test_progress_charts_fill_their_card_with_readable_labels(opened, viewport) 
         # 12 px labels stay between 10 and 15 px.
         assert 0.83 <= size["width"] / size["drawn"] <= 1.25, f"labels drawn at another size: {size}"
     _fits(page)
+
+
+def test_tabbing_through_a_note_on_a_phone_never_hides_the_focus_under_its_bar(opened) -> None:
+    """The note's Save/Sign bar stays at the bottom of the screen, two rows high on a phone: each
+    field Tab reaches is scrolled clear of it."""
+    page: Page = opened(PHONE)
+    page.goto(_chart_with_notes(page))
+    page.get_by_role("button", name="Start today's note").press("Enter")
+    expect(page).to_have_url(re.compile(r"/notes/\d+/edit/$"))
+    try:
+        report = page.get_by_role("textbox", name="Client report")
+        report.focus()
+        sign = page.get_by_role("button", name="Sign note")
+        for _ in range(80):
+            page.keyboard.press("Tab")
+            focused = page.evaluate(FOCUS_ON_TOP)
+            if sign.evaluate("el => el === document.activeElement"):
+                break
+            assert focused["on_top"], f"{focused['what']} has the focus under the Save/Sign bar"
+    finally:
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name="Delete draft").press("Enter")
+        expect(page).to_have_url(re.compile(r"/episodes/\d+/$"))
