@@ -764,3 +764,27 @@ def test_patch_changes_only_what_is_sent(api, episode):
     _field_errors(tess.patch(f"/episodes/{episode.pk}", {"condition": "no_such_condition"}), "condition")
     episode.refresh_from_db()
     assert (episode.title, episode.condition) == ("Neck and shoulder pain", "neck_pain")
+
+
+def test_muscle_tension_and_medication_days_round_trip_and_bad_values_are_a_422(api, tess_actor, episode):
+    tess = api("therapist")
+    note = services.note_start(actor=tess_actor, episode=episode)
+    saved = _ok(
+        tess.patch(
+            f"/notes/{note.pk}",
+            {"muscle_tension": 7, "medication_days": 4, "medication_note": "ibuprofen 400 mg ×2 on bad days"},
+        )
+    )
+    assert (saved["muscle_tension"], saved["medication_days"], saved["medication_note"]) == (
+        7,
+        4,
+        "ibuprofen 400 mg ×2 on bad days",
+    )
+    errors = _field_errors(tess.patch(f"/notes/{note.pk}", {"muscle_tension": 11, "medication_days": 8}),
+                           "muscle_tension", "medication_days")  # fmt: skip
+    assert errors["medication_days"] == ["Days with pain medication count the last 7 days: a whole number from 0 to 7."]
+    read = _ok(tess.get(f"/notes/{note.pk}"))
+    assert (read["muscle_tension"], read["medication_days"]) == (7, 4)
+    # null clears them; the note text stays text.
+    cleared = _ok(tess.patch(f"/notes/{note.pk}", {"muscle_tension": None, "medication_note": None}))
+    assert (cleared["muscle_tension"], cleared["medication_note"]) == (None, "")

@@ -244,3 +244,34 @@ def test_the_note_pages_use_the_same_queries_with_1_and_10_addenda_and_technique
     fresh = services.note_start(actor=tess, episode=episode)
     services.note_update(actor=tess, note=fresh, data={}, techniques=[services.TechniqueInput("swedish", "neck", 5, 2)])
     assert count(f"/notes/{fresh.pk}/edit/") == draft_count
+
+
+def test_muscle_tension_and_medication_days_are_saved_shown_and_kept_on_the_signed_note(login, draft):
+    client = login("therapist")
+    asked = {"muscle_tension": "7", "medication_days": "3", "medication_note": "ibuprofen 400 mg ×2 on bad days"}
+    saved = client.post(f"/notes/{draft.pk}/autosave/", note_form(**asked), **HTMX)
+    assert saved.status_code == 200 and b"Draft saved" in saved.content
+    draft.refresh_from_db()
+    assert (draft.muscle_tension, draft.medication_days, draft.medication_note) == (
+        7,
+        3,
+        "ibuprofen 400 mg ×2 on bad days",
+    )
+    # The edit page brings back what was typed.
+    page = client.get(f"/notes/{draft.pk}/edit/").content.decode()
+    assert 'name="muscle_tension" value="7"' in page and 'name="medication_days" value="3"' in page
+    assert 'value="ibuprofen 400 mg ×2 on bad days"' in page
+    assert client.post(f"/notes/{draft.pk}/sign/", note_form(**asked)).status_code == 302
+    read = client.get(f"/notes/{draft.pk}/").content.decode()
+    assert "<dt>Muscle tension since last visit</dt><dd>7/10</dd>" in read
+    assert "<dd>3 of the last 7 (ibuprofen 400 mg ×2 on bad days)</dd>" in read
+    assert "verified" in read
+
+
+def test_medication_days_over_7_names_the_field_and_saves_nothing(login, draft):
+    client = login("therapist")
+    response = client.post(f"/notes/{draft.pk}/autosave/", note_form(medication_days="8"), **HTMX)
+    assert response.status_code == 400
+    assert b"#id_medication_days" in response.content and b"Days with pain medication" in response.content
+    draft.refresh_from_db()
+    assert draft.medication_days is None and draft.subjective == ""

@@ -9,6 +9,7 @@ import importlib
 import json
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
@@ -16,7 +17,7 @@ from mend.accounts.services import api_token_create
 from mend.audit.models import AuditEvent
 from mend.clinical import queries, rules, services
 from mend.clinical.models import NoteTechnique, TreatmentNote
-from mend.clinical.seal import note_seal_ok, verify_seals
+from mend.clinical.seal import note_seal_ok, seal, verify_seals
 from mend.clinical.services import FindingInput, SigningRefused, TechniqueInput
 from mend.testing import intake_answers
 
@@ -295,3 +296,72 @@ def test_the_migration_gives_notes_signed_with_a_bare_hash_a_keyed_seal(tess, ep
     assert problems and all(p.startswith(f"treatment note {altered.pk} ") for p in problems)
     with pytest.raises(DatabaseError), transaction.atomic():
         TreatmentNote.objects.filter(pk=kept.pk).update(subjective="once more")
+
+
+# --- Muscle tension and medication days, asked at every visit since migration 0007 -----------
+
+
+def _content_before_tension_and_medication(note: TreatmentNote) -> dict:
+    """What a signature covered before the note asked about muscle tension and medication."""
+    return {
+        "note": note.pk,
+        "client": note.client_id,
+        "therapist": note.therapist_id,
+        "visit_on": note.visit_on.isoformat(),
+        "duration_minutes": note.duration_minutes,
+        "subjective": note.subjective,
+        "pain_pre": note.pain_pre,
+        "sleep_quality": note.sleep_quality,
+        "stress": note.stress,
+        "objective": note.objective,
+        "modalities": sorted(note.modalities or []),
+        "pain_post": note.pain_post,
+        "response": note.response,
+        "adverse_events": note.adverse_events,
+        "home_care": note.home_care,
+        "plan_next": note.plan_next,
+        "techniques": [[t.technique, t.region, t.side, t.minutes, t.pressure] for t in note.techniques.order_by("pk")],
+    }
+
+
+def test_a_note_sealed_before_tension_and_medication_were_asked_still_verifies(tess, episode):
+    """Notes signed before the change carry a seal of the old content; their new fields are empty."""
+    note = services.note_sign(actor=tess, note=_draft(tess, episode, [TechniqueInput("swedish", "neck", 10, 2)]))
+    # The seal the code before the change gave it: the one it holds and the audit chain recorded.
+    assert note.content_hash == seal(_content_before_tension_and_medication(note))
+    assert note_seal_ok(TreatmentNote.objects.get(pk=note.pk))
+    assert verify_seals(episode.clinic_id) == []
+    call_command("audit", "verify")
+
+
+def test_recorded_tension_and_medication_are_sealed(tess, episode):
+    note = _draft(tess, episode, [TechniqueInput("swedish", "neck", 10, 2)])
+    data = {"muscle_tension": 6, "medication_days": 3, "medication_note": "ibuprofen 400 mg ×2 on bad days"}
+    services.note_update(actor=tess, note=note, data=data)
+    note = services.note_sign(actor=tess, note=note)
+    assert note_seal_ok(note) and verify_seals(episode.clinic_id) == []
+    _drop_note_triggers()
+    for change in ({"muscle_tension": 2}, {"medication_days": None}, {"medication_note": ""}):
+        TreatmentNote.objects.filter(pk=note.pk).update(**change)
+        assert not note_seal_ok(TreatmentNote.objects.get(pk=note.pk)), change
+        TreatmentNote.objects.filter(pk=note.pk).update(**data)
+    assert note_seal_ok(TreatmentNote.objects.get(pk=note.pk))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("muscle_tension", 11, "Muscle tension since the last visit is a rating from 0 (none) to 10 (worst)."),
+        ("muscle_tension", -1, "Muscle tension since the last visit is a rating from 0 (none) to 10 (worst)."),
+        ("medication_days", 8, "Days with pain medication count the last 7 days: a whole number from 0 to 7."),
+        ("medication_days", "most", "Days with pain medication count the last 7 days: a whole number from 0 to 7."),
+        ("medication_note", "x" * 201, "Ensure this value has at most 200 characters (it has 201)."),
+    ],
+)
+def test_out_of_range_tension_and_medication_are_refused_naming_the_field(tess, episode, field, value, says):
+    note = services.note_start(actor=tess, episode=episode)
+    with pytest.raises(ValidationError) as refused:
+        services.note_update(actor=tess, note=note, data={"subjective": "Typed.", field: value})
+    assert refused.value.message_dict == {field: [says]}
+    note.refresh_from_db()
+    assert note.subjective == "" and getattr(note, field) in (None, "")

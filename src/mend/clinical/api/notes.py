@@ -65,6 +65,9 @@ class NoteOut(Schema):
     pain_pre: int | None
     sleep_quality: int | None
     stress: int | None
+    muscle_tension: int | None = Field(description="Muscle tension since the last visit, 0 (none) to 10 (worst)")
+    medication_days: int | None = Field(description="Days with pain medication of the last 7, 0–7")
+    medication_note: str = Field(description="The pain medication taken, as the client said it")
     objective: str
     techniques: list[TechniqueOut]
     modalities: list[str]
@@ -104,6 +107,9 @@ class NotePatch(Schema):
     pain_pre: int | None = None
     sleep_quality: int | None = None
     stress: int | None = None
+    muscle_tension: int | None = Field(None, description="0 (none) to 10 (worst)")
+    medication_days: int | None = Field(None, description="Days with pain medication of the last 7, 0–7")
+    medication_note: str | None = Field(None, description="As the client says it; at most 200 characters")
     objective: str | None = None
     techniques: list[TechniqueIO] | None = None
     modalities: list[str] | None = Field(None, description="heat, cold")
@@ -114,7 +120,7 @@ class NotePatch(Schema):
     plan_next: str | None = None
 
 
-_TEXT = {"subjective", "objective", "response", "adverse_events", "home_care", "plan_next"}
+_TEXT = {"subjective", "medication_note", "objective", "response", "adverse_events", "home_care", "plan_next"}
 
 
 def note_dict(note: TreatmentNote) -> dict[str, Any]:
@@ -131,6 +137,9 @@ def note_dict(note: TreatmentNote) -> dict[str, Any]:
         "pain_pre": note.pain_pre,
         "sleep_quality": note.sleep_quality,
         "stress": note.stress,
+        "muscle_tension": note.muscle_tension,
+        "medication_days": note.medication_days,
+        "medication_note": note.medication_note,
         "objective": note.objective,
         "techniques": [
             {

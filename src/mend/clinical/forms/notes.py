@@ -34,6 +34,9 @@ class NoteForm(forms.ModelForm):
             "pain_pre",
             "sleep_quality",
             "stress",
+            "muscle_tension",
+            "medication_days",
+            "medication_note",
             "objective",
             "modalities",
             "pain_post",
@@ -49,6 +52,9 @@ class NoteForm(forms.ModelForm):
             "pain_pre": "Pain before (0–10)",
             "sleep_quality": "Sleep since last visit (0–10)",
             "stress": "Stress since last visit (0–10)",
+            "muscle_tension": "Muscle tension since last visit (0–10)",
+            "medication_days": "Days with pain medication, of the last 7",
+            "medication_note": "Pain medication taken",
             "pain_post": "Pain after (0–10)",
             "visit_on": "Visit date",
             "duration_minutes": "Session length (minutes)",
@@ -56,6 +62,9 @@ class NoteForm(forms.ModelForm):
         help_texts = {
             "sleep_quality": "0 = very poor, 10 = very good.",
             "stress": "0 = none, 10 = worst.",
+            "muscle_tension": "0 = none, 10 = worst.",
+            "medication_days": "0 to 7.",
+            "medication_note": "As the client says it, e.g. ibuprofen 400 mg twice on bad days.",
             "adverse_events": "Bruising, soreness beyond 48 hours, dizziness… Leave empty if none.",
         }
         widgets = {
@@ -63,6 +72,8 @@ class NoteForm(forms.ModelForm):
             "pain_pre": _score_widget(),
             "sleep_quality": _score_widget(),
             "stress": _score_widget(),
+            "muscle_tension": _score_widget(),
+            "medication_days": _score_widget(max=7),
             "objective": forms.Textarea(attrs={"rows": 3}),
             "pain_post": _score_widget(),
             "response": forms.Textarea(attrs={"rows": 2}),

@@ -35,6 +35,16 @@ class TreatmentNote(models.Model):
     pain_pre = score_field("pain before (0–10)")
     sleep_quality = score_field("sleep quality since last visit (0–10)")
     stress = score_field("stress since last visit (0–10)")
+    muscle_tension = score_field("muscle tension since last visit (0–10)")
+    # Asked at every visit, as the client says it; the questionnaire "medication_days" (outcomes)
+    # is a separate, self-reported measure and stays so.
+    medication_days = models.PositiveSmallIntegerField(
+        "days with pain medication in the last 7",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(7)],
+    )
+    medication_note = models.CharField("pain medication taken", max_length=200, blank=True)
     # Objective, treatment
     objective = models.TextField("objective findings", blank=True)
     modalities = models.JSONField(default=list, blank=True, help_text="heat, cold")

@@ -95,10 +95,13 @@ def with_signer(addendum: Addendum) -> Addendum:
 
 # --- Notes ----------------------------------------------------------------------------------
 
+# Asked at every visit since clinical migration 0007 (see note_content).
+SEALED_WHEN_RECORDED = ("muscle_tension", "medication_days", "medication_note")
+
 
 def note_content(note: TreatmentNote, techniques: Sequence[NoteTechnique]) -> dict[str, Any]:
     """What a signature covers: every clinical field of the note and its techniques."""
-    return {
+    content: dict[str, Any] = {
         "note": note.pk,
         "client": note.client_id,
         "therapist": note.therapist_id,
@@ -119,6 +122,14 @@ def note_content(note: TreatmentNote, techniques: Sequence[NoteTechnique]) -> di
             [t.technique, t.region, t.side, t.minutes, t.pressure] for t in sorted(techniques, key=lambda t: t.pk)
         ],
     }
+    # Fields added after notes were first signed are in the content only when recorded, so a note
+    # signed before them (or without them) keeps its seal. getattr: migration 0004 seals through
+    # this function with its historical model, which has none of them.
+    for name in SEALED_WHEN_RECORDED:
+        value = getattr(note, name, None)
+        if value is not None and value != "":
+            content[name] = value
+    return content
 
 
 def addendum_content(addendum: Addendum, note: TreatmentNote) -> dict[str, Any]:

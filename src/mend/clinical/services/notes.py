@@ -44,6 +44,9 @@ NOTE_FIELDS = {
     "pain_pre",
     "sleep_quality",
     "stress",
+    "muscle_tension",
+    "medication_days",
+    "medication_note",
     "objective",
     "modalities",
     "pain_post",
@@ -53,6 +56,11 @@ NOTE_FIELDS = {
     "plan_next",
 }
 MODALITIES = ("heat", "cold")
+# What a note's counts and ratings asked at each visit accept, said in the words of the form.
+_RANGE_MESSAGES = {
+    "muscle_tension": "Muscle tension since the last visit is a rating from 0 (none) to 10 (worst).",
+    "medication_days": "Days with pain medication count the last 7 days: a whole number from 0 to 7.",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +186,9 @@ def note_update(
         current.full_clean()
     except ValidationError as error:
         errors.update(error.message_dict)
+    for name, message in _RANGE_MESSAGES.items():
+        if name in errors:  # Django's own words ("less than or equal to 7") do not say what is counted
+            errors[name] = [message]
     if techniques is not None:
         try:
             _check_note_techniques(techniques, current.duration_minutes)
