@@ -1,6 +1,6 @@
 """The progress page's charts: drawn to fill their card on a wide screen and on a phone, session
-days as vertical guides (not as scores of zero), sleep and stress from every signed note, and
-each chart an image named and described in words."""
+days as vertical guides (not as scores of zero), sleep, stress, muscle tension and pain medication
+days from every signed note, and each chart an image named and described in words."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def _progress(login, episode) -> str:
     return response.content.decode()
 
 
-def _note(tess, episode, *, on, sleep, stress, sign=True):
+def _note(tess, episode, *, on, sleep, stress, tension=None, medication=None, sign=True):
     note = clinical.note_start(actor=tess, episode=episode, visit_on=on)
     clinical.note_update(
         actor=tess,
@@ -61,6 +61,8 @@ def _note(tess, episode, *, on, sleep, stress, sign=True):
             "pain_post": 3,
             "sleep_quality": sleep,
             "stress": stress,
+            "muscle_tension": tension,
+            "medication_days": medication,
         },
         techniques=[clinical.TechniqueInput("myofascial_release", "lower_back", 30, 2)],
     )
@@ -119,32 +121,67 @@ def test_a_chart_is_one_image_named_by_its_title_and_described_in_words(login, t
     assert "<script" not in text.split("<svg", 1)[1]
 
 
-def test_sleep_and_stress_of_every_signed_note_are_plotted(login, tess, episode):
+VISITS_0_10 = "Sleep, stress and muscle tension at each visit (0–10)"
+MEDICATION = "Days with pain medication at each visit (of the last 7)"
+
+
+def _dots(svg: ET.Element, legend: str) -> list[ET.Element]:
+    return [c for g in _serie(svg, legend) for c in g.iter(f"{SVG}circle")]
+
+
+def test_what_every_signed_note_asks_is_plotted_and_tabled(login, tess, episode):
     today = harbour_today()
-    _note(tess, episode, on=today - timedelta(days=14), sleep=3, stress=8)
-    _note(tess, episode, on=today - timedelta(days=7), sleep=6, stress=5)
-    _note(tess, episode, on=today, sleep=9, stress=9, sign=False)  # a draft is not plotted yet
+    _note(tess, episode, on=today - timedelta(days=14), sleep=3, stress=8, tension=8, medication=6)
+    _note(tess, episode, on=today - timedelta(days=7), sleep=6, stress=5, tension=5, medication=2)
+    # a draft is not plotted yet
+    _note(tess, episode, on=today, sleep=9, stress=9, tension=1, medication=0, sign=False)
     text = _progress(login, episode)
-    svgs = _titled(text, "Sleep and stress at each session (0–10)")
+    svgs = _titled(text, VISITS_0_10)
     assert len(svgs) == 2
     for svg in svgs:
-        sleep = [c for g in _serie(svg, "Sleep (10 = very good)") for c in g.iter(f"{SVG}circle")]
-        stress = [c for g in _serie(svg, "Stress (10 = worst)") for c in g.iter(f"{SVG}circle")]
-        assert len(sleep) == 2 and len(stress) == 2
+        assert len(_dots(svg, "Sleep (10 = very good)")) == 2 and len(_dots(svg, "Stress (10 = worst)")) == 2
+        assert len(_dots(svg, "Muscle tension (10 = worst)")) == 2
         desc = svg.findtext(f"{SVG}desc")
         assert re.search(r"Sleep since the last visit: 3 on .*, 6 on .*\.", desc), desc
-        assert re.search(r"Stress since the last visit: 8 on .*, 5 on [^,]*\.$", desc), desc
+        assert re.search(r"Stress since the last visit: 8 on .*, 5 on [^,]*\.", desc), desc
+        assert re.search(r"Muscle tension since the last visit: 8 on .*, 5 on [^,]*\.$", desc), desc
+    # Medication days are a count of days, on their own 0–7 chart, not among the 0–10 ratings.
+    medication = _titled(text, MEDICATION)
+    assert len(medication) == 2
+    for svg in medication:
+        assert len(_dots(svg, "Days with pain medication")) == 2
+        assert re.search(
+            r"pain medication of the 7 before each visit: 6 on .*, 2 on [^,]*\.$", svg.findtext(f"{SVG}desc")
+        )
+        labels = [
+            t.text for g in svg.iter(f"{SVG}g") if g.get("class") == "axis y always_show" for t in g.iter(f"{SVG}text")
+        ]
+        assert labels == [str(n) for n in range(8)], labels
+    for svg in svgs:
+        assert "Days with pain medication" not in "".join(svg.itertext())
     # The same numbers as a table.
     table = text.split('id="visits-heading"', 1)[1].split("</table>", 1)[0]
     rows = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>.*?</tr>", table)[1:]]
-    assert rows == [["3", "8"], ["6", "5"]]
+    assert rows == [["3", "8", "8", "6"], ["6", "5", "5", "2"]]
+    # Which is which: these are the visit's questions, not the questionnaires of the same names.
+    assert "Asked at each visit</h2>" in text and "The questionnaires the client fills in" in text
 
 
-def test_without_sleep_or_stress_recorded_the_page_says_so(login, tess, episode):
+def test_medication_days_alone_draw_only_their_own_chart(login, tess, episode):
+    _note(tess, episode, on=harbour_today() - timedelta(days=3), sleep=None, stress=None, medication=4)
+    text = _progress(login, episode)
+    assert len(_titled(text, MEDICATION)) == 2
+    assert f"{VISITS_0_10}</title>" not in text
+    table = text.split('id="visits-heading"', 1)[1].split("</table>", 1)[0]
+    rows = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>.*?</tr>", table)[1:]]
+    assert rows == [["—", "—", "—", "4"]]
+
+
+def test_without_anything_asked_at_the_visits_recorded_the_page_says_so(login, tess, episode):
     signed_note(tess, episode, on=harbour_today() - timedelta(days=3))
     text = _progress(login, episode)
-    assert "No signed note records sleep or stress yet." in text
-    assert "Sleep and stress at each session (0–10)</title>" not in text
+    assert "No signed note records sleep, stress, muscle tension or pain medication yet." in text
+    assert f"{VISITS_0_10}</title>" not in text and f"{MEDICATION}</title>" not in text
 
 
 def _count(http, path):
@@ -156,14 +193,22 @@ def _count(http, path):
 
 
 def test_progress_page_queries_do_not_grow_with_the_notes(login, tess, episode):
-    """The signed notes' days, sleep and stress come in one query, however many notes."""
+    """The signed notes' days and what was asked at each come in one query, however many notes."""
     http = login("therapist")
     path = f"/episodes/{episode.pk}/progress/"
     today = harbour_today()
-    _note(tess, episode, on=today - timedelta(days=20), sleep=4, stress=6)
+    _note(tess, episode, on=today - timedelta(days=20), sleep=4, stress=6, tension=7, medication=5)
     small = _count(http, path)
     for days in range(19, 1, -1):
-        _note(tess, episode, on=today - timedelta(days=days), sleep=days % 10, stress=(days + 3) % 10)
+        _note(
+            tess,
+            episode,
+            on=today - timedelta(days=days),
+            sleep=days % 10,
+            stress=(days + 3) % 10,
+            tension=(days + 5) % 10,
+            medication=days % 8,
+        )
     large = _count(http, path)
     if small[0] != large[0]:
         pytest.fail("\n".join([f"1 note: {small[0]}", *small[1], "", f"19 notes: {large[0]}", *large[1]]))

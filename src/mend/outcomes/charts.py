@@ -36,7 +36,7 @@ DOTTED = {"width": 2, "dasharray": "2,4"}
 SESSION_LINE = {"width": 1, "dasharray": "3,3"}
 
 SCORE, BAND, GOAL, SESSIONS, NORMAL = "#0b6e4f", "#c9a227", "#7b2cbf", "#7b8794", "#9aa5b1"
-SLEEP, STRESS = "#1d4ed8", "#be123c"
+SLEEP, STRESS, TENSION, MEDICATION = "#1d4ed8", "#be123c", "#b45309", "#0e7490"
 LINES = ("#0b6e4f", "#1d4ed8", "#b45309", "#be123c", "#0e7490", "#4d7c0f")
 
 # (None, None) breaks a line (allow_interruptions).
@@ -117,7 +117,14 @@ def _sessions_text(sessions: Sequence[date]) -> str:
 
 
 def _render(
-    title: str, desc: str, low: float, high: float, dates: Sequence[date], series: Sequence[Series], size: Size
+    title: str,
+    desc: str,
+    low: float,
+    high: float,
+    dates: Sequence[date],
+    series: Sequence[Series],
+    size: Size,
+    y_labels: Sequence[float] | None = None,
 ) -> str:
     span = (max(dates) - min(dates)).days if dates else 0
     named = sum(1 for name, *_ in series if name)
@@ -148,6 +155,8 @@ def _render(
         no_data_text="No scores yet",
         allow_interruptions=True,
     )
+    if y_labels is not None:
+        chart.y_labels = list(y_labels)
     if dates:
         first, last = min(dates), max(dates)
         if first == last:
@@ -209,26 +218,47 @@ def measure_chart(summary: MeasureSummary, *, goals: Sequence[tuple[str, float]]
     return responsive(lambda size: _render(title, desc, m.score_min, m.score_max, dates, series, size))
 
 
+def _told(name: str, points: Sequence[tuple[date, float]]) -> str:
+    return f"{name}: " + (", ".join(f"{value:g} on {_day(on)}" for on, value in points) or "not recorded") + "."
+
+
 def visit_chart(visits: Sequence[VisitScores]) -> str:
-    """Sleep and stress as the therapist recorded them in each signed note (0–10 each); no chart
-    when no note recorded either."""
+    """Sleep, stress and muscle tension as the therapist recorded them in each signed note (0–10
+    each); no chart when no note recorded any."""
     sleep = [(v.on, float(v.sleep)) for v in visits if v.sleep is not None]
     stress = [(v.on, float(v.stress)) for v in visits if v.stress is not None]
-    if not sleep and not stress:
+    tension = [(v.on, float(v.tension)) for v in visits if v.tension is not None]
+    if not sleep and not stress and not tension:
         return ""
     dates = [v.on for v in visits]
     # Told apart by line pattern and dot as well as colour.
     series: list[Series] = [
         ("Sleep (10 = very good)", sleep, {"stroke_style": {"width": 3}}, SLEEP),
         ("Stress (10 = worst)", stress, {"stroke_style": {"width": 3, "dasharray": "8,4"}}, STRESS),
+        ("Muscle tension (10 = worst)", tension, {"stroke_style": {"width": 3, "dasharray": "2,5"}}, TENSION),
     ]
-    title = "Sleep and stress at each session (0–10)"
-
-    def told(name: str, points: list[tuple[date, float]]) -> str:
-        return f"{name}: " + (", ".join(f"{value:g} on {_day(on)}" for on, value in points) or "not recorded") + "."
-
-    desc = " ".join([told("Sleep since the last visit", sleep), told("Stress since the last visit", stress)])
+    title = "Sleep, stress and muscle tension at each visit (0–10)"
+    desc = " ".join(
+        [
+            _told("Sleep since the last visit", sleep),
+            _told("Stress since the last visit", stress),
+            _told("Muscle tension since the last visit", tension),
+        ]
+    )
     return responsive(lambda size: _render(title, desc, 0, 10, dates, series, size))
+
+
+def medication_chart(visits: Sequence[VisitScores]) -> str:
+    """On how many of the last 7 days the client took pain medication, as told at each signed
+    visit: a count of days on its own 0–7 scale, not drawn among the 0–10 ratings."""
+    days = [(v.on, float(v.medication_days)) for v in visits if v.medication_days is not None]
+    if not days:
+        return ""
+    dates = [v.on for v in visits]
+    series: list[Series] = [("Days with pain medication", days, {"stroke_style": {"width": 3}}, MEDICATION)]
+    title = "Days with pain medication at each visit (of the last 7)"
+    desc = _told("Days with pain medication of the 7 before each visit", days)
+    return responsive(lambda size: _render(title, desc, 0, 7, dates, series, size, y_labels=range(8)))
 
 
 def rom_chart(rom: Sequence[RomSeries]) -> str:

@@ -248,11 +248,14 @@ class RomPoint:
 
 @dataclass(frozen=True, slots=True)
 class VisitScores:
-    """What the therapist asks at every visit (the signed note's 0–10 fields)."""
+    """What the therapist asks at every visit, as the signed note records it: sleep, stress and
+    muscle tension since the last visit (0–10), and the days with pain medication of the last 7."""
 
     on: date
     sleep: int | None
     stress: int | None
+    tension: int | None
+    medication_days: int | None
 
 
 @dataclass
@@ -300,8 +303,9 @@ def progress(episode: Episode, *, today: date) -> Progress:
     responses = episode_responses(episode)  # 1
     plan = PlanOfCare.objects.filter(episode=episode).first()  # 2
     signed = TreatmentNote.objects.filter(episode=episode, status=NoteStatus.SIGNED).order_by("visit_on", "id")
-    # 3: every signed visit's day (the sessions) with the sleep and stress asked at it.
-    visits = [VisitScores(*row) for row in signed.values_list("visit_on", "sleep_quality", "stress")]
+    # 3: every signed visit's day (the sessions) with what was asked at it.
+    asked = ("visit_on", "sleep_quality", "stress", "muscle_tension", "medication_days")
+    visits = [VisitScores(*row) for row in signed.values_list(*asked)]
     sessions = [v.on for v in visits]
     goals = list(Goal.objects.filter(episode=episode))  # 4
     assessments = list(Assessment.objects.filter(episode=episode).prefetch_related("rom"))  # 5, 6

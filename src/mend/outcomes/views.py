@@ -119,6 +119,7 @@ def progress(request: ActorRequest, pk: int) -> HttpResponse:
         "sessions": data.sessions,
         "visits": data.visits,
         "visits_svg": charts.visit_chart(data.visits),
+        "medication_svg": charts.medication_chart(data.visits),
     }
     return render(request, "outcomes/progress.html", context)
 
