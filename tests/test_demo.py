@@ -227,6 +227,13 @@ def test_demo_notes_were_signed_as_the_services_demand(harbour_charts):
     courses = {c.episode.title: [n.pain_pre for n in reversed(c.notes) if n.is_signed] for c in harbour_charts}
     assert courses["Chronic low back pain with right sciatica"][-1] <= 3
     assert courses["Right ankle sprain, basketball"][-1] > courses["Right ankle sprain, basketball"][0]
+    # Muscle tension and the days with pain medication, asked at every visit, ease with the pain.
+    back = next(c for c in harbour_charts if c.episode.title == "Chronic low back pain with right sciatica")
+    visits = [n for n in reversed(back.notes) if n.is_signed]
+    assert all(n.muscle_tension is not None and n.medication_days is not None for n in (n for _, n in signed))
+    assert visits[-1].muscle_tension < visits[0].muscle_tension
+    assert visits[-1].medication_days < visits[0].medication_days <= 7
+    assert visits[0].medication_note and "ibuprofen" in visits[0].medication_note.lower()
     goals = Counter(str(g.state) for c in harbour_charts for g in c.goals)
     assert goals["met"] >= 10 and goals["progressing"] >= 10 and goals["not_met"] >= 3
     assert any(a.kind == AssessmentKind.RE_EVALUATION for c in harbour_charts for a in c.assessments)

@@ -45,6 +45,7 @@ from mend.demo.stories import (
     Profile,
     Stage,
     Story,
+    asked_at_visit,
 )
 from mend.people.models import CareTeamMember, Client, ReferringProvider
 from mend.platform import context
@@ -552,6 +553,7 @@ class _Teller:
             "pain_pre": pre,
             "sleep_quality": max(1, min(10, 4 + round(4 * self._progress(pre)) + rng.choice([-1, 0, 1]))),
             "stress": rng.randint(3, 7),
+            **asked_at_visit(pre),
             "objective": self._text(rng.choice(profile.findings_seen)),
             "modalities": [modality] if use_modality else [],
             "pain_post": post,

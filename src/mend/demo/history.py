@@ -48,7 +48,7 @@ from mend.clinical.models import (
 from mend.clinical.seal import NOTE_TYPE, seal
 from mend.clinics.models import Clinic
 from mend.demo.episodes import _answers_for
-from mend.demo.stories import GENERIC, PLAN_NEXT, PROFILES, Profile
+from mend.demo.stories import GENERIC, PLAN_NEXT, PROFILES, Profile, asked_at_visit
 from mend.outcomes.models import MeasureResponse, Source
 from mend.outcomes.scoring import score
 from mend.people.models import CareTeamMember, ReferringProvider
@@ -174,6 +174,7 @@ def _note_fields(past: _Past, n: int, rng: random.Random) -> dict[str, Any]:
         "pain_pre": pre,
         "sleep_quality": max(1, min(10, 10 - pre + rng.choice([-1, 0, 1]))),
         "stress": rng.randint(2, 7),
+        **asked_at_visit(pre),
         "objective": _side_text(rng.choice(profile.findings_seen), side),
         "modalities": [profile.modality] if profile.modality and rng.random() < 0.5 else [],
         "pain_post": post,

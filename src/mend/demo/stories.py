@@ -776,3 +776,19 @@ PROFILES: dict[str, Profile] = {
         modality="heat",
     ),
 }
+
+
+def asked_at_visit(pain: int) -> dict[str, Any]:
+    """Muscle tension and pain medication as a client tells them at a visit: both follow the pain
+    the visit starts with, so they ease over an episode that goes well. Drawn from the pain alone,
+    not from the demo's random numbers, so adding them changed nothing else the demo tells."""
+    days = max(0, min(7, round((pain - 2) * 7 / 6)))
+    if days >= 5:
+        taken = "Ibuprofen 400 mg most days, twice on the worst."
+    elif days >= 2:
+        taken = "Ibuprofen 400 mg on bad days."
+    elif days == 1:
+        taken = "Paracetamol once, after a long day."
+    else:
+        taken = ""
+    return {"muscle_tension": max(1, min(10, pain + 1)), "medication_days": days, "medication_note": taken}
