@@ -260,7 +260,7 @@ CONTENT_SECURITY_POLICY = {
 }
 # Browser features Mend never uses are switched off for its pages and anything they could embed;
 # passkeys (WebAuthn) stay allowed for Mend's own origin.
-_UNUSED_FEATURES = ["accelerometer", "autoplay", "bluetooth", "camera", "display-capture", "encrypted-media"]
+_UNUSED_FEATURES = ["accelerometer", "autoplay", "camera", "display-capture", "encrypted-media"]
 _UNUSED_FEATURES += ["geolocation", "gyroscope", "hid", "magnetometer", "microphone", "midi", "payment", "serial"]
 _UNUSED_FEATURES += ["usb", "xr-spatial-tracking"]
 PERMISSIONS_POLICY: dict[str, list[str]] = {
