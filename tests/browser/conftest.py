@@ -104,7 +104,7 @@ class _PostgresDatabase:
         self._execute(self._sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(self._sql.Identifier(self.name)))
 
 
-def _wait_for_health(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> datetime:
+def _wait_for_health(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 90) -> datetime:
     """Poll /healthz until a worker answers; returns the time the server's clock read (its Date header).
 
     A gunicorn worker loads the application (and warms the ICD-10 code set, mend.wsgi) before it
@@ -199,6 +199,15 @@ class DemoServer:
         if self.database is not None:
             self.database.drop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+    def manage(self, *args: str) -> str:
+        """Run a ``mend`` command against the server's database (e.g. ``shell -c``); returns its output."""
+        self.ready()
+        command = self._mend(*args)
+        out, err = command.communicate(timeout=60)
+        if command.returncode != 0:
+            pytest.fail(f"mend {' '.join(args)} failed:\n{out[-2000:]}\n{err[-3000:]}", pytrace=False)
+        return out
 
     def _mend(self, *args: str) -> subprocess.Popen[str]:
         argv = [sys.executable, "-m", "mend", *args]
