@@ -96,3 +96,11 @@ def test_response_list_runs_the_same_queries_for_few_and_many(api, episode, tess
             assert reader.get(path).status_code == 200
         counts.append(len(captured.captured_queries))
     assert counts[0] == counts[1]
+
+
+def test_the_api_reference_says_psfs_takes_three_to_five_activities(client):
+    # Stratford 1995: the client names 3 to 5 activities; the service refuses fewer or more, so the
+    # reference an integrator reads must not promise 1 to 5.
+    schema = client.get("/api/v1/openapi.json").json()
+    items = schema["components"]["schemas"]["MeasureOut"]["properties"]["items"]["description"]
+    assert "3 to 5 activities" in items and "1–5" not in items

@@ -44,7 +44,7 @@ class MeasureOut(Schema):
     name: str
     short: str
     construct_: str = Field(alias="construct", description="What the measure measures")
-    items: int | None = Field(description="Number of items; null for PSFS (the client's own activities, 1–5)")
+    items: int | None = Field(description="Number of items; null for PSFS (the client's own 3 to 5 activities)")
     min: float = Field(description="Lowest answer value of an item")
     max: float = Field(description="Highest answer value of an item")
     direction: str = Field(description="'higher' or 'lower' is better")
