@@ -24,8 +24,11 @@ def test_therapist_switches_from_harbour_to_northside(signed_in) -> None:
     harbour = _client_links(page)
     assert harbour
 
+    # Choosing is not switching: arrow keys walk a closed select, so the button sends the choice.
+    switcher.select_option("northside")
+    expect(page).to_have_title(re.compile(r"Clients · Harbour Medical Massage"))
     with page.expect_navigation():
-        switcher.select_option("northside")
+        page.get_by_role("button", name="Switch").click()
 
     expect(page).to_have_url(re.compile(r"/clients/$"))
     expect(page.get_by_role("status")).to_contain_text("You are now working in Northside Rehab Massage.")
