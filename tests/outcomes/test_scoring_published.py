@@ -52,6 +52,7 @@ import math
 import pytest
 
 from mend.outcomes import ScoringError, change, measures, score
+from mend.outcomes.templatetags.outcomes_tags import score as shown
 
 
 def _spread(total: int, items: int = 10, top: int = 5) -> list[int]:
@@ -81,6 +82,9 @@ WORKED = [
     pytest.param("psfs", [4], 4, None, id="psfs-one-activity"),
     # STRATFORD 1995 form has rows Activity 1-5 and two "Additional" rows: seven activities are scored.
     pytest.param("psfs", [1, 2, 3, 4, 5, 6, 7], 4, None, id="psfs-seven-activities-form-rows"),
+    # PSFS with four and with five activities, the most the service takes (STRATFORD 1995: 3 to 5).
+    pytest.param("psfs", [1, 2, 3, 5], 11 / 4, None, id="psfs-four-activities"),
+    pytest.param("psfs", [2, 4, 6, 8, 9], 29 / 5, None, id="psfs-five-activities-unrounded"),
     # ODI: FAIRBANK 2000 / REF example 16/50 → 32 %, band 21-40 moderate.
     pytest.param("odi", [5, 5, 4, 2, 0, 0, 0, 0, 0, 0], 32, "Moderate disability", id="odi-16-of-50"),
     # ODI: one section missed → 16/45 = 35.555…% (REF: never 35.5, never 35.6).
@@ -148,6 +152,13 @@ def test_odi_16_of_45_is_stored_unrounded_not_truncated():
     value = score("odi", [5, 5, 4, 2, 0, 0, 0, None, 0, 0]).value
     assert value not in (35.5, 35.6, 35.56, 36)
     assert math.isclose(value, 1600 / 45, rel_tol=1e-12)
+
+
+def test_odi_16_of_45_shows_as_35_6_on_the_page_and_32_for_16_of_50():
+    # REF §1A: "16/45 → 35.6 %" and "16/50 → 32 %": the page rounds to one decimal what is stored unrounded.
+    assert shown(score("odi", [5, 5, 4, 2, 0, 0, 0, None, 0, 0]).value) == "35.6"
+    assert shown(score("odi", [5, 5, 4, 2, 0, 0, 0, 0, 0, 0]).value) == "32"
+    assert shown(None) == "not computable"
 
 
 def test_ndi_raw_is_half_the_percentage_and_counts_answered_items():
