@@ -323,6 +323,28 @@ def test_an_intake_without_every_answer_is_a_422_naming_each_question(api, episo
     assert not episode.health_histories.exists() and not episode.findings.exists()
 
 
+@pytest.mark.parametrize(("weeks", "first_trimester"), [(10, False), (13, False), (14, True)])
+def test_an_intake_whose_weeks_contradict_the_first_trimester_answer_is_a_422(api, episode, weeks, first_trimester):
+    """NYSED's first-trimester precautions follow the weeks pregnant (1–13), through the API as on the page."""
+    answers = intake_answers() | {"pregnancy_first_trimester": first_trimester}
+    response = api("therapist").post(
+        f"/episodes/{episode.pk}/health-history", {"pregnancy_weeks": weeks, "answers": answers}
+    )
+    errors = _field_errors(response, "answers.pregnancy_first_trimester")
+    assert f"{weeks} weeks" in errors["answers.pregnancy_first_trimester"][0]
+    assert not episode.health_histories.exists()
+
+
+def test_an_intake_ten_weeks_pregnant_avoids_the_abdomen_and_deep_sacral_work(api, episode):
+    answers = intake_answers("pregnancy_first_trimester")
+    response = api("therapist").post(
+        f"/episodes/{episode.pk}/health-history", {"pregnancy_weeks": 10, "answers": answers}
+    )
+    assert response.status_code == 201, response.content
+    actions = {(a["action"], a["region"]) for a in response.json()["screening"]["actions"]}
+    assert {("AVOID_REGION", "abdomen"), ("MODIFY", "sacrum")} <= actions
+
+
 def test_schema_errors_name_the_nested_field(api, episode):
     response = api("therapist").post(
         f"/episodes/{episode.pk}/assessments",

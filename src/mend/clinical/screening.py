@@ -55,6 +55,9 @@ _LABELS = {
 }
 
 SIDES = ("left", "right", "bilateral")
+# Completed weeks 1–13 are the first trimester (week 13 ends at 13 weeks 6 days), when NYSED's
+# first-trimester precautions hold: no abdominal massage, no deep sacral work.
+FIRST_TRIMESTER_WEEKS = 13
 
 
 class ScreeningError(ValueError):
@@ -361,6 +364,19 @@ def _check(finding: Finding, rules: Catalogue) -> Rule:
 
 
 _WHERE_NOTE = " (Where on the body? Record the region so it shows on the body map.)"
+
+
+def trimester_disagreement(weeks: int | None, first_trimester: bool | None) -> str | None:
+    """What is wrong when the weeks pregnant and the answer to the first-trimester question
+    disagree (10 weeks answered "no" would drop the first-trimester precautions); None when
+    they agree or either is unknown."""
+    if weeks is None or first_trimester is None or weeks <= 0:
+        return None
+    if weeks <= FIRST_TRIMESTER_WEEKS and not first_trimester:
+        return f"{weeks} weeks is in the first trimester (weeks 1–{FIRST_TRIMESTER_WEEKS}): answer yes here."
+    if weeks > FIRST_TRIMESTER_WEEKS and first_trimester:
+        return f"At {weeks} weeks the first trimester is over; answer no here or correct the weeks."
+    return None
 
 
 def sides_overlap(a: str | None, b: str | None) -> bool:

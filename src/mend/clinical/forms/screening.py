@@ -15,7 +15,7 @@ from mend import knowledge
 from mend.clinical.body_map import region_label
 from mend.clinical.forms.assessments import SIDE_OPTIONS, InputRowForm, region_options, row_formset
 from mend.clinical.models import HealthHistory, ScreeningFinding
-from mend.clinical.screening import Action, Rule, catalogue
+from mend.clinical.screening import Action, Rule, catalogue, trimester_disagreement
 from mend.clinical.services import FindingInput
 from mend.people.forms import DateInput
 from mend.people.models import ReferringProvider
@@ -26,8 +26,6 @@ CATEGORIES = (
     ("local", "Local", "Conditions in one area of the body: say where, so the body map can show it."),
 )
 YES_NO = [("no", "No"), ("yes", "Yes")]
-# Weeks 1–13 are the first trimester.
-FIRST_TRIMESTER_WEEKS = 13
 
 
 def finding_answer(rule: Rule) -> str:
@@ -207,19 +205,10 @@ class HealthHistoryForm(forms.Form):
             region, side = data.get(f"{rule.id}__region") or "", data.get(f"{rule.id}__side") or ""
             for name, message in where_missing(rule, region, side).items():
                 self.add_error(f"{rule.id}__{name}", message)
-        weeks = data.get("pregnancy_weeks")
         first = data.get("pregnancy_first_trimester") == "yes"
-        if weeks is not None and "pregnancy_first_trimester" in self.fields:
-            if 0 < weeks <= FIRST_TRIMESTER_WEEKS and not first:
-                self.add_error(
-                    "pregnancy_first_trimester",
-                    f"{weeks} weeks is in the first trimester (weeks 1–{FIRST_TRIMESTER_WEEKS}): answer yes here.",
-                )
-            elif weeks > FIRST_TRIMESTER_WEEKS and first:
-                self.add_error(
-                    "pregnancy_first_trimester",
-                    f"At {weeks} weeks the first trimester is over; answer no here or correct the weeks.",
-                )
+        problem = trimester_disagreement(data.get("pregnancy_weeks"), first)
+        if problem and "pregnancy_first_trimester" in self.fields:
+            self.add_error("pregnancy_first_trimester", problem)
         return data
 
     def history_data(self) -> dict[str, Any]:

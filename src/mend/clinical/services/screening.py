@@ -22,7 +22,7 @@ from mend.clinical.models import (
     PreSessionCheck,
     ScreeningFinding,
 )
-from mend.clinical.screening import Action, Rule, catalogue
+from mend.clinical.screening import Action, Rule, catalogue, trimester_disagreement
 from mend.clinical.services.common import (
     HEALTH_HISTORY_VERSION,
     audit,
@@ -152,6 +152,11 @@ def health_history_record(
     require_open(episode)
     items = list(findings)
     errors = _answer_errors(answers, items)
+    # The weeks pregnant decide the first-trimester precautions (NYSED) whoever records the intake:
+    # an answer that contradicts them would drop or invent them.
+    weeks, first = data.get("pregnancy_weeks"), answers.get("pregnancy_first_trimester")
+    if isinstance(weeks, int) and isinstance(first, bool) and (problem := trimester_disagreement(weeks, first)):
+        errors.setdefault("answers.pregnancy_first_trimester", []).append(problem)
     if errors:
         raise ValidationError(errors)
     listed = {item.rule_id for item in items}
