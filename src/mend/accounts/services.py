@@ -333,15 +333,29 @@ def factor_remove(*, user: User, kind: str, pk: int) -> bool:
     return False
 
 
-@transaction.atomic
 def second_factor_verify(*, user: User, code: str) -> str:
     """Check a code typed at sign-in: an authenticator app's (each usable once) or a recovery code
     (each usable once). Returns "totp" or "recovery"; a wrong code raises FactorError.
 
+    The refusal is raised only after the check's transaction commits: django-otp counts a wrong
+    code on the device row (each one doubles the wait before the next try), and raising inside
+    the transaction would roll that count back, leaving codes free to guess.
+    """
+    kind, throttled = _second_factor_check(user=user, code=normalise_code(code))
+    if throttled:
+        raise FactorError("Too many wrong codes. Wait a few seconds, then type the code your app shows now.")
+    if not kind:
+        raise FactorError("That code is not right, or was used already. Type the code your app shows now.")
+    return kind
+
+
+@transaction.atomic
+def _second_factor_check(*, user: User, code: str) -> tuple[str, bool]:
+    """The kind of factor ``code`` matched ("" for none) and whether the devices refused to check.
+
     The device rows are locked first, so two requests with the same code cannot both pass: the
     second sees the time step or the recovery code the first used up.
     """
-    code = normalise_code(code)
     # Six digits are an app's code; anything else can only be a recovery code.
     devices: list[TOTPDevice] | list[StaticDevice] = (
         list(TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("id"))
@@ -349,12 +363,11 @@ def second_factor_verify(*, user: User, code: str) -> str:
         else list(StaticDevice.objects.select_for_update().filter(user=user, confirmed=True))
     )
     if any(not device.verify_is_allowed()[0] for device in devices):
-        # django-otp's throttle: each wrong code doubles the wait before the next try.
-        raise FactorError("Too many wrong codes. Wait a few seconds, then type the code your app shows now.")
+        return "", True
     for device in devices:
         if device.verify_token(code):
-            return "totp" if isinstance(device, TOTPDevice) else "recovery"
-    raise FactorError("That code is not right, or was used already. Type the code your app shows now.")
+            return ("totp" if isinstance(device, TOTPDevice) else "recovery"), False
+    return "", False
 
 
 @transaction.atomic
