@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from io import StringIO
 
 import pytest
@@ -12,6 +12,7 @@ from mend.accounts.models import ApiToken
 from mend.accounts.services import api_token_revoke
 from mend.audit.models import Action, AuditEvent
 from mend.people.models import CareTeamMember, Client
+from mend.testing import harbour_today
 
 
 def _names(response) -> list[str]:
@@ -257,6 +258,19 @@ def test_create_with_a_future_birth_date(api, personas):
     _assert_field_errors(
         api("owner").post("/api/v1/clients", {**VALID, "date_of_birth": "2999-01-01"}), ["date_of_birth"]
     )
+
+
+@pytest.mark.clock
+def test_a_birth_date_is_in_the_future_by_the_clinics_calendar(api, personas):
+    """Born "tomorrow" is refused and born today accepted, by Harbour's date in Toronto: at 22:30
+    there UTC's date is already tomorrow, and the server's calendar let that birth date through."""
+    today = harbour_today()
+    _assert_field_errors(
+        api("owner").post("/api/v1/clients", {**VALID, "date_of_birth": (today + timedelta(days=1)).isoformat()}),
+        ["date_of_birth"],
+    )
+    created = api("owner").post("/api/v1/clients", {**VALID, "date_of_birth": today.isoformat()})
+    assert created.status_code == 201, created.content
 
 
 def test_several_bad_fields_are_all_named(api, personas):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -55,6 +56,16 @@ def test_a_signed_note_is_locked_and_its_hash_checks(tess, episode):
         services.note_update(actor=tess, note=note, data={"subjective": "changed"})
     note.refresh_from_db()
     assert note.subjective == "Stiff in the mornings."
+
+
+@pytest.mark.clock
+def test_an_addendum_is_dated_on_the_clinics_calendar_in_the_timeline(tess, episode):
+    """An addendum signed at 22:30 in Toronto belongs to that day there, whatever UTC's date."""
+    note = signed_note(tess, episode)
+    addendum = services.addendum_add(actor=tess, note=note, text="Pain was 5 before.", reason="Correction")
+    events = queries.timeline_for_reading(tess, episode.pk)
+    [event] = [e for e in events if e.kind == "addendum"]
+    assert event.on == tess.today() == addendum.signed_at.astimezone(ZoneInfo("America/Toronto")).date()
 
 
 def test_the_database_refuses_to_change_a_signed_note(tess, episode):

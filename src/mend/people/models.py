@@ -5,11 +5,11 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
-from django.utils import timezone
 
 from mend import knowledge
 from mend.clinics.models import Clinic, Location, Membership
 from mend.core.identifiers import is_valid_npi
+from mend.platform import clock
 
 
 class Sex(models.TextChoices):
@@ -70,8 +70,11 @@ class Client(models.Model):
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
-        if self.date_of_birth:
-            today = timezone.localdate()
+        if self.date_of_birth and self.clinic_id:
+            # The clinic's date, not the server's: at 22:30 in Toronto a baby born "tomorrow" by
+            # UTC's calendar is born in the future. (A form checks before the client has a clinic;
+            # the service that saves it checks again with one.)
+            today = clock.local_today(self.clinic.timezone)
             if self.date_of_birth > today:
                 errors["date_of_birth"] = "Date of birth cannot be in the future."
             elif self.date_of_birth.year < today.year - 125:

@@ -56,7 +56,7 @@ def _set_primary(actor: Actor, client: Client, therapist: Membership | None) -> 
 
 @transaction.atomic
 def client_create(*, actor: Actor, data: Mapping[str, Any], primary_therapist: Membership | None = None) -> Client:
-    client = apply_fields(Client(clinic_id=actor.clinic_id), data, CLIENT_FIELDS)
+    client = apply_fields(Client(clinic=actor.clinic), data, CLIENT_FIELDS)
     client.phone_digits = phone_digits(client.phone)
     client.full_clean()
     client.save()

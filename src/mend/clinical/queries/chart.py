@@ -83,13 +83,15 @@ class Chart:
         return [n for n in self.notes if not n.is_signed]
 
 
-def chart(episode: Episode, *, today: date | None = None, recent: int = 5) -> Chart:
+def chart(episode: Episode, *, today: date | None = None, tz: str | None = None, recent: int = 5) -> Chart:
     """Everything the chart shows, in a fixed number of queries whatever the episode's size.
 
     ``today`` is the clinic's (``actor.today()``): today's screening and goal states depend on it.
-    Without one, the episode's clinic's own date (one more query, for the clinic's time zone).
+    ``tz`` is the clinic's time zone, the one an addendum's signing instant is dated in. Without
+    them, the episode's clinic's own (one more query, for the clinic's time zone).
     """
-    today = today or clock.local_today(episode.clinic.timezone)
+    tz = tz or episode.clinic.timezone
+    today = today or clock.local_today(tz)
     findings = list(ScreeningFinding.objects.filter(episode=episode))  # 1
     clearances = list(Clearance.objects.filter(episode=episode))  # 2
     referrals = list(referrals_with_use(episode))  # 3
@@ -114,7 +116,7 @@ def chart(episode: Episode, *, today: date | None = None, recent: int = 5) -> Ch
     usable = [r for r in referrals if statuses[r.pk].usable]
     active_referral = usable[0] if usable else (referrals[0] if referrals else None)
     series = measurements(assessments, notes)
-    timeline = _timeline(episode, referrals, histories, checks, assessments, notes, clearances)
+    timeline = _timeline(episode, referrals, histories, checks, assessments, notes, clearances, tz=tz)
     return Chart(
         episode=episode,
         today=today,
@@ -156,7 +158,7 @@ def chart_for_reading(actor: Actor, episode_id: int | str) -> Chart:
     Queries: the episode with client, therapist and profile (1), the chart's own 16, the audit row.
     """
     episode = episode_or_404(actor, episode_id, "therapist__therapist_profile")
-    found = chart(episode, today=actor.today())
+    found = chart(episode, today=actor.today(), tz=actor.timezone)
     audit_read(actor, obj=episode, client_id=episode.client_id)
     return found
 
@@ -172,7 +174,7 @@ def chart_page(actor: Actor, episode_id: int | str) -> Chart:
 def timeline_for_reading(actor: Actor, episode_id: int | str) -> list[TimelineEvent]:
     """Every event of the episode, newest first, audited as a read of its timeline."""
     episode = episode_or_404(actor, episode_id)
-    events = chart(episode, today=actor.today()).timeline
+    events = chart(episode, today=actor.today(), tz=actor.timezone).timeline
     audit_read(actor, client_id=episode.client_id, what="clinical.timeline", of=episode.pk)
     return events
 
@@ -185,6 +187,8 @@ def _timeline(
     assessments: Sequence[Assessment],
     notes: Sequence[TreatmentNote],
     clearances: Sequence[Clearance],
+    *,
+    tz: str,
 ) -> list[TimelineEvent]:
     events = [TimelineEvent(episode.started_on, "episode", "Episode opened", episode.title, episode)]
     for r in referrals:
@@ -206,7 +210,9 @@ def _timeline(
         pain = f"pain {n.pain_pre}→{n.pain_post}" if n.pain_pre is not None and n.pain_post is not None else ""
         events.append(TimelineEvent(n.visit_on, "note", f"Treatment ({state})", pain, n))
         for addendum in n.addenda.all():
-            events.append(TimelineEvent(addendum.signed_at.date(), "addendum", "Addendum", addendum.reason, addendum))
+            # Signed at an instant; dated on the clinic's calendar (22:30 in Toronto is still that day).
+            signed_on = clock.local_date(addendum.signed_at, tz)
+            events.append(TimelineEvent(signed_on, "addendum", "Addendum", addendum.reason, addendum))
     if episode.discharged_on:
         events.append(
             TimelineEvent(episode.discharged_on, "discharge", "Discharged", episode.get_discharge_reason_display())
