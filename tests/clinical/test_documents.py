@@ -168,3 +168,14 @@ def test_the_uploaders_name_is_kept_as_plain_data():
     assert documents.original_name("../../etc/passwd") == "passwd"
     assert documents.download_name("scan", "image/png", fallback="referral") == "scan.png"
     assert documents.download_name("", "application/pdf", fallback="referral") == "referral.pdf"
+
+
+def test_a_referral_whose_file_is_gone_answers_404_not_a_server_error(login, personas, episode, media):
+    """A file lost from storage (a restore without media, a disk swap) is a 404 naming nothing, as for
+    a clearance letter, never a 500 with the storage path in the log."""
+    http = login("therapist")
+    upload = SimpleUploadedFile("scan.pdf", PDF)
+    http.post(f"/episodes/{episode.pk}/referrals/new/", {**_form(personas), "document": upload})
+    referral = Referral.objects.get(episode=episode)
+    default_storage.delete(referral.document.name)
+    assert http.get(f"/referrals/{referral.pk}/document/").status_code == 404

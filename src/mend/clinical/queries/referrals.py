@@ -104,12 +104,17 @@ def referral_form(
 
 
 def referral_document(actor: Actor, referral_id: int | str) -> tuple[Referral, File[bytes]]:
-    """A referral's document, opened for reading (404 when there is none), audited as a view."""
+    """A referral's document, opened for reading: 404 when there is none or its file is missing,
+    audited as a view once it is there to hand over."""
     referral = referral_or_404(actor, referral_id)
     if not referral.document:
         raise Http404("This referral has no document attached.")
+    try:
+        handle = referral.document.open("rb")
+    except FileNotFoundError:
+        raise Http404("The document file is missing.") from None
     audit_read(actor, obj=referral, client_id=referral.client_id)
-    return referral, referral.document.open("rb")
+    return referral, handle
 
 
 def referring_provider_choices(actor: Actor) -> QuerySet[ReferringProvider]:
