@@ -33,3 +33,34 @@ def test_wrong_second_step_codes_make_the_next_try_wait(client, login, personas)
         response = client.post("/accounts/login/verify/", {"code": right})
         assert response.status_code == 400
         assert b"Too many wrong codes" in response.content
+
+
+def test_a_session_that_never_passed_the_second_step_cannot_change_the_factors(client, login, personas):
+    """Someone with the password, signed in before the person added an app (a session on a shared
+    computer, a stolen password used earlier), types the password again: they may neither remove
+    the person's app nor add their own, which would make their session count as having passed it."""
+    from django.test import Client
+
+    from tests.test_mfa import _confirm_password, _require_mfa
+
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        _require_mfa(login)
+        intruder = Client()
+        intruder.force_login(personas.therapist, backend="django.contrib.auth.backends.ModelBackend")
+        _enrol_app(login("therapist"))
+        device = TOTPDevice.objects.get(user=personas.therapist)
+        _confirm_password(intruder)
+        assert intruder.post(f"/accounts/mfa/app/{device.pk}/remove/").status_code == 302
+        assert TOTPDevice.objects.filter(pk=device.pk).exists()
+        assert intruder.get("/accounts/mfa/app/")["Location"] == "/accounts/"
+        assert intruder.post("/accounts/mfa/app/", {"code": "123456"})["Location"] == "/accounts/"
+        assert intruder.post("/accounts/mfa/recovery-codes/")["Location"] == "/accounts/"
+        assert intruder.post("/accounts/mfa/passkeys/options/").status_code == 403
+        assert intruder.post("/accounts/mfa/passkeys/").status_code == 403
+        assert TOTPDevice.objects.filter(user=personas.therapist).count() == 1
+        # Still held at the account page, told to sign in again with the second step.
+        assert intruder.get("/clients/")["Location"] == "/accounts/"
+        page = intruder.get("/accounts/").content
+        assert b"sign out, then sign in again with your second step" in page
+        assert b"Add an authenticator app" not in page

@@ -183,7 +183,7 @@ def account(request: ActorRequest) -> HttpResponse:
     context = {
         "factors": queries.factors(request.actor.user),
         "mfa_required_by": [m.clinic for m in request.memberships if m.clinic.require_staff_mfa],
-        "can_change_factors": sessions.recently_reauthenticated(request.session),
+        "can_change_factors": sessions.recently_reauthenticated(request.session) and not _second_step_missing(request),
         "second_factor_passed": sessions.has_second_factor(request.session),
         "api_tokens": queries.api_tokens(request.actor.user),
     }
@@ -202,6 +202,23 @@ _REGISTER_CHALLENGE = "mend_passkey_register"
 
 def _reauth_redirect(request: HttpRequest, back: str) -> HttpResponse:
     return redirect(f"{reverse('reauthenticate')}?{urlencode({'next': back})}")
+
+
+_WITHOUT_SECOND_STEP = (
+    "This session began without your second step: sign out, then sign in again with it to change how you sign in."
+)
+
+
+def _second_step_missing(request: ActorRequest) -> bool:
+    """Whether this session never passed the second step its person now has (it began before the
+    factor was added). The password alone must not change factors here: whoever has it could
+    remove the person's app, or add their own and so make the session count as having passed."""
+    return not sessions.has_second_factor(request.session) and queries.has_second_factor(request.actor.user)
+
+
+def _refuse_without_second_step(request: ActorRequest) -> HttpResponse:
+    messages.error(request, _WITHOUT_SECOND_STEP)
+    return redirect("account")
 
 
 @actor_required
@@ -234,6 +251,8 @@ def _enrolled(request: HttpRequest, enrolled: services.Enrolled) -> str:
 @require_http_methods(["GET", "POST"])
 def totp_enrol(request: ActorRequest) -> HttpResponse:
     """Add an authenticator app: scan the QR code (or type the key), then type the app's code."""
+    if _second_step_missing(request):
+        return _refuse_without_second_step(request)
     if not sessions.recently_reauthenticated(request.session):
         return _reauth_redirect(request, reverse("totp_enrol"))
     user = request.actor.user
@@ -265,6 +284,8 @@ def totp_enrol(request: ActorRequest) -> HttpResponse:
 @actor_required
 @require_POST
 def passkey_register_options(request: ActorRequest) -> HttpResponse:
+    if _second_step_missing(request):
+        return _json_error(_WITHOUT_SECOND_STEP, 403)
     if not sessions.recently_reauthenticated(request.session):
         return _json_error("Confirm your password first.", 403)
     user = request.actor.user
@@ -283,6 +304,8 @@ def passkey_register_options(request: ActorRequest) -> HttpResponse:
 @require_POST
 def passkey_register(request: ActorRequest) -> HttpResponse:
     challenge = request.session.pop(_REGISTER_CHALLENGE, "")
+    if _second_step_missing(request):
+        return _json_error(_WITHOUT_SECOND_STEP, 403)
     if not sessions.recently_reauthenticated(request.session) or not challenge:
         return _json_error("Confirm your password first.", 403)
     credential, name = _credential(request)
@@ -299,6 +322,8 @@ def passkey_register(request: ActorRequest) -> HttpResponse:
 def recovery_codes(request: ActorRequest) -> HttpResponse:
     """New recovery codes, shown once: after a first factor is added, or on asking for new ones."""
     if request.method == "POST":
+        if _second_step_missing(request):
+            return _refuse_without_second_step(request)
         if not sessions.recently_reauthenticated(request.session):
             return _reauth_redirect(request, reverse("account"))
         if not queries.has_second_factor(request.actor.user):
@@ -314,6 +339,8 @@ def recovery_codes(request: ActorRequest) -> HttpResponse:
 @actor_required
 @require_POST
 def factor_remove(request: ActorRequest, kind: str, pk: int) -> HttpResponse:
+    if _second_step_missing(request):
+        return _refuse_without_second_step(request)
     if not sessions.recently_reauthenticated(request.session):
         return _reauth_redirect(request, reverse("account"))
     if not services.factor_remove(user=request.actor.user, kind=kind, pk=pk):
