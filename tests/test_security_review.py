@@ -64,3 +64,16 @@ def test_a_session_that_never_passed_the_second_step_cannot_change_the_factors(c
         page = intruder.get("/accounts/").content
         assert b"sign out, then sign in again with your second step" in page
         assert b"Add an authenticator app" not in page
+
+
+def test_the_admins_password_form_sends_owners_to_the_audited_page(login, personas):
+    """A password changed through Django's admin left no audit row; the admin sends to Mend's page."""
+    from mend.testing import PASSWORD
+
+    http = login("owner")
+    assert http.get("/admin/password_change/")["Location"] == "/accounts/password/"
+    new = "a fresh and long passphrase 42"
+    data = {"old_password": PASSWORD, "new_password1": new, "new_password2": new}
+    assert http.post("/admin/password_change/", data)["Location"] == "/accounts/password/"
+    personas.owner.refresh_from_db()
+    assert personas.owner.check_password(PASSWORD)

@@ -12,7 +12,7 @@ from django.contrib import admin
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.views import redirect_to_login
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
 from mend import access
@@ -40,6 +40,10 @@ class OwnerAdminSite(admin.AdminSite):
         if request.method == "GET" and request.user.is_authenticated:
             return super().login(request, extra_context)
         return redirect_to_login(request.GET.get(REDIRECT_FIELD_NAME) or reverse("admin:index"))
+
+    def password_change(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """Mend's own page, which audits the change (the admin's form would change it unrecorded)."""
+        return HttpResponseRedirect(reverse("password_change"))
 
 
 site = OwnerAdminSite(name="admin")
