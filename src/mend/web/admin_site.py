@@ -12,8 +12,9 @@ from django.contrib import admin
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.views import redirect_to_login
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import URLPattern, URLResolver, path, reverse
+from django.views.generic import RedirectView
 
 from mend import access
 from mend.audit.models import Action, AuditEvent
@@ -41,9 +42,10 @@ class OwnerAdminSite(admin.AdminSite):
             return super().login(request, extra_context)
         return redirect_to_login(request.GET.get(REDIRECT_FIELD_NAME) or reverse("admin:index"))
 
-    def password_change(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        """Mend's own page, which audits the change (the admin's form would change it unrecorded)."""
-        return HttpResponseRedirect(reverse("password_change"))
+    def get_urls(self) -> list[URLResolver | URLPattern]:
+        # The admin's change-password form changes it unrecorded: Mend's own page audits it.
+        to_mend = RedirectView.as_view(pattern_name="password_change")
+        return [path("password_change/", self.admin_view(to_mend)), *super().get_urls()]
 
 
 site = OwnerAdminSite(name="admin")
