@@ -41,6 +41,7 @@ def test_a_session_that_never_passed_the_second_step_cannot_change_the_factors(c
     the person's app nor add their own, which would make their session count as having passed it."""
     from django.test import Client
 
+    from mend.testing import PASSWORD
     from tests.test_mfa import _confirm_password, _require_mfa
 
     start = timezone.now()
@@ -59,6 +60,12 @@ def test_a_session_that_never_passed_the_second_step_cannot_change_the_factors(c
         assert intruder.post("/accounts/mfa/passkeys/options/").status_code == 403
         assert intruder.post("/accounts/mfa/passkeys/").status_code == 403
         assert TOTPDevice.objects.filter(user=personas.therapist).count() == 1
+        # Nor change the password, which would sign the person out everywhere else.
+        new = "a fresh and long passphrase 42"
+        changed = {"old_password": PASSWORD, "new_password1": new, "new_password2": new}
+        assert intruder.post("/accounts/password/", changed)["Location"] == "/accounts/"
+        personas.therapist.refresh_from_db()
+        assert personas.therapist.check_password(PASSWORD)
         # Still held at the account page, told to sign in again with the second step.
         assert intruder.get("/clients/")["Location"] == "/accounts/"
         page = intruder.get("/accounts/").content

@@ -209,14 +209,17 @@ _WITHOUT_SECOND_STEP = (
 )
 
 
-def _second_step_missing(request: ActorRequest) -> bool:
+def _second_step_missing(request: HttpRequest) -> bool:
     """Whether this session never passed the second step its person now has (it began before the
     factor was added). The password alone must not change factors here: whoever has it could
     remove the person's app, or add their own and so make the session count as having passed."""
-    return not sessions.has_second_factor(request.session) and queries.has_second_factor(request.actor.user)
+    user = request.user
+    return (
+        isinstance(user, User) and not sessions.has_second_factor(request.session) and queries.has_second_factor(user)
+    )
 
 
-def _refuse_without_second_step(request: ActorRequest) -> HttpResponse:
+def _refuse_without_second_step(request: HttpRequest) -> HttpResponse:
     messages.error(request, _WITHOUT_SECOND_STEP)
     return redirect("account")
 
@@ -356,6 +359,9 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     success_url = reverse_lazy("account")
 
     def form_valid(self, form: Any) -> HttpResponse:
+        # As for factors: a session that never passed the person's second step changes nothing.
+        if _second_step_missing(self.request):
+            return _refuse_without_second_step(self.request)
         response = super().form_valid(form)
         services.password_changed(user=form.user)
         messages.success(self.request, "Your password has been changed.")
