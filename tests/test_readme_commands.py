@@ -219,7 +219,7 @@ def server(checkout: Path) -> Iterator[int]:
 def test_the_readme_shows_the_commands_this_module_checks():
     """The extraction finds what it must, and every line said not to run is still in the README."""
     rows = [fill_placeholders(r) for r in table_rows() if row_name(r) not in TABLE_ROWS_NOT_RUN]
-    assert "mend token create owner@example.org --clinic harbour" in rows
+    assert "mend token create owner@example.org --clinic harbour --days 20" in rows
     assert "mend audit verify" in rows
     assert {row_name(r) for r in table_rows()} >= set(TABLE_ROWS_NOT_RUN)
     assert [b for b in sh_blocks() if b.needs_server], "the curl example against the demo server is gone"
