@@ -84,3 +84,31 @@ def test_the_admins_password_form_sends_owners_to_the_audited_page(login, person
     assert http.post("/admin/password_change/", data)["Location"] == "/accounts/password/"
     personas.owner.refresh_from_db()
     assert personas.owner.check_password(PASSWORD)
+
+
+@pytest.mark.parametrize("kind", ["app", "recovery"])
+def test_wrong_second_step_codes_lock_the_person_out_for_fifteen_minutes_at_most(client, login, personas, kind):
+    """Someone with the password types wrong codes all evening: django-otp doubles the wait each
+    time (twenty wrong codes would mean six days), which would keep the person out of their own
+    account. The wait stops at the password lockout's fifteen minutes."""
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        app, codes = _enrol_app(login("therapist"))
+        client.logout()
+        model = TOTPDevice if kind == "app" else StaticDevice
+        # As after twenty wrong codes, the last one just now.
+        model.objects.filter(user=personas.therapist).update(
+            throttling_failure_count=20, throttling_failure_timestamp=timezone.now()
+        )
+    with time_machine.travel(start + timedelta(minutes=14), tick=False):
+        _password_step(client, personas.therapist.email)
+        code = app.now() if kind == "app" else codes[0]
+        refused = client.post("/accounts/login/verify/", {"code": code})
+        assert refused.status_code == 400
+        assert b"Too many wrong codes" in refused.content
+    with time_machine.travel(start + timedelta(minutes=15, seconds=1), tick=False):
+        _password_step(client, personas.therapist.email)
+        code = app.now() if kind == "app" else codes[0]
+        assert client.post("/accounts/login/verify/", {"code": code}).status_code == 302

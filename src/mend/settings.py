@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -204,6 +205,9 @@ LOGOUT_REDIRECT_URL = "login"
 # Failed logins are throttled per account and address: five tries, then fifteen minutes.
 AXES_FAILURE_LIMIT = env_int("MEND_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = 0.25  # hours
+# Wrong app or recovery codes double the wait before the next try (django-otp), up to the same
+# fifteen minutes, so a password alone cannot lock a person out of their second step for days.
+MEND_SECOND_STEP_MAX_WAIT = timedelta(hours=AXES_COOLOFF_TIME)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"

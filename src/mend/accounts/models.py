@@ -2,10 +2,14 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django_otp.models import ThrottlingMixin, VerifyNotAllowed
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 
 def normalise_email(email: str) -> str:
@@ -121,3 +125,39 @@ class Passkey(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def _capped(device: Any, allowed: bool, data: dict[str, Any] | None) -> tuple[bool, dict[str, Any] | None]:
+    """django-otp doubles the wait after each wrong code with no ceiling, so anyone with a person's
+    password could keep them out of their second step for days. The wait stops growing at
+    MEND_SECOND_STEP_MAX_WAIT (the password lockout's fifteen minutes): that long after the last
+    wrong code the device checks codes again. The failure count still grows, so every wrong code
+    past the ceiling costs the full wait."""
+    if allowed or not data or data.get("reason") != VerifyNotAllowed.N_FAILED_ATTEMPTS:
+        return allowed, data
+    until = device.throttling_failure_timestamp + settings.MEND_SECOND_STEP_MAX_WAIT
+    if timezone.now() >= until:
+        # What the device's other checks say, skipping only django-otp's throttle.
+        result: tuple[bool, dict[str, Any] | None] = super(ThrottlingMixin, device).verify_is_allowed()
+        return result
+    return False, {**data, "locked_until": min(data["locked_until"], until)}
+
+
+class AppDevice(TOTPDevice):
+    """An authenticator app (django-otp's TOTP device) whose wait after wrong codes has a ceiling."""
+
+    class Meta:
+        proxy = True
+
+    def verify_is_allowed(self) -> tuple[bool, dict[str, Any] | None]:
+        return _capped(self, *super().verify_is_allowed())
+
+
+class RecoveryCodes(StaticDevice):
+    """A person's recovery codes (django-otp's static device), with the same ceiling."""
+
+    class Meta:
+        proxy = True
+
+    def verify_is_allowed(self) -> tuple[bool, dict[str, Any] | None]:
+        return _capped(self, *super().verify_is_allowed())

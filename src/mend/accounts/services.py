@@ -18,7 +18,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from mend.accounts import queries
-from mend.accounts.models import ApiToken, Passkey, User, normalise_email
+from mend.accounts.models import ApiToken, AppDevice, Passkey, RecoveryCodes, User, normalise_email
 from mend.accounts.passkeys import RegisteredPasskey
 from mend.accounts.queries import PASSWORD_EVENT, PASSWORD_RESET_EVENT
 from mend.audit.models import Action
@@ -343,7 +343,9 @@ def second_factor_verify(*, user: User, code: str) -> str:
     """
     kind, throttled = _second_factor_check(user=user, code=normalise_code(code))
     if throttled:
-        raise FactorError("Too many wrong codes. Wait a few seconds, then type the code your app shows now.")
+        raise FactorError(
+            "Too many wrong codes. Wait a little (at most 15 minutes), then type the code your app shows now."
+        )
     if not kind:
         raise FactorError("That code is not right, or was used already. Type the code your app shows now.")
     return kind
@@ -357,10 +359,10 @@ def _second_factor_check(*, user: User, code: str) -> tuple[str, bool]:
     second sees the time step or the recovery code the first used up.
     """
     # Six digits are an app's code; anything else can only be a recovery code.
-    devices: list[TOTPDevice] | list[StaticDevice] = (
-        list(TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("id"))
+    devices: list[AppDevice] | list[RecoveryCodes] = (
+        list(AppDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("id"))
         if len(code) == 6 and code.isdigit()
-        else list(StaticDevice.objects.select_for_update().filter(user=user, confirmed=True))
+        else list(RecoveryCodes.objects.select_for_update().filter(user=user, confirmed=True))
     )
     if any(not device.verify_is_allowed()[0] for device in devices):
         return "", True
