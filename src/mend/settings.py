@@ -213,6 +213,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
 # One counter per person whatever the case of the email typed (mend.accounts.models.normalise_email).
 AXES_USERNAME_CALLABLE = "mend.accounts.lockout.attempted_email"
+# The address counted is the client's behind trusted proxies, not the proxy's (MEND_TRUSTED_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "mend.platform.client_address.client_ip"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
 AXES_ENABLED = env_bool("MEND_LOGIN_THROTTLE", True)
@@ -244,6 +246,9 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = _https
 SECURE_HSTS_PRELOAD = _https
 if env_bool("MEND_BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many reverse proxies append to X-Forwarded-For before Mend: the client is that many entries
+# from the right (mend.platform.client_address). 0: the connection's address, the header ignored.
+MEND_TRUSTED_PROXIES = env_int("MEND_TRUSTED_PROXIES", 0, minimum=0, maximum=10)
 # Scripts and styles come only from Mend's own static files: no inline script or event handler,
 # no eval, no style attribute. The one inline element allowed is a <style> carrying the
 # response's nonce: pygal's charts style themselves inside their SVG (mend.outcomes.charts).

@@ -13,6 +13,7 @@ from django.utils.cache import add_never_cache_headers
 from mend.clinics import queries as clinic_queries
 from mend.platform import context
 from mend.platform.actor import Actor
+from mend.platform.client_address import client_ip
 from mend.platform.http import MendRequest
 from mend.platform.pages import SESSION_CLINIC_KEY
 
@@ -22,7 +23,8 @@ Handler = Callable[[HttpRequest], HttpResponse]
 
 
 class RequestContextMiddleware:
-    """Give each request an id (kept from X-Request-ID when it is well formed) and its address."""
+    """Give each request an id (kept from X-Request-ID when it is well formed) and its client's
+    address (through trusted proxies: mend.platform.client_address)."""
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
@@ -30,9 +32,7 @@ class RequestContextMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        token = context.set_context(
-            context.RequestContext(request_id=request_id, ip=request.META.get("REMOTE_ADDR") or None)
-        )
+        token = context.set_context(context.RequestContext(request_id=request_id, ip=client_ip(request)))
         try:
             response = self.get_response(request)
         finally:
