@@ -82,6 +82,15 @@ ROUTES: dict[str, tuple[Path, tuple[int | str, ...]]] = {
     "location_edit": (lambda p: f"/settings/locations/{p.location.pk}/", (OK, OK, FORBIDDEN, FORBIDDEN, NOT_FOUND)),
     "room_create": (lambda p: "/settings/rooms/new/", (OK, OK, FORBIDDEN, FORBIDDEN, OK)),
     "room_edit": (lambda p: f"/settings/rooms/{p.room.pk}/", (OK, OK, FORBIDDEN, FORBIDDEN, NOT_FOUND)),
+    # A member's page and the confirmation before resetting their second sign-in step: owners only.
+    "member_detail": (
+        lambda p: f"/settings/members/{p.memberships['therapist'].pk}/",
+        (OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND),
+    ),
+    "member_second_step_reset": (
+        lambda p: f"/settings/members/{p.memberships['therapist'].pk}/second-step/reset/",
+        (OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND),
+    ),
     "audit_log": (lambda p: "/audit/", (OK, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK)),
     "admin_index": (lambda p: "/admin/", (OK, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK)),
     "admin_clients": (lambda p: "/admin/people/client/", (OK, ADMIN_LOGIN, ADMIN_LOGIN, ADMIN_LOGIN, OK)),
@@ -158,6 +167,10 @@ POST_ROUTES: dict[str, tuple[Path, tuple[int, ...]]] = {
     "therapist_invite": (
         lambda p: f"/therapists/{p.therapist2_profile.pk}/invite/",
         (302, 302, FORBIDDEN, FORBIDDEN, NOT_FOUND),
+    ),
+    "member_second_step_reset": (
+        lambda p: f"/settings/members/{p.memberships['therapist'].pk}/second-step/reset/",
+        (302, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND),
     ),
 }
 

@@ -236,3 +236,33 @@ def test_account_page_with_more_sign_in_factors(login, personas):
     grow(20)
     large = _count(lambda: http.get("/accounts/"))
     _assert_same(small, large)
+
+
+def test_member_page_and_settings_with_more_members_and_factors(login, personas):
+    """A member's page reads a fixed set however many factors they have: session, user and
+    memberships (3), the member with their user (1), their apps, passkeys and recovery codes left
+    (3). The settings page lists the members in one query however many there are."""
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from mend.accounts.models import Passkey
+
+    member = personas.memberships["therapist"]
+    user = personas.therapist
+    http = login("owner")
+
+    def grow(count: int) -> None:
+        for i in range(Passkey.objects.filter(user=user).count(), count):
+            Passkey.objects.create(user=user, name=f"Key {i}", credential_id=f"cred-{i}", public_key=b"k")
+            TOTPDevice.objects.create(user=user, name=f"App {i}", confirmed=True)
+            staff = type(user).objects.create_user(email=f"m{i}@test.example", password="x" * 12)
+            Membership.objects.create(clinic=personas.harbour, user=staff, role=Role.FRONT_DESK)
+        device, _ = StaticDevice.objects.get_or_create(user=user, name="Recovery codes", confirmed=True)
+        StaticToken.objects.bulk_create(StaticToken(device=device, token=f"c{i:07d}") for i in range(count))
+
+    for path in (f"/settings/members/{member.pk}/", "/settings/"):
+        grow(1)
+        small = _count(lambda path=path: http.get(path))
+        grow(20 if path == "/settings/" else 10)
+        large = _count(lambda path=path: http.get(path))
+        _assert_same(small, large)

@@ -70,6 +70,16 @@ def require_manage_clinic(actor: Actor) -> None:
         raise PermissionDenied("Only the clinic's owners and admins can change its settings.")
 
 
+def can_reset_second_step(actor: Actor) -> bool:
+    """Only owners may remove a member's sign-in factors: it lowers that account's protection."""
+    return actor.is_owner
+
+
+def require_reset_second_step(actor: Actor) -> None:
+    if not can_reset_second_step(actor):
+        raise PermissionDenied("Only the clinic's owners can reset a member's second sign-in step.")
+
+
 def can_view_audit(actor: Actor) -> bool:
     return actor.is_owner
 

@@ -9,14 +9,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from mend import access
 from mend.accounts import queries
 from mend.accounts.models import ApiToken, AppDevice, Passkey, RecoveryCodes, User, normalise_email
 from mend.accounts.passkeys import RegisteredPasskey
@@ -331,6 +335,37 @@ def factor_remove(*, user: User, kind: str, pk: int) -> bool:
         return True
     StaticDevice.objects.filter(user=user).delete()
     return False
+
+
+SECOND_STEP_RESET_EVENT = "accounts.second_step_reset"
+
+
+@transaction.atomic
+def second_step_reset(*, actor: Actor, membership: Membership) -> None:
+    """An owner removes a member's second sign-in factors (apps, passkeys, recovery codes), for
+    someone who lost their phone or is locked out: they sign in with the password alone and, if
+    the clinic requires it, add a factor again before anything else. Audited in the owner's
+    clinic; the person is told by email, so a reset they did not ask for does not go unnoticed.
+
+    Only for members of the owner's clinic, and never the owner's own account: their own factors
+    change on their account page, behind their password and second step.
+    """
+    access.require_reset_second_step(actor)
+    if membership.clinic_id != actor.clinic_id:
+        raise Http404("No such member.")
+    user = membership.user
+    if user.pk == actor.user.pk:
+        raise PermissionDenied("Change your own sign-in factors on your account page.")
+    TOTPDevice.objects.filter(user=user).delete()
+    Passkey.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    audit_record(action=Action.DELETE, object_type=SECOND_STEP_RESET_EVENT, object_id=user.pk)
+    body = render_to_string(
+        "accounts/second_step_reset_email.txt",
+        {"person": user, "owner": actor.user, "clinic": actor.clinic},
+    )
+    subject = f"{actor.clinic.name}: your second sign-in step was reset"
+    transaction.on_commit(lambda: send_mail(subject, body, None, [user.email]))
 
 
 def second_factor_verify(*, user: User, code: str) -> str:

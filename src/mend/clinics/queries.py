@@ -27,6 +27,15 @@ def therapist_memberships(actor: Actor) -> QuerySet[Membership]:
     return memberships(actor).filter(role=Role.THERAPIST, is_active=True).select_related("user")
 
 
+def staff(actor: Actor) -> list[Membership]:
+    """Everyone with a membership in the clinic, with their users, by email: one query."""
+    return list(memberships(actor).select_related("user").order_by("user__email"))
+
+
+def membership_or_404(actor: Actor, pk: int | str) -> Membership:
+    return access.object_or_404(memberships(actor).select_related("user"), pk, "member")
+
+
 def clinic_slugs() -> dict[int, str]:
     """Every clinic's slug by id, for commands that name clinics (``mend audit verify --clinic``)."""
     return dict(Clinic.objects.values_list("pk", "slug"))
