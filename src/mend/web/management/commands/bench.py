@@ -8,6 +8,7 @@ The cases themselves live in :mod:`mend.web.bench`.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -56,6 +57,11 @@ class Command(BaseCommand):
         parser.add_argument("--database-url", help="benchmark this database instead of SQLite under var/bench")
         parser.add_argument("--reset", action="store_true", help="delete the SQLite benchmark database first")
         parser.add_argument("--output", help="results file (default var/bench/results.json)")
+        parser.add_argument(
+            "--availability-only",
+            action="store_true",
+            help="measure only the pure availability engine (no database, no server)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.MEND_ENV == "production":
@@ -74,6 +80,9 @@ class Command(BaseCommand):
         var_dir = var_dir.resolve()
         output = Path(options["output"]) if options["output"] else var_dir / "results.json"
         options["output"] = str(output.resolve())
+        if options["availability_only"]:
+            self._availability(output.with_name("availability.json"), **options)
+            return
         if os.environ.get(CHILD_FLAG) == "1":
             self._run(var_dir=var_dir, **options)
         else:
@@ -131,6 +140,19 @@ class Command(BaseCommand):
         self.stdout.write(bench.format_table(results))
         path = bench.write_results(results, Path(options["output"]))
         self.stdout.write(self.style.SUCCESS(f"\nWrote {path}"))
+        self._availability(path.with_name("availability.json"), **options)
+
+    def _availability(self, path: Path, **options: Any) -> None:
+        """The pure engine on made-up data at three sizes: its own section and file, apart from the pages."""
+        from mend.web import bench_availability
+
+        sizes = bench_availability.QUICK_SIZES if options["quick"] else bench_availability.SIZES
+        self.stdout.write(f"\nMeasuring the availability engine at {', '.join(map(str, sizes))} appointments")
+        rows = bench_availability.measure(sizes=sizes, repeat=options["repeat"], warmup=options["warmup"])
+        self.stdout.write(bench_availability.format_table(rows))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(bench_availability.as_json(rows), indent=2) + "\n")
+        self.stdout.write(self.style.SUCCESS(f"Wrote {path}"))
 
     def _ensure_seeded(self, clinics: int, clients: int) -> None:
         from mend.clinics.models import Clinic
