@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -137,7 +138,9 @@ class ClinicCalendar:
 # --- Output --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass's __init__ costs four times as much, and a month of a quiet clinic is
+# thousands of slots.
+@dataclass(slots=True)
 class Slot:
     start: datetime
     end: datetime
@@ -198,53 +201,67 @@ class _Window:
     location: int
 
 
+_Spans = tuple[list[float], list[float]]
+
+
 class BusyIndex:
     """Existing appointments as sorted, merged busy spans ``[start, end)`` (buffers included) per
     therapist and per room, in POSIX seconds. It does not depend on the appointment type asked
     about, so it is built once per calendar and serves every query on it (:meth:`build`)."""
 
-    __slots__ = ("_spans",)
+    __slots__ = ("_rooms", "_therapists")
 
-    def __init__(self, spans: dict[tuple[str, int], tuple[list[float], list[float]]]) -> None:
-        self._spans = spans
+    def __init__(self, therapists: dict[int, _Spans], rooms: dict[int, _Spans]) -> None:
+        self._therapists = therapists
+        self._rooms = rooms
 
     @classmethod
     def build(cls, appointments: Iterable[Appointment]) -> BusyIndex:
-        busy: dict[tuple[str, int], list[tuple[float, float]]] = {}
+        by_therapist: defaultdict[int, list[tuple[float, float]]] = defaultdict(list)
+        by_room: defaultdict[int, list[tuple[float, float]]] = defaultdict(list)
         for booked in appointments:
-            b0 = booked.start.timestamp()
-            b1 = booked.end.timestamp()
-            if booked.buffer_before:
-                b0 -= booked.buffer_before.total_seconds()
-            if booked.buffer_after:
-                b1 += booked.buffer_after.total_seconds()
+            span = (
+                booked.start.timestamp() - booked.buffer_before.total_seconds()
+                if booked.buffer_before
+                else booked.start.timestamp(),
+                booked.end.timestamp() + booked.buffer_after.total_seconds()
+                if booked.buffer_after
+                else booked.end.timestamp(),
+            )
             if booked.therapist is not None:
-                busy.setdefault(("t", booked.therapist), []).append((b0, b1))
+                by_therapist[booked.therapist].append(span)
             if booked.room is not None:
-                busy.setdefault(("r", booked.room), []).append((b0, b1))
-        merged: dict[tuple[str, int], tuple[list[float], list[float]]] = {}
-        for key, spans in busy.items():
-            spans.sort()
-            starts: list[float] = []
-            ends: list[float] = []
-            for b0, b1 in spans:
-                if ends and b0 <= ends[-1]:
-                    if b1 > ends[-1]:
-                        ends[-1] = b1
-                else:
-                    starts.append(b0)
-                    ends.append(b1)
-            merged[key] = (starts, ends)
-        return cls(merged)
+                by_room[booked.room].append(span)
+        return cls(
+            {therapist: _merged(spans) for therapist, spans in by_therapist.items()},
+            {room: _merged(spans) for room, spans in by_room.items()},
+        )
 
-    def therapist(self, therapist: int) -> tuple[list[float], list[float]] | None:
-        return self._spans.get(("t", therapist))
+    def therapist(self, therapist: int) -> _Spans | None:
+        return self._therapists.get(therapist)
 
-    def room(self, room: int) -> tuple[list[float], list[float]] | None:
-        return self._spans.get(("r", room))
+    def room(self, room: int) -> _Spans | None:
+        return self._rooms.get(room)
 
 
-def _allows(spans: tuple[list[float], list[float]] | None, start: int, *, reach: int, before: int) -> bool:
+def _merged(spans: list[tuple[float, float]]) -> _Spans:
+    """Sorted, overlapping or touching spans joined: starts and ends, each sorted."""
+    spans.sort()
+    starts: list[float] = []
+    ends: list[float] = []
+    end = -math.inf
+    for b0, b1 in spans:
+        if b0 <= end:
+            if b1 > end:
+                end = ends[-1] = b1
+        else:
+            starts.append(b0)
+            ends.append(b1)
+            end = b1
+    return starts, ends
+
+
+def _allows(spans: _Spans | None, start: int, *, reach: int, before: int) -> bool:
     """Whether a booking from ``start - before`` to ``start + reach`` misses every busy span.
 
     Spans are disjoint and sorted, so only the last one starting before ``start + reach`` can clash:
@@ -405,13 +422,16 @@ def free_slots(
             day += _DAY
     found.sort()
     ids = [t.id for t in calendar.therapists if t.id in engine.therapists]
-    moments: dict[int, datetime] = {}
+    moments: dict[int, datetime] = {}  # therapists share a grid: one datetime per instant
     slots = []
     for start, order, room_id in found:
         moment = moments.get(start)
         if moment is None:
             moment = moments[start] = _utc(start)
-        slots.append(Slot(moment, moment + timedelta(seconds=duration), ids[order], room_id))
+        end = moments.get(start + duration)
+        if end is None:
+            end = moments[start + duration] = _utc(start + duration)
+        slots.append(Slot(moment, end, ids[order], room_id))
     return slots
 
 
