@@ -50,7 +50,7 @@ def test_an_owner_resets_a_members_second_step_and_they_are_told_by_email(
             response = owner.post(f"/settings/members/{member.pk}/second-step/reset/")
         assert response["Location"] == f"/settings/members/{member.pk}/"
     assert not _has_factors(personas.therapist)
-    event = AuditEvent.objects.get(object_type=RESET)
+    event = AuditEvent.objects.get(object_type=RESET, clinic_id=personas.harbour.pk)
     assert (event.action, event.object_id, event.user_id, event.clinic_id) == (
         Action.DELETE,
         str(personas.therapist.pk),
@@ -89,3 +89,19 @@ def test_a_reset_is_refused_to_anyone_but_an_owner_for_another_member_of_their_c
     assert _has_factors(getattr(personas, member))
     assert not AuditEvent.objects.filter(object_type=RESET).exists()
     assert smtp_server.messages == []
+
+
+def test_the_persons_other_clinics_see_the_reset_in_their_audit_trail(login, personas):
+    """The factors belong to the account: Northside, where Tess also works, sees that Harbour's
+    owner removed them."""
+    from mend.clinics.models import Membership, Role
+
+    Membership.objects.create(clinic=personas.northside, user=personas.therapist, role=Role.THERAPIST)
+    with time_machine.travel(timezone.now(), tick=False):
+        _enrol_app(login("therapist"))
+        member = personas.memberships["therapist"]
+        assert login("owner").post(f"/settings/members/{member.pk}/second-step/reset/").status_code == 302
+    seen = AuditEvent.objects.filter(object_type=RESET, object_id=str(personas.therapist.pk))
+    assert sorted(seen.values_list("clinic_id", "user_id")) == sorted(
+        [(personas.harbour.pk, personas.owner.pk), (personas.northside.pk, personas.owner.pk)]
+    )

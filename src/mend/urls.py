@@ -1,5 +1,6 @@
 from django.urls import include, path, re_path
 
+from mend.accounts.urls import member_patterns
 from mend.api import api, unknown_path
 from mend.web import admin_site, views
 
@@ -8,6 +9,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("mend.accounts.urls")),
     path("", include("mend.clinics.urls")),
+    path("settings/members/", include(member_patterns)),
     path("", include("mend.people.urls")),
     path("", include("mend.audit.urls")),
     path("", include("mend.clinical.urls")),

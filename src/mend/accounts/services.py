@@ -345,7 +345,8 @@ def second_step_reset(*, actor: Actor, membership: Membership) -> None:
     """An owner removes a member's second sign-in factors (apps, passkeys, recovery codes), for
     someone who lost their phone or is locked out: they sign in with the password alone and, if
     the clinic requires it, add a factor again before anything else. Audited in the owner's
-    clinic; the person is told by email, so a reset they did not ask for does not go unnoticed.
+    clinic and in the person's other clinics; the person is told by email, so a reset they did
+    not ask for does not go unnoticed.
 
     Only for members of the owner's clinic, and never the owner's own account: their own factors
     change on their account page, behind their password and second step.
@@ -360,6 +361,11 @@ def second_step_reset(*, actor: Actor, membership: Membership) -> None:
     Passkey.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
     audit_record(action=Action.DELETE, object_type=SECOND_STEP_RESET_EVENT, object_id=user.pk)
+    # The factors are the account's, not the clinic's: the person's other clinics see it too.
+    for other in user.memberships.filter(is_active=True).exclude(clinic_id=actor.clinic_id):
+        audit_record(
+            action=Action.DELETE, object_type=SECOND_STEP_RESET_EVENT, object_id=user.pk, clinic_id=other.clinic_id
+        )
     body = render_to_string(
         "accounts/second_step_reset_email.txt",
         {"person": user, "owner": actor.user, "clinic": actor.clinic},

@@ -23,3 +23,9 @@ urlpatterns = [
     path("password/reset/<uidb64>/<token>/", views.password_reset_confirm, name="password_reset_confirm"),
     path("password/reset/done/", views.password_reset_complete, name="password_reset_complete"),
 ]
+
+# A member's page in clinic settings (mounted at /settings/members/): owners reset a member's second step there.
+member_patterns = [
+    path("<int:pk>/", views.member_detail, name="member_detail"),
+    path("<int:pk>/second-step/reset/", views.member_second_step_reset, name="member_second_step_reset"),
+]

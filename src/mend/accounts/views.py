@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.http.request import split_domain_port
 from django.shortcuts import redirect, render
@@ -22,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp.util import random_hex
 
+from mend import access
 from mend.accounts import passkeys, queries, services, sessions
 from mend.accounts.forms import CodeForm, EmailAuthenticationForm, PasswordConfirmForm, TotpEnrolForm
 from mend.accounts.models import User
@@ -410,3 +412,39 @@ def api_token_revoke(request: ActorRequest, pk: int) -> HttpResponse:
     services.api_token_revoke(token=token, by=request.actor.user)
     messages.success(request, f"API token {token.prefix}… revoked: it no longer works.")
     return redirect("account")
+
+
+@actor_required
+@require_http_methods(["GET"])
+def member_detail(request: ActorRequest, pk: int) -> HttpResponse:
+    """A member of the clinic as its owner sees them: role and sign-in factors, and the way to
+    reset their second step."""
+    actor = request.actor
+    access.require_reset_second_step(actor)
+    membership = clinic_queries.membership_or_404(actor, pk)
+    context = {
+        "membership": membership,
+        "factors": queries.factors(membership.user),
+        "is_self": membership.user_id == actor.user.pk,
+    }
+    return render(request, "accounts/member_detail.html", context)
+
+
+@actor_required
+@require_http_methods(["GET", "POST"])
+def member_second_step_reset(request: ActorRequest, pk: int) -> HttpResponse:
+    """Asks first (GET), resets on the confirming POST (``accounts.services.second_step_reset``)."""
+    actor = request.actor
+    access.require_reset_second_step(actor)
+    membership = clinic_queries.membership_or_404(actor, pk)
+    if membership.user_id == actor.user.pk:
+        raise PermissionDenied("Change your own sign-in factors on your account page.")
+    if request.method == "POST":
+        services.second_step_reset(actor=actor, membership=membership)
+        messages.success(
+            request,
+            f"{membership.user}'s second sign-in step was reset: they sign in with their password and "
+            "add a factor again. They have been told by email.",
+        )
+        return redirect("member_detail", pk=membership.pk)
+    return render(request, "accounts/member_second_step_reset.html", {"membership": membership})

@@ -9,12 +9,6 @@ urlpatterns = [
     path("settings/locations/<int:pk>/", views.location_edit, name="location_edit"),
     path("settings/rooms/new/", views.room_edit, name="room_create"),
     path("settings/rooms/<int:pk>/", views.room_edit, name="room_edit"),
-    path("settings/members/<int:pk>/", views.member_detail, name="member_detail"),
-    path(
-        "settings/members/<int:pk>/second-step/reset/",
-        views.member_second_step_reset,
-        name="member_second_step_reset",
-    ),
     # No sign-in: the emailed link is the credential (Django's reset-token check).
     path("invitation/<uidb64>/<token>/", views.invitation_accept, name="invitation_accept"),
 ]

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -12,8 +12,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from mend import access
-from mend.accounts import queries as account_queries
-from mend.accounts import services as account_services
 from mend.clinics import queries, services
 from mend.clinics.forms import ClinicSettingsForm, InvitationPasswordForm, LocationForm, RoomForm
 from mend.platform.http import ActorRequest
@@ -102,42 +100,6 @@ def room_edit(request: ActorRequest, pk: int | None = None) -> HttpResponse:
             return redirect("clinic_settings")
     status = 400 if form.is_bound else 200
     return render(request, "clinics/room_form.html", {"form": form, "room": room}, status=status)
-
-
-@actor_required
-@require_http_methods(["GET"])
-def member_detail(request: ActorRequest, pk: int) -> HttpResponse:
-    """A member of the clinic as its owner sees them: role and sign-in factors, and the way to
-    reset their second step."""
-    actor = request.actor
-    access.require_reset_second_step(actor)
-    membership = queries.membership_or_404(actor, pk)
-    context = {
-        "membership": membership,
-        "factors": account_queries.factors(membership.user),
-        "is_self": membership.user_id == actor.user.pk,
-    }
-    return render(request, "clinics/member_detail.html", context)
-
-
-@actor_required
-@require_http_methods(["GET", "POST"])
-def member_second_step_reset(request: ActorRequest, pk: int) -> HttpResponse:
-    """Asks first (GET), resets on the confirming POST (``accounts.services.second_step_reset``)."""
-    actor = request.actor
-    access.require_reset_second_step(actor)
-    membership = queries.membership_or_404(actor, pk)
-    if membership.user_id == actor.user.pk:
-        raise PermissionDenied("Change your own sign-in factors on your account page.")
-    if request.method == "POST":
-        account_services.second_step_reset(actor=actor, membership=membership)
-        messages.success(
-            request,
-            f"{membership.user}'s second sign-in step was reset: they sign in with their password and "
-            "add a factor again. They have been told by email.",
-        )
-        return redirect("member_detail", pk=membership.pk)
-    return render(request, "clinics/member_second_step_reset.html", {"membership": membership})
 
 
 class InvitationAcceptView(auth_views.PasswordResetConfirmView):
