@@ -180,10 +180,10 @@ def local_instant(day: date, wall: time, zone: ZoneInfo) -> int:
     return high
 
 
-def _ts(moment: datetime) -> int:
+def _ts(moment: datetime) -> float:
     if moment.tzinfo is None:
         raise ValueError("availability needs aware datetimes")
-    return int(moment.timestamp())
+    return moment.timestamp()
 
 
 def _seconds(span: timedelta) -> int:
@@ -261,7 +261,7 @@ def _merged(spans: list[tuple[float, float]]) -> _Spans:
     return starts, ends
 
 
-def _allows(spans: _Spans | None, start: int, *, reach: int, before: int) -> bool:
+def _allows(spans: _Spans | None, start: float, *, reach: int, before: int) -> bool:
     """Whether a booking from ``start - before`` to ``start + reach`` misses every busy span.
 
     Spans are disjoint and sorted, so only the last one starting before ``start + reach`` can clash:
@@ -274,11 +274,11 @@ def _allows(spans: _Spans | None, start: int, *, reach: int, before: int) -> boo
 
 
 class _Engine:
-    """One query's precomputed state: windows per therapist and day, forbidden starts per resource."""
+    """One query's state: the type's sizes in seconds, suitable rooms by location, closures, the busy
+    index, and working windows per therapist and day worked out on demand."""
 
     def __init__(self, *, calendar: ClinicCalendar, kind: AppointmentType, busy: BusyIndex | None) -> None:
         self.zone = _zone(calendar.zone)
-        self.kind = kind
         self.duration = _seconds(kind.duration)
         if self.duration <= 0:
             raise ValueError("an appointment type needs a positive duration")
@@ -306,7 +306,8 @@ class _Engine:
 
     def _span(self, when: Interval | DateSpan) -> tuple[int, int]:
         if isinstance(when, Interval):
-            return _ts(when.start), _ts(when.end)
+            # Outward to whole seconds: a cut never shrinks.
+            return math.floor(_ts(when.start)), math.ceil(_ts(when.end))
         return self._instant(when.first, time(0)), self._instant(when.last + _DAY, time(0))
 
     def windows(self, therapist: Therapist, day: date) -> list[_Window]:
@@ -397,7 +398,7 @@ def free_slots(
     if last < first:
         return []
     engine = _Engine(calendar=calendar, kind=appointment_type, busy=busy)
-    not_before = _ts(now)
+    not_before = math.ceil(_ts(now))  # starts are whole seconds
     found: list[tuple[int, int, int]] = []
     duration, reach, before = engine.duration, engine.reach, engine.before
     rooms_at = {location: engine.room_spans(location) for location in engine.rooms_at}

@@ -177,6 +177,10 @@ def test_no_slot_before_now_and_the_grid_keeps_its_alignment():
     now = at(DAY, 11, 7)
     starts = local_starts(slots_on(calendar(), treatment(), now=now))
     assert starts[0] == "11:15"
+    # Half a second after 11:15, 11:15 has passed.
+    assert (
+        local_starts(slots_on(calendar(), treatment(), now=at(DAY, 11, 15) + timedelta(milliseconds=500)))[0] == "11:30"
+    )
     assert (
         booking_conflict(
             calendar=calendar(), appointment_type=treatment(), start=at(DAY, 11), therapist=1, room=10, now=now
