@@ -217,6 +217,8 @@ class BusyIndex:
 
     @classmethod
     def build(cls, appointments: Iterable[Appointment]) -> BusyIndex:
+        """Appointments in any order; ordered by start (as a database hands them over from an index)
+        the sort inside costs next to nothing."""
         by_therapist: defaultdict[int, list[tuple[float, float]]] = defaultdict(list)
         by_room: defaultdict[int, list[tuple[float, float]]] = defaultdict(list)
         for booked in appointments:

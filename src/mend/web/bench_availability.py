@@ -78,6 +78,7 @@ def scenario(
                 buffer_after=timedelta(minutes=10),
             )
         )
+    booked.sort(key=lambda a: a.start)  # as the scheduling query will order them (an index on start)
     calendar = av.ClinicCalendar(zone=ZONE, therapists=tuple(people), rooms=room_list, appointments=tuple(booked))
     kind = av.AppointmentType(
         duration=timedelta(minutes=60),
