@@ -4,14 +4,11 @@ throttling, password reset over real SMTP, and switching clinics."""
 from __future__ import annotations
 
 import re
-import socket
 from datetime import date, datetime
-from email import message_from_bytes, policy
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from aiosmtpd.controller import Controller
 from django.test import override_settings
 
 from mend.audit.models import Action, AuditEvent
@@ -256,39 +253,7 @@ def test_failed_and_successful_sign_ins_are_audited(client, personas):
 # --- Password reset by email over real SMTP ---------------------------------------------------
 
 
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=policy.default)))
-        return "250 Message accepted for delivery"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server():
-    inbox = _Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    try:
-        with override_settings(
-            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-            EMAIL_HOST="127.0.0.1",
-            EMAIL_PORT=controller.port,
-            EMAIL_HOST_USER="",
-            EMAIL_HOST_PASSWORD="",
-            EMAIL_USE_TLS=False,
-            EMAIL_USE_SSL=False,
-        ):
-            yield inbox
-    finally:
-        controller.stop()
+# The `smtp_server` fixture (tests/conftest.py) is a real aiosmtpd server Django sends to.
 
 
 def test_password_reset_through_a_real_smtp_server(client, personas, smtp_server):
