@@ -455,24 +455,28 @@ print(json.dumps({{"invitation": reverse("invitation_accept", args=[uid, invitat
 
 # Demo objects whose pages a link from the first instance of a route may not reach: the chart with the
 # most notes (notes, addenda, assessments, goals, home program), a chart with an active finding (to
-# mark resolved), a therapist with a certification, and the demo's draft note, which only its author
-# may edit.
+# mark resolved), a therapist with a certification, the owner's confirmation before resetting a
+# member's second step (linked only once the member has one), and the demo's draft note, which only
+# its author may edit.
 SEEDS = """
 import json
 from django.db.models import Count
 from mend.clinical.models import Episode, ScreeningFinding, TreatmentNote
+from mend.clinics.models import Membership
 from mend.people.models import TherapistProfile
 harbour = {"clinic__slug": "harbour"}
 mine = Episode.objects.filter(**harbour, therapist__user__email="therapist1@example.org")
 rich = mine.annotate(n=Count("notes")).order_by("-n", "pk").first()
 flagged = ScreeningFinding.objects.filter(episode__in=mine, resolved_on=None).order_by("pk").first()
 certified = TherapistProfile.objects.filter(**harbour, certifications__isnull=False).order_by("pk").first()
+member = Membership.objects.get(clinic__slug="harbour", user__email="therapist1@example.org")
 draft = TreatmentNote.objects.filter(episode__clinic__slug="harbour", status="draft").order_by("pk").first()
 print(json.dumps({
     "paths": [
         f"/episodes/{rich.pk}/",
         *([f"/episodes/{flagged.episode_id}/"] if flagged else []),
         *([f"/therapists/{certified.pk}/"] if certified else []),
+        f"/settings/members/{member.pk}/second-step/reset/",
     ],
     "draft": [draft.episode.therapist.user.email, f"/notes/{draft.pk}/edit/"] if draft else None,
 }))
