@@ -100,6 +100,8 @@ INSTALLED_APPS = [
     "mend.people",
     "mend.clinical",
     "mend.outcomes",
+    "mend.outbox",
+    "mend.scheduling",
     "mend.audit",
     "mend.web",
     "mend.demo",
@@ -116,6 +118,8 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -298,6 +302,30 @@ EMAIL_BACKEND = env_str(
 )
 # Where the file backend (EMAIL_BACKEND=django.core.mail.backends.filebased.EmailBackend) writes mail.
 EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
+
+# --- Background work ------------------------------------------------------------------
+# Tasks are written against Django's task API (the django-tasks backport on Django 5.2) and run
+# by `mend worker`. The database backend keeps them in Mend's own database, so a clinic runs no
+# broker; MEND_TASKS_BACKEND=rq moves the same tasks to RQ on Redis (MEND_REDIS_URL) when one
+# machine is no longer enough. docs/architecture.md, "Background work".
+MEND_TASKS_BACKEND = env_choice("MEND_TASKS_BACKEND", "database", ("database", "rq"))
+MEND_REDIS_URL = env_str("MEND_REDIS_URL", "redis://localhost:6379/0")
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_rq.RQBackend" if MEND_TASKS_BACKEND == "rq" else "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    }
+}
+RQ_QUEUES = {"default": {"URL": MEND_REDIS_URL}}
+# RQ's workers must load jobs as django-tasks-rq's Job, which calls the task.
+RQ = {"JOB_CLASS": "django_tasks_rq.Job"}
+if MEND_TASKS_BACKEND == "rq":
+    INSTALLED_APPS.append("django_rq")
+# Text messages (reminders) go through this backend, chosen like EMAIL_BACKEND (mend.platform.sms).
+MEND_SMS_BACKEND = env_str(
+    "MEND_SMS_BACKEND",
+    "mend.platform.sms.LocmemBackend" if MEND_ENV == "test" else "mend.platform.sms.ConsoleBackend",
+)
 
 # --- Internationalisation and time ----------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -205,3 +205,41 @@ def intake_answers(*yes: str) -> dict[str, bool]:
     unknown = set(yes) - set(catalogue().rules)
     assert not unknown, f"not catalogue questions: {sorted(unknown)}"
     return {rule_id: rule_id in yes for rule_id in catalogue().rules}
+
+
+@dataclass
+class Schedule:
+    """Harbour's calendar for scheduling tests: both therapists work every day 09:00–17:00."""
+
+    treatment: Any  # scheduling.AppointmentType: 60 min, 15 min buffer after, needs a table
+    initial: Any  # 30 min, no buffer
+    room2: Room
+
+
+def build_schedule(p: Personas) -> Schedule:
+    """Working hours, a second room and two appointment types in Harbour (the personas' clinic)."""
+    from datetime import time
+
+    from mend.scheduling.models import AppointmentType, WorkingHours
+
+    room2 = Room.objects.create(clinic=p.harbour, location=p.location, name="Room 2")
+    for name in ("therapist", "therapist2"):
+        for weekday in range(7):
+            WorkingHours.objects.create(
+                clinic=p.harbour,
+                therapist=p.memberships[name],
+                location=p.location,
+                weekday=weekday,
+                start=time(9),
+                end=time(17),
+            )
+    treatment = AppointmentType.objects.create(
+        clinic=p.harbour, name="Treatment 60", duration_minutes=60, buffer_after_minutes=15, room_capability="table"
+    )
+    initial = AppointmentType.objects.create(
+        clinic=p.harbour, name="Initial consultation", kind="initial", duration_minutes=30
+    )
+    therapists = [p.memberships["therapist"], p.memberships["therapist2"]]
+    treatment.therapists.set(therapists)
+    initial.therapists.set(therapists)
+    return Schedule(treatment=treatment, initial=initial, room2=room2)

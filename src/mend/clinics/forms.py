@@ -6,7 +6,7 @@ from django import forms
 from django.contrib.auth.forms import SetPasswordForm
 from django.db.models import QuerySet
 
-from mend.clinics.models import Clinic, Location, Room
+from mend.clinics.models import Clinic, Location, Room, RoomCapability
 from mend.clinics.validators import country_choices, currency_choices, timezone_choices
 
 
@@ -30,9 +30,16 @@ class LocationForm(forms.ModelForm):
 
 
 class RoomForm(forms.ModelForm):
+    capabilities = forms.MultipleChoiceField(
+        choices=RoomCapability.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="What appointment types may need of this room.",
+    )
+
     class Meta:
         model = Room
-        fields = ["name", "location", "is_active"]
+        fields = ["name", "location", "capabilities", "is_active"]
         labels = {"is_active": "In use"}
 
     def __init__(self, *args: Any, locations: QuerySet[Location], **kwargs: Any) -> None:

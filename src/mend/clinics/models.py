@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -56,12 +57,24 @@ class Location(models.Model):
         return ", ".join(p for p in parts if p)
 
 
+class RoomCapability(models.TextChoices):
+    TABLE = "table", "Treatment table"
+    HYDROTHERAPY = "hydrotherapy", "Hydrotherapy"
+    ACCESSIBLE = "accessible", "Wheelchair accessible"
+
+
+def _default_room_capabilities() -> list[str]:
+    return [RoomCapability.TABLE.value]
+
+
 class Room(models.Model):
     # The clinic is stored again beside the location so every query can be scoped by clinic
     # without a join, and so the table can later be distributed by clinic.
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="rooms")
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="rooms")
     name = models.CharField(max_length=80)
+    # What an appointment type may require of the room (RoomCapability values).
+    capabilities = models.JSONField(default=_default_room_capabilities, blank=True)
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -72,6 +85,12 @@ class Room(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.location.name})"
+
+    def clean(self) -> None:
+        known = set(RoomCapability.values)
+        if not isinstance(self.capabilities, list) or not all(c in known for c in self.capabilities):
+            raise ValidationError({"capabilities": f"Capabilities are any of: {', '.join(sorted(known))}."})
+        self.capabilities = sorted(set(self.capabilities))
 
 
 class Membership(models.Model):

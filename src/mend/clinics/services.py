@@ -26,7 +26,7 @@ from mend.writes import apply_fields
 
 CLINIC_FIELDS = {"name", "timezone", "country", "currency", "require_staff_mfa"}
 LOCATION_FIELDS = {"name", "street", "city", "region", "postal_code", "phone", "is_active"}
-ROOM_FIELDS = {"name", "location", "is_active"}
+ROOM_FIELDS = {"name", "location", "capabilities", "is_active"}
 
 
 @transaction.atomic

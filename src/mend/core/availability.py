@@ -180,6 +180,28 @@ def local_instant(day: date, wall: time, zone: ZoneInfo) -> int:
     return high
 
 
+class NonexistentTime(ValueError):
+    """A local wall time that the clock skips (the spring-forward gap)."""
+
+
+def exact_local(day: date, wall: time, zone: str) -> datetime:
+    """``wall`` on local ``day`` as an aware datetime in ``zone``; the earlier one when ambiguous.
+
+    Raises :class:`NonexistentTime` with a sentence for a person when the time does not exist that
+    day: someone asking for 02:30 on a spring-forward morning means a time that never comes, and
+    silently booking 03:30 instead would bring them an hour late.
+    """
+    tz = _zone(zone)
+    naive = datetime.combine(day, wall)
+    moment = naive.replace(tzinfo=tz, fold=0)
+    if moment.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
+        raise NonexistentTime(
+            f"{wall:%H:%M} does not exist on {day:%-d %B %Y} in {zone}: the clocks go forward that night. "
+            "Choose a time outside the skipped hour."
+        )
+    return moment
+
+
 def _ts(moment: datetime) -> float:
     if moment.tzinfo is None:
         raise ValueError("availability needs aware datetimes")
@@ -521,11 +543,13 @@ __all__ = [
     "DateSpan",
     "ExtraHours",
     "Interval",
+    "NonexistentTime",
     "Room",
     "Slot",
     "Therapist",
     "WeeklyHours",
     "booking_conflict",
+    "exact_local",
     "free_slots",
     "is_free",
     "local_instant",

@@ -1,0 +1,1 @@
+"""Scheduling: working hours, rooms' capabilities, appointment types, appointments and the calendar."""
