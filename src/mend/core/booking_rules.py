@@ -88,10 +88,10 @@ BOOK = Verdict(Outcome.BOOK)
 
 def _span_words(span: timedelta) -> str:
     """``24 hours``, ``2 days``, ``1 hour 30 minutes``: the notice as a clinic would state it."""
-    minutes = int(span.total_seconds()) // 60
+    minutes = -(-int(span.total_seconds()) // 60)  # rounded up: never state less notice than is asked
     days, rest = divmod(minutes, 24 * 60)
-    if days and not rest:
-        return f"{days} day{'s' * (days != 1)}"
+    if days >= 2 and not rest:  # a clinic says "24 hours", but "2 days"
+        return f"{days} days"
     hours, minutes = divmod(minutes, 60)
     parts = [f"{hours} hour{'s' * (hours != 1)}"] if hours else []
     parts += [f"{minutes} minute{'s' * (minutes != 1)}"] if minutes or not hours else []
