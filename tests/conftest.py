@@ -13,7 +13,11 @@ for or not: a module whose tests need an empty database keeps them in a module o
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import subprocess
+import time
 from collections.abc import Callable, Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -21,6 +25,7 @@ from typing import TypeVar
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.core.management import call_command
 from django.db import connection, transaction
 from django.test import Client as HttpClient
 from django.test import override_settings
@@ -185,3 +190,93 @@ def smtp_server() -> Iterator[Inbox]:
             yield inbox
     finally:
         controller.stop()
+
+
+# --- Background work (mend worker, docs/architecture.md "Background work") --------------------
+
+
+@pytest.fixture
+def sms_outbox() -> Iterator[list]:
+    """The text messages the test profile's locmem SMS backend sent during this test, oldest first."""
+    from mend.platform import sms
+
+    sms.outbox.clear()
+    yield sms.outbox
+    sms.outbox.clear()
+
+
+@pytest.fixture
+def run_worker() -> Callable[..., None]:
+    """``run_worker()``: `mend worker --burst` in this process, on this test's database connection.
+
+    Every task due is run before it returns, so a test enqueues, runs the worker and then looks
+    at the effect. It works for the database backend (the test profile's) and, with ``rq_backend``,
+    for RQ.
+    """
+
+    def _run(*args: str) -> None:
+        call_command("worker", "--burst", *args, verbosity=0)
+
+    return _run
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A throwaway Redis (Debian's redis-server) on a free port for this session; its URL.
+
+    Tests that need it are skipped on a machine without redis-server, except in CI
+    (REQUIRE_POSTGRES=1, see .ci/run), where they fail instead.
+    """
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail("redis-server is not installed (apt-get install redis-server), and CI requires it")
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    directory = tmp_path_factory.mktemp("redis")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    # No persistence and no config file: nothing outlives the session or touches the system's Redis.
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory), "--save", ""]
+    args += ["--appendonly", "no", "--daemonize", "no", "--logfile", str(directory / "redis.log")]
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as probe:
+                    probe.sendall(b"PING\r\n")
+                    if probe.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                log = directory / "redis.log"
+                pytest.fail(f"redis-server did not start: {log.read_text() if log.exists() else 'no log'}")
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def rq_backend(redis_server: str) -> Iterator[str]:
+    """Tasks go to RQ on the session's real Redis for this test (MEND_TASKS_BACKEND=rq); its URL.
+
+    The worker is RQ's SimpleWorker here, which runs jobs in this process rather than in a forked
+    child: only this connection sees the test's rows, which are never committed.
+    """
+    import redis
+
+    with override_settings(
+        TASKS={"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}},
+        RQ_QUEUES={"default": {"URL": redis_server}},
+        RQ={"JOB_CLASS": "django_tasks_rq.Job", "WORKER_CLASS": "rq.worker.SimpleWorker"},
+    ):
+        yield redis_server
+    redis.Redis.from_url(redis_server).flushdb()
