@@ -259,6 +259,8 @@ def _series_clash(
     return None
 
 
+# booking_conflict's words for a reason that belongs to the room, not the therapist or the time
+# (test_any_room_prefers_the_therapists_reason_to_a_room_elsewhere fails if they drift apart).
 _ROOM_REASONS = (
     "The room is at another location than the therapist works then.",
     "The room is booked then (buffers included).",

@@ -281,6 +281,27 @@ def test_any_room_reports_the_therapists_reason_when_no_room_would_do():
     assert checks[0].conflict == "The room is booked then (buffers included)."
 
 
+def test_any_room_prefers_the_therapists_reason_to_a_room_elsewhere():
+    # Room 11 is at another location: its reason says nothing about why room 10 will not do.
+    rooms = (Room(id=10, location=1), Room(id=11, location=2))
+    sessions = weekly(date(2026, 12, 1), time(10), 1)
+    start = sessions[0].start
+
+    def only_check(*booked):
+        cal = calendar(appointments=booked, rooms=rooms)
+        return check_series(
+            calendar=cal, appointment_type=TREATMENT, therapist=1, room=None, occurrences=sessions, now=LONG_AGO
+        )[0]
+
+    assert only_check(Appointment(start, start + HOUR, therapist=1, room=None)).conflict == (
+        "The therapist has another appointment then (buffers included)."
+    )
+    assert only_check(Appointment(start, start + HOUR, therapist=None, room=10)).conflict == (
+        "No suitable room is free then (each is booked or at another location)."
+    )
+    assert only_check().room == 10
+
+
 def test_a_gap_session_and_a_past_session_are_reported_in_the_check():
     sessions = weekly(date(2026, 3, 1), time(2, 30), 3)
     night = calendar(hours=(time(0), time(6)))
