@@ -227,3 +227,23 @@ def test_bookings_across_the_dst_change_keep_their_local_time(personas, schedule
     after.refresh_from_db()
     assert after.starts_at - before.starts_at == timedelta(days=2, hours=1)  # read back in UTC
     assert [a.starts_at.astimezone(ZoneInfo(ZONE)).time() for a in (before, after)] == [time(10), time(10)]
+
+
+def test_an_appointment_over_the_fall_back_hour_lasts_its_real_duration(personas, schedule):
+    # 90 minutes from 01:30 EDT on 2027-11-07 end at 02:00 EST: an hour and a half, not two and a half.
+    long = schedule.treatment
+    long.duration_minutes, long.buffer_after_minutes = 90, 0
+    long.save()
+
+    HoursException.objects.create(
+        clinic=personas.harbour,
+        therapist=personas.memberships["therapist"],
+        day=date(2027, 11, 7),
+        kind="extra",
+        location=personas.location,
+        start=time(0),
+        end=time(4),
+    )
+    appointment = book(personas, schedule, at(1, 30, day=date(2027, 11, 7)))
+    assert appointment.ends_at - appointment.starts_at == timedelta(minutes=90)
+    assert appointment.ends_at.astimezone(ZoneInfo(ZONE)).time() == time(2)

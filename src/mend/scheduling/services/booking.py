@@ -23,7 +23,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -153,11 +153,14 @@ def _conflict(
     return (about_time[0] if about_time else "No suitable room is free then."), None
 
 
-def _validate_start(starts_at: datetime) -> None:
+def _validate_start(starts_at: datetime) -> datetime:
+    """The start in UTC. Python adds a timedelta to a zoned datetime on the wall clock, so an end
+    computed from a local start across a DST change would be an hour off; in UTC it is exact."""
     if timezone.is_naive(starts_at):
         raise ValidationError({"start": "Give the start with its UTC offset, e.g. 2026-12-01T10:00:00-05:00."})
     if starts_at.second or starts_at.microsecond:
         raise ValidationError({"start": "Appointments start on a whole minute."})
+    return starts_at.astimezone(UTC)
 
 
 def _save(appointment: Appointment) -> None:
@@ -206,7 +209,7 @@ def appointment_book(
     ):
         if row is not None and row.clinic_id != clinic.pk:
             raise ValidationError({name: "Not found in this clinic."})
-    _validate_start(starts_at)
+    starts_at = _validate_start(starts_at)
     if not appointment_type.is_active:
         raise ValidationError({"appointment_type": "This appointment type is no longer offered."})
     if not therapist.is_active or therapist.role != Role.THERAPIST:
@@ -292,7 +295,7 @@ def appointment_move(
     """Move an appointment to another time (therapist, room): the same checks as booking, itself excluded."""
     if actor is not None:
         _require_staff(actor)
-    _validate_start(starts_at)
+    starts_at = _validate_start(starts_at)
     current = _locked(appointment)
     _require_changeable(current)
     clinic = current.clinic
