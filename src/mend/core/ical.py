@@ -23,6 +23,7 @@ see, cancellation included, or calendar apps keep the old version.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import socket
@@ -258,9 +259,9 @@ def busy_from_feed(
     - Recurrences are expanded: RRULE, RDATE, EXDATE, and occurrences moved by RECURRENCE-ID.
     - Events marked ``TRANSP:TRANSPARENT`` (shown as free) or ``STATUS:CANCELLED`` are not busy;
       tentative ones are. Only VEVENTs count (not tasks or journal entries).
-    - An all-day event makes the whole local day busy, midnight to midnight in ``zone`` (the
-      calendar's zone, or the clinic's); floating times (no zone) are read in ``zone`` too, and so
-      are times when the calendar names its zone only in ``X-WR-TIMEZONE`` (Google's exports).
+    - An all-day event makes the whole local day busy, midnight to midnight, and a floating time
+      (one without a zone) is local wall time: both in the zone the calendar names in
+      ``X-WR-TIMEZONE`` (Google and Apple exports), else in ``zone`` (pass the clinic's).
     - An event with no duration is not busy.
 
     **The contract with the caller**: an external calendar only ever *adds* busy time. When this
@@ -279,6 +280,11 @@ def busy_from_feed(
         calendar = Calendar.from_ical(text)
         if calendar.name != "VCALENDAR":
             raise FeedError(f"expected a VCALENDAR, got {calendar.name}")
+        named = str(calendar.get("X-WR-TIMEZONE", "")).strip()
+        if named:
+            # recurring-ical-events reads floating times in it (x-wr-timezone); all-day events follow.
+            with contextlib.suppress(ValueError):
+                tz = _zone(named)
         spans: list[tuple[int, int]] = []
         query = recurring_ical_events.of(calendar, components=["VEVENT"])
         # Occurrences come in order of start, so the walk stops soon after the window and an endless

@@ -294,6 +294,14 @@ def test_all_day_events_follow_the_zone_given():
     assert busy == [Interval(utc(2026, 11, 6), utc(2026, 11, 7))]
 
 
+def test_all_day_events_follow_the_zone_the_calendar_names():
+    text = GOOGLE_FEED.replace("X-WR-TIMEZONE:America/Toronto", "X-WR-TIMEZONE:Europe/London")
+
+    busy = busy_from_feed(text, start=utc(2026, 11, 5), end=utc(2026, 11, 8), zone=ZONE)
+
+    assert busy == [Interval(utc(2026, 11, 6), utc(2026, 11, 7))]
+
+
 def test_floating_times_are_read_in_the_zone_given():
     text = GOOGLE_FEED.replace(
         "DTSTART:20261104T150000Z\nDTEND:20261104T160000Z", "DTSTART:20261104T090000\nDTEND:20261104T100000"
@@ -401,6 +409,11 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == "/missing":
             self.send_error(404)
             return
+        if self.path == "/moved":
+            self.send_response(301)
+            self.send_header("Location", "/calendar.ics")
+            self.end_headers()
+            return
         if self.path == "/redirect":
             self.send_response(302)
             self.send_header("Location", "ftp://127.0.0.1/calendar.ics")
@@ -427,6 +440,7 @@ def server() -> Iterator[str]:
     _Handler.release.clear()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     httpd.daemon_threads = True
+    httpd.handle_error = lambda request, client_address: None  # a client that gave up: the test's point
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -440,6 +454,10 @@ def test_fetch_returns_the_calendar(server):
 
     assert body == GOOGLE_FEED.encode()
     assert busy_from_feed(body, start=WINDOW_START, end=WINDOW_END, zone=ZONE)
+
+
+def test_fetch_follows_a_redirect(server):
+    assert fetch_feed(f"{server}/moved", timeout=5, max_bytes=100_000, allow_private=True) == GOOGLE_FEED.encode()
 
 
 def test_fetch_that_times_out_is_a_feed_error(server):
