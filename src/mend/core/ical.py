@@ -370,10 +370,14 @@ def fetch_feed(
         parts = parts._replace(scheme="https")
     elif scheme not in ("http", "https"):
         raise FeedError(f"the calendar address must start with https:// (got {scheme or 'no scheme'})")
+    try:
+        port = parts.port
+    except ValueError as error:
+        raise FeedError("the calendar address has a bad port") from error
     if not parts.hostname:
         raise FeedError("the calendar address has no host")
     if not allow_private:
-        _check_host(parts.hostname, parts.port)
+        _check_host(parts.hostname, port)
     opener = urllib.request.OpenerDirector()
     for handler in (
         _GuardedHTTPHandler(allow_private),

@@ -483,9 +483,16 @@ def test_fetch_does_not_follow_a_redirect_out_of_http(server):
 
 @pytest.mark.parametrize(
     "url",
-    ["file:///etc/passwd", "ftp://example.org/cal.ics", "gopher://127.0.0.1/", "javascript:alert(1)", "https://"],
+    [
+        "file:///etc/passwd",
+        "ftp://example.org/cal.ics",
+        "gopher://127.0.0.1/",
+        "javascript:alert(1)",
+        "https://",
+        "https://example.org:http/",
+    ],
 )
-def test_fetch_refuses_other_schemes(url):
+def test_fetch_refuses_other_schemes_and_malformed_addresses(url):
     with pytest.raises(FeedError):
         fetch_feed(url, timeout=1, max_bytes=1000)
 
