@@ -247,3 +247,40 @@ def test_an_appointment_over_the_fall_back_hour_lasts_its_real_duration(personas
     appointment = book(personas, schedule, at(1, 30, day=date(2027, 11, 7)))
     assert appointment.ends_at - appointment.starts_at == timedelta(minutes=90)
     assert appointment.ends_at.astimezone(ZoneInfo(ZONE)).time() == time(2)
+
+
+def test_online_minimum_notice_holds_to_the_second(personas, schedule):
+    schedule.treatment.min_notice_minutes = 120
+    schedule.treatment.save()
+    online = Appointment.Channel.ONLINE
+    with pytest.raises(BookingConflict, match="notice"):
+        book(personas, schedule, at(10), channel=online, now=at(8) + timedelta(seconds=1))
+    assert book(personas, schedule, at(10), channel=online, now=at(8) - timedelta(seconds=1)).starts_at == at(10)
+    # Staff book at short notice: the rule is for clients booking themselves.
+    assert book(personas, schedule, at(12), who="therapist2", now=at(11, 59)).starts_at == at(12)
+
+
+def test_the_daily_cap_counts_every_active_appointment_of_the_day(personas, schedule):
+    schedule.initial.daily_cap = 2
+    schedule.initial.save()
+    kind = schedule.initial
+    book(personas, schedule, at(9), appointment_type=kind)
+    book(personas, schedule, at(10), appointment_type=kind)
+    with pytest.raises(BookingConflict, match="at most 2"):
+        book(personas, schedule, at(11), appointment_type=kind)
+    assert book(personas, schedule, at(11), appointment_type=kind, who="therapist2").starts_at == at(11)
+
+
+def test_a_new_client_online_for_a_by_request_type_gets_a_request(personas, schedule):
+    schedule.initial.audience = "new_by_request"
+    schedule.initial.save()
+    asked = book(
+        personas,
+        schedule,
+        at(10),
+        appointment_type=schedule.initial,
+        channel=Appointment.Channel.ONLINE,
+        returning_client=False,
+        actor=None,
+    )
+    assert asked.status == AppointmentStatus.REQUESTED

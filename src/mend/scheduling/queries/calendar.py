@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from mend.clinics.models import Room as RoomRow
 from mend.core import availability as av
+from mend.core.booking_rules import Audience, BookingRules
 from mend.platform import clock
 from mend.scheduling.models import (
     ACTIVE_STATUSES,
@@ -32,6 +33,11 @@ from mend.scheduling.models import (
 # Buffers are at most two hours each (AppointmentType's validators); a day either side covers
 # them, hours that run past midnight and the zone's offset.
 _MARGIN = timedelta(days=1)
+_AUDIENCE = {
+    AppointmentType.Audience.ANYONE: Audience.ANYONE,
+    AppointmentType.Audience.RETURNING: Audience.RETURNING_ONLY,
+    AppointmentType.Audience.NEW_BY_REQUEST: Audience.NEW_BY_REQUEST,
+}
 
 
 def window(zone: str, first: date, last: date) -> tuple[datetime, datetime]:
@@ -54,6 +60,28 @@ def appointment_type_value(kind: AppointmentType, therapists: Collection[int] | 
         buffer_after=timedelta(minutes=kind.buffer_after_minutes),
         room_capability=kind.room_capability or None,
     )
+
+
+def booking_rules_of(kind: AppointmentType) -> BookingRules:
+    """The type's booking rules as the pure core's value (``mend.core.booking_rules``)."""
+    return BookingRules(
+        min_notice=timedelta(minutes=kind.min_notice_minutes),
+        horizon_days=kind.horizon_days,
+        same_day=kind.same_day,
+        audience=_AUDIENCE[AppointmentType.Audience(kind.audience)],
+        daily_cap=kind.daily_cap,
+    )
+
+
+def booked_that_day(*, therapist_id: int, zone: str, day: date, exclude: int | None = None) -> int:
+    """The therapist's active appointments on local ``day`` (the daily cap's count), one left out."""
+    start, end = window(zone, day, day)
+    found = Appointment.objects.filter(
+        therapist_id=therapist_id, status__in=ACTIVE_STATUSES, starts_at__gte=start, starts_at__lt=end
+    )
+    if exclude is not None:
+        found = found.exclude(pk=exclude)
+    return found.count()
 
 
 def clinic_calendar(

@@ -33,12 +33,13 @@ from mend.audit.models import Action
 from mend.audit.services import audit_record
 from mend.clinics.models import Clinic, Membership, Room
 from mend.core import availability as av
+from mend.core.booking_rules import Outcome, check_booking_rules
 from mend.people.models import Client
 from mend.platform import clock
 from mend.platform.actor import Actor
 from mend.platform.roles import Role
 from mend.scheduling.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, AppointmentType
-from mend.scheduling.queries.calendar import appointment_type_value, clinic_calendar
+from mend.scheduling.queries.calendar import appointment_type_value, booked_that_day, booking_rules_of, clinic_calendar
 
 # The first key of the advisory lock that serialises one clinic's bookings (PostgreSQL); the
 # second is the clinic. Distinct from the audit chain's key.
@@ -189,6 +190,7 @@ def appointment_book(
     series_id: uuid.UUID | None = None,
     client_notes: str = "",
     hold_token: str = "",
+    returning_client: bool = True,
     now: datetime | None = None,
 ) -> Appointment:
     """Book one appointment, or raise :class:`BookingConflict` / ``ValidationError`` naming the field.
@@ -198,6 +200,11 @@ def appointment_book(
     actor's loaders (or the public booking's), so they are the clinic's; this checks it again.
     ``status`` may be ``requested`` (a new client's request the clinic approves): a request holds
     no time and is checked again when approved.
+
+    The type's booking rules (``mend.core.booking_rules``) apply here too: online, the minimum
+    notice, horizon, same-day and audience rules (a new client for a by-request type gets a
+    ``requested`` appointment whatever ``status`` asked — read the returned status); for everyone
+    the therapist's daily cap, unless an owner overrides.
     """
     if actor is not None:
         _require_staff(actor)
@@ -233,6 +240,22 @@ def appointment_book(
     )
     if reason is not None:
         raise BookingConflict(reason)
+    if not override:
+        verdict = check_booking_rules(
+            rules=booking_rules_of(appointment_type),
+            start=starts_at,
+            now=now,
+            zone=clinic.timezone,
+            returning_client=returning_client,
+            booked_that_day=booked_that_day(
+                therapist_id=therapist.pk, zone=clinic.timezone, day=clock.local_date(starts_at, clinic.timezone)
+            ),
+            by_staff=not online,
+        )
+        if verdict.outcome is Outcome.REFUSE:
+            raise BookingConflict(verdict.reason or "The clinic's booking rules do not allow this booking.")
+        if verdict.outcome is Outcome.REQUEST:
+            status = AppointmentStatus.REQUESTED
     assert room_id is not None
     location_id = Room.objects.filter(pk=room_id).values_list("location_id", flat=True).get()
     appointment = Appointment(
