@@ -92,6 +92,7 @@ def clinic_calendar(
     last: date,
     therapist_ids: Collection[int] | None = None,
     exclude_appointment: int | None = None,
+    exclude_appointments: Collection[int] = (),
     hold_token: str = "",
     now: datetime | None = None,
 ) -> av.ClinicCalendar:
@@ -99,8 +100,9 @@ def clinic_calendar(
 
     ``therapist_ids`` limits whose hours are loaded (appointments of every therapist are loaded,
     since rooms are shared). ``exclude_appointment`` leaves one appointment out (the one being
-    moved); ``hold_token`` leaves out the caller's own hold. Unexpired holds of others count as
-    busy; so do the busy times of therapists' external calendars.
+    moved), ``exclude_appointments`` several (a series' sessions being moved); ``hold_token``
+    leaves out the caller's own hold. Unexpired holds of others count as busy; so do the busy
+    times of therapists' external calendars.
     """
     start, end = window(zone, first, last)
     now = now or timezone.now()
@@ -142,6 +144,8 @@ def clinic_calendar(
     )
     if exclude_appointment is not None:
         booked = booked.exclude(pk=exclude_appointment)
+    if exclude_appointments:
+        booked = booked.exclude(pk__in=list(exclude_appointments))
     for begin_at, end_at, therapist_id, room_id, before, after in booked.order_by("starts_at").values_list(
         "starts_at", "ends_at", "therapist_id", "room_id", "buffer_before_minutes", "buffer_after_minutes"
     ):

@@ -21,3 +21,13 @@ __all__ = [
     "on_change",
     "overlapping_active",
 ]
+from mend.scheduling.services.series import (
+    SeriesConflict,
+    series_book,
+    series_cancel_from,
+    series_move_from,
+    series_preview,
+    series_rule,
+)
+
+__all__ += ["SeriesConflict", "series_book", "series_cancel_from", "series_move_from", "series_preview", "series_rule"]
