@@ -11,7 +11,8 @@ Rules (also in docs/architecture.md):
 4. Front desk sees every client's demographics and the schedule, never clinical information:
    clinical pages answer 403 (the client exists; the role may not open this).
 5. Only owners see the audit trail and the Django admin; owners and admins change clinic
-   settings; a therapist may edit their own profile and credentials.
+   settings (appointment types and closures included); a therapist may edit their own profile
+   and credentials, and their own working hours, exceptions and time off.
 6. Clinical records (episodes, referrals, screening, assessments, goals, plans, notes) are
    visible exactly when their client is, and never to front desk.
 
@@ -36,6 +37,7 @@ from django.http import Http404
 from mend.platform.actor import Actor
 
 if TYPE_CHECKING:
+    from mend.clinics.models import Membership
     from mend.people.models import TherapistProfile
 
 M = TypeVar("M", bound=models.Model)
@@ -104,3 +106,13 @@ def can_edit_therapist(actor: Actor, profile: TherapistProfile) -> bool:
 def require_edit_therapist(actor: Actor, profile: TherapistProfile) -> None:
     if not can_edit_therapist(actor, profile):
         raise PermissionDenied("Only the therapist and the clinic's owners and admins can change this profile.")
+
+
+def can_edit_hours(actor: Actor, therapist: Membership) -> bool:
+    """A therapist's working hours, exceptions and time off: the clinic's managers, or the therapist."""
+    return can_manage_clinic(actor) or (actor.is_therapist and therapist.pk == actor.membership.pk)
+
+
+def require_edit_hours(actor: Actor, therapist: Membership) -> None:
+    if not can_edit_hours(actor, therapist):
+        raise PermissionDenied("Only the therapist and the clinic's owners and admins can change these hours.")

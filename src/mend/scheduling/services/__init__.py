@@ -10,6 +10,17 @@ from mend.scheduling.services.booking import (
     on_change,
     overlapping_active,
 )
+from mend.scheduling.services.setup import (
+    appointment_type_save,
+    closure_delete,
+    closure_save,
+    hours_exception_delete,
+    hours_exception_save,
+    time_off_delete,
+    time_off_save,
+    working_hours_delete,
+    working_hours_save,
+)
 
 __all__ = [
     "BookingConflict",
@@ -18,8 +29,17 @@ __all__ = [
     "appointment_cancel",
     "appointment_move",
     "appointment_status_set",
+    "appointment_type_save",
+    "closure_delete",
+    "closure_save",
+    "hours_exception_delete",
+    "hours_exception_save",
     "on_change",
     "overlapping_active",
+    "time_off_delete",
+    "time_off_save",
+    "working_hours_delete",
+    "working_hours_save",
 ]
 from mend.scheduling.services.series import (
     SeriesConflict,
