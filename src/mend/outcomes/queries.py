@@ -201,16 +201,18 @@ class DueToday:
     due: list[MeasureSummary]
 
 
-def todays_due(actor: Actor, today: date | None = None) -> list[DueToday]:
+def todays_due(actor: Actor, today: date | None = None, *, client_ids: Iterable[int] | None = None) -> list[DueToday]:
     """The therapist's open episodes with a plan whose measures are due, in three queries however
     many clients they have: the episodes with client and plan, their responses, their signed visits.
-    ``today`` is the clinic's (``actor.today()``) unless a caller asks about another day."""
+    ``today`` is the clinic's (``actor.today()``) unless a caller asks about another day. With
+    ``client_ids``, the open episodes of those clients the actor may see instead (a day's appointments)."""
     today = today or actor.today()
-    episodes = list(
-        clinical_queries.episodes(actor)
-        .filter(therapist=actor.membership, discharged_on__isnull=True, plan__isnull=False)
-        .select_related("client", "plan")
-    )  # 1
+    open_episodes = clinical_queries.episodes(actor).filter(discharged_on__isnull=True, plan__isnull=False)
+    if client_ids is None:
+        open_episodes = open_episodes.filter(therapist=actor.membership)
+    else:
+        open_episodes = open_episodes.filter(client_id__in=list(client_ids))
+    episodes = list(open_episodes.select_related("client", "plan"))  # 1
     ids = [e.pk for e in episodes]
     responses: dict[int, list[MeasureResponse]] = {}
     for r in MeasureResponse.objects.filter(episode_id__in=ids).order_by("collected_on", "collected_at", "id"):  # 2

@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from django.apps import AppConfig
 
 
@@ -5,3 +7,11 @@ class SchedulingConfig(AppConfig):
     name = "mend.scheduling"
     label = "scheduling"
     verbose_name = "Scheduling"
+
+    def ready(self) -> None:
+        from mend.clinical import queries as clinical_queries
+        from mend.scheduling.queries.flags import chart_authorisation
+
+        # The chart shows the referral's visits booked ahead and their warnings. Clinical cannot
+        # import scheduling (scheduling reads the clinical record), so scheduling hands it a section.
+        clinical_queries.add_chart_section(chart_authorisation)

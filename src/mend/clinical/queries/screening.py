@@ -137,12 +137,18 @@ class TodayFlag:
     rule_ids: list[str]
 
 
-def todays_flags(actor: Actor, today: date) -> list[TodayFlag]:
+def todays_flags(actor: Actor, today: date, *, client_ids: Iterable[int] | None = None) -> list[TodayFlag]:
     """The therapist's open episodes whose screening today stops treatment (REFER, BLOCK) or
-    waits for a clearance, in two queries however many clients they have."""
+    waits for a clearance, in two queries however many clients they have. With ``client_ids``,
+    the open episodes of those clients the actor may see instead (a day's appointments)."""
+    open_episodes = episodes(actor).filter(discharged_on__isnull=True)
+    if client_ids is None:
+        open_episodes = open_episodes.filter(therapist=actor.membership)
+    else:
+        open_episodes = open_episodes.filter(client_id__in=list(client_ids))
     findings = list(
         ScreeningFinding.objects.filter(
-            episode__in=episodes(actor).filter(therapist=actor.membership, discharged_on__isnull=True),
+            episode__in=open_episodes,
             recorded_on__lte=today,
         )
         .filter(Q(resolved_on__isnull=True) | Q(resolved_on__gt=today))
