@@ -349,6 +349,15 @@ MEDIA_ROOT = VAR_DIR / "media"
 MEND_MAX_REQUEST_BYTES = env_int("MEND_MAX_REQUEST_BYTES", 11 * 1024 * 1024, minimum=1024 * 1024)
 WHITENOISE_USE_FINDERS = MEND_ENV in ("test", "development")
 
+# --- Calendar feeds (mend.scheduling.services.feeds) -------------------------------------------
+# The domain in appointments' iCalendar UIDs: keep it once clients have subscribed, or their
+# calendars see every appointment as new.
+MEND_ICAL_DOMAIN = env_str("MEND_ICAL_DOMAIN", "mend.invalid")
+# Seconds to wait for a therapist's personal calendar; a slow one keeps its last busy times.
+MEND_EXTERNAL_CALENDAR_TIMEOUT = env_int("MEND_EXTERNAL_CALENDAR_TIMEOUT", 10, minimum=1, maximum=120)
+# Personal calendars on private or loopback addresses are refused (SSRF) except in tests.
+MEND_EXTERNAL_CALENDAR_PRIVATE = env_bool("MEND_EXTERNAL_CALENDAR_PRIVATE", MEND_ENV == "test")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
