@@ -131,5 +131,9 @@ def _register_routers() -> None:
 
     api.add_router("", outcomes_router)
 
+    from mend.scheduling.api import router as scheduling_router
+
+    api.add_router("", scheduling_router)
+
 
 _register_routers()

@@ -1,0 +1,215 @@
+"""Free slots for a date range: ``clinic_calendar`` + ``free_slots``, kept fast by a per-process cache.
+
+Loading and indexing a month of a busy clinic (10,000 appointments) costs tens of milliseconds,
+while the engine's query on a built :class:`~mend.core.availability.BusyIndex` costs a few. So each
+process keeps the last calendars it built, with their busy index, keyed by clinic and window, and
+reuses one only while its **version stamp** still matches the database. The stamp is read with a
+handful of small queries every time:
+
+- the appointments whose start lies in the window widened by two days (a superset of those the
+  calendar loads: an appointment lasts at most eight hours and the calendar's margin is a day):
+  their count, how many are active, the highest id, the sum of their ``sequence`` and the latest
+  ``updated_at``. Every booking, move, cancellation and status change goes through the booking
+  service, which saves the row and raises its sequence, so any of them changes the stamp;
+- the ids of the holds unexpired now in that window (a hold running out changes it too);
+- the rows of the small tables themselves (working hours, exceptions, time off, closures, rooms)
+  and each external calendar's id and load time: a few hundred values, cheaper to compare than
+  to reason about.
+
+A stale entry is never used: when anything differs, the calendar is loaded again through
+``clinic_calendar`` (the one loader the booking check uses too, so the slot list and the check
+cannot disagree). Each gunicorn worker has its own cache; nothing is shared or invalidated
+across processes, so none can serve another's stale copy.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db.models import Count, Max, Q, Sum
+from django.utils import timezone
+
+from mend.clinics.models import Clinic
+from mend.clinics.models import Room as RoomRow
+from mend.core import availability as av
+from mend.core import booking_rules as br
+from mend.platform import clock
+from mend.platform.actor import Actor
+from mend.scheduling.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentType,
+    Closure,
+    ExternalCalendar,
+    Hold,
+    HoursException,
+    TimeOff,
+    WorkingHours,
+)
+from mend.scheduling.queries.calendar import appointment_type_value, clinic_calendar, window
+
+# Calendars kept per process (each a month of one clinic at most, a few MB at 10,000 appointments).
+CACHE_SIZE = 8
+# The stamp's reach beyond the window: the calendar's one-day margin plus the longest appointment.
+_STAMP_MARGIN = timedelta(days=2)
+
+
+@dataclass
+class _Entry:
+    stamp: Hashable
+    calendar: av.ClinicCalendar
+    busy: av.BusyIndex
+    day_counts: dict[tuple[int, date], int] | None = field(default=None)
+
+
+_cache: OrderedDict[tuple[int, str, date, date], _Entry] = OrderedDict()
+_lock = threading.Lock()
+
+
+def clear_cache() -> None:
+    """Forget every cached calendar (tests that measure a cold load)."""
+    with _lock:
+        _cache.clear()
+
+
+def _stamp(clinic_id: int, zone: str, first: date, last: date, now: datetime) -> Hashable:
+    start, end = window(zone, first, last)
+    low, high = start - _STAMP_MARGIN, end + _STAMP_MARGIN
+    booked = Appointment.objects.filter(clinic_id=clinic_id, starts_at__gte=low, starts_at__lt=high).aggregate(
+        rows=Count("pk"),
+        active=Count("pk", filter=Q(status__in=ACTIVE_STATUSES)),
+        top=Max("pk"),
+        sequences=Sum("sequence"),
+        changed=Max("updated_at"),
+    )
+    holds = tuple(
+        Hold.objects.filter(clinic_id=clinic_id, expires_at__gt=now, starts_at__lt=high, ends_at__gt=low)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    margin = timedelta(days=1)
+    small = (
+        tuple(
+            WorkingHours.objects.filter(clinic_id=clinic_id)
+            .order_by("pk")
+            .values_list("pk", "therapist_id", "weekday", "start", "end", "location_id")
+        ),
+        tuple(
+            HoursException.objects.filter(clinic_id=clinic_id, day__gte=first - margin, day__lte=last)
+            .order_by("pk")
+            .values_list("pk", "therapist_id", "kind", "day", "start", "end", "location_id")
+        ),
+        tuple(
+            TimeOff.objects.filter(clinic_id=clinic_id, last_day__gte=first - margin, first_day__lte=last + margin)
+            .order_by("pk")
+            .values_list("pk", "therapist_id", "first_day", "last_day", "starts_at", "ends_at")
+        ),
+        tuple(
+            Closure.objects.filter(clinic_id=clinic_id, last_day__gte=first - margin, first_day__lte=last + margin)
+            .order_by("pk")
+            .values_list("pk", "location_id", "first_day", "last_day")
+        ),
+        tuple(
+            RoomRow.objects.filter(clinic_id=clinic_id)
+            .order_by("pk")
+            .values_list("pk", "location_id", "is_active", "name", "capabilities")
+        ),
+        tuple(
+            ExternalCalendar.objects.filter(clinic_id=clinic_id)
+            .order_by("pk")
+            .values_list("pk", "therapist_id", "loaded_at")
+        ),
+    )
+    small_key = tuple(tuple((*row[:-1], repr(row[-1])) for row in rows) for rows in small)
+    return (tuple(sorted(booked.items())), holds, small_key)
+
+
+def _entry(clinic_id: int, zone: str, first: date, last: date, now: datetime) -> _Entry:
+    key = (clinic_id, zone, first, last)
+    stamp = _stamp(clinic_id, zone, first, last, now)
+    with _lock:
+        found = _cache.get(key)
+        if found is not None and found.stamp == stamp:
+            _cache.move_to_end(key)
+            return found
+    calendar = clinic_calendar(clinic_id=clinic_id, zone=zone, first=first, last=last, now=now)
+    entry = _Entry(stamp=stamp, calendar=calendar, busy=av.BusyIndex.build(calendar.appointments))
+    with _lock:
+        _cache[key] = entry
+        _cache.move_to_end(key)
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return entry
+
+
+def _day_counts(entry: _Entry, clinic_id: int, zone: str, first: date, last: date) -> dict[tuple[int, date], int]:
+    """Active appointments per therapist and local day (the daily cap's count), kept with the entry."""
+    if entry.day_counts is None:
+        start, end = window(zone, first, last)
+        rows = Appointment.objects.filter(
+            clinic_id=clinic_id, status__in=ACTIVE_STATUSES, starts_at__gte=start, starts_at__lt=end
+        ).values_list("therapist_id", "starts_at")
+        counts = br.daily_counts(
+            (av.Appointment(start=at, end=at, therapist=therapist, room=None) for therapist, at in rows), zone=zone
+        )
+        entry.day_counts = dict(counts)
+    return entry.day_counts
+
+
+def booking_rules(kind: AppointmentType) -> br.BookingRules:
+    """An appointment type's online booking rules as the pure core's value."""
+    return br.BookingRules(
+        min_notice=timedelta(minutes=kind.min_notice_minutes),
+        horizon_days=kind.horizon_days,
+        same_day=kind.same_day,
+        audience=br.Audience(kind.audience),
+        daily_cap=kind.daily_cap,
+    )
+
+
+def available_slots(
+    actor_or_clinic: Actor | Clinic,
+    appointment_type: AppointmentType,
+    start: datetime,
+    end: datetime,
+    *,
+    therapist: int | None = None,
+    online: bool = False,
+    now: datetime | None = None,
+) -> list[av.Slot]:
+    """Free slots of ``appointment_type`` starting at or after ``start`` and ending by ``end`` (aware).
+
+    ``therapist`` (a membership id) narrows them to one therapist. Slots follow the type's grid
+    (its slot interval, else its duration) from the start of each block of hours. ``online``
+    applies the type's booking rules (notice, horizon, same day, daily cap) as the public booking
+    does. Not audited: a slot list names no client.
+    """
+    clinic = actor_or_clinic.clinic if isinstance(actor_or_clinic, Actor) else actor_or_clinic
+    now = now or timezone.now()
+    zone = clinic.timezone
+    first, last = clock.local_date(start, zone), clock.local_date(end, zone)
+    entry = _entry(clinic.pk, zone, first, last, now)
+    value = appointment_type_value(appointment_type, None if therapist is None else [therapist])
+    slots = av.free_slots(
+        calendar=entry.calendar,
+        appointment_type=value,
+        first=first,
+        last=last,
+        now=now,
+        step=appointment_type.step,
+        busy=entry.busy,
+    )
+    slots = [slot for slot in slots if slot.start >= start and slot.end <= end]
+    if online:
+        slots = br.filter_slots(
+            slots,
+            rules=booking_rules(appointment_type),
+            now=now,
+            zone=zone,
+            day_counts=_day_counts(entry, clinic.pk, zone, first, last),
+        )
+    return slots
