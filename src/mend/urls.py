@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("mend.audit.urls")),
     path("", include("mend.clinical.urls")),
     path("", include("mend.outcomes.urls")),
+    path("", include("mend.scheduling.urls")),
     # Before the API's own routes: its reference page is Mend's (mend.web.apidocs), not Swagger UI.
     path("api/v1/docs", views.api_docs, name="api_docs"),
     path("api/v1/", api.urls),

@@ -1,0 +1,1 @@
+"""Forms of the scheduling pages. Each module owns one page's forms."""

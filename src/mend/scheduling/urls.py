@@ -1,0 +1,20 @@
+from django.urls import path
+
+from mend.scheduling.views import calendar, feeds
+
+urlpatterns = [
+    path("schedule/", calendar.calendar, name="schedule"),
+    path("schedule/new/", calendar.appointment_new, name="appointment_new"),
+    path("schedule/appointments/<int:pk>/", calendar.appointment_detail, name="appointment_detail"),
+    path("schedule/appointments/<int:pk>/move/", calendar.appointment_move, name="appointment_move"),
+    path("schedule/appointments/<int:pk>/cancel/", calendar.appointment_cancel, name="appointment_cancel"),
+    path("schedule/appointments/<int:pk>/status/", calendar.appointment_status, name="appointment_status"),
+    path("schedule/calendars/", feeds.my_calendars, name="schedule_my_calendars"),
+    path("schedule/calendars/<int:membership_id>/", feeds.calendars, name="schedule_calendars"),
+    path("schedule/calendars/<int:membership_id>/feed/new/", feeds.feed_create, name="schedule_feed_create"),
+    path("schedule/calendars/<int:membership_id>/feed/revoke/", feeds.feed_revoke, name="schedule_feed_revoke"),
+    path("schedule/calendars/<int:membership_id>/external/", feeds.external_add, name="schedule_external_add"),
+    path("schedule/calendars/external/<int:pk>/delete/", feeds.external_delete, name="schedule_external_delete"),
+    path("schedule/calendars/external/<int:pk>/refresh/", feeds.external_refresh, name="schedule_external_refresh"),
+    path("schedule/feed/<str:token>.ics", feeds.feed, name="schedule_feed"),
+]

@@ -1,0 +1,1 @@
+"""The scheduling pages. Each module owns one area (the staff calendar, online booking, …)."""
