@@ -46,7 +46,10 @@ def message_schedule(
     if created:
         from mend.outbox.tasks import deliver_message
 
-        enqueue_on_commit(deliver_message.using(run_after=when), message_id=message.pk)
+        # A message for now goes straight onto the queue; RQ would park even a past run_after in
+        # its scheduled registry until the scheduler's next look.
+        task = deliver_message if send_after is None else deliver_message.using(run_after=send_after)
+        enqueue_on_commit(task, message_id=message.pk)
     return message
 
 
