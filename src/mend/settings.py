@@ -295,6 +295,13 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Mend <no-reply@localhost>")
 MEND_MEASURE_TEXT = env_str("MEND_MEASURE_TEXT")
 # How long an emailed questionnaire link stays usable.
 MEND_QUESTIONNAIRE_DAYS = env_int("MEND_QUESTIONNAIRE_DAYS", 7, minimum=1, maximum=60)
+# Online booking (docs/scheduling.md): how long a chosen slot is held while the client types their
+# details; until how many hours before the start the emailed links cancel or reschedule; how many
+# holds one network address, and how many sign-in codes one address or email, may ask for an hour.
+MEND_HOLD_MINUTES = env_int("MEND_HOLD_MINUTES", 10, minimum=1, maximum=60)
+MEND_CANCELLATION_HOURS = env_int("MEND_CANCELLATION_HOURS", 24, minimum=0, maximum=14 * 24)
+MEND_ONLINE_HOLDS_PER_HOUR = env_int("MEND_ONLINE_HOLDS_PER_HOUR", 30, minimum=1)
+MEND_BOOKING_CODES_PER_HOUR = env_int("MEND_BOOKING_CODES_PER_HOUR", 5, minimum=1)
 
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",

@@ -15,7 +15,7 @@ from django.db import transaction
 from mend import access
 from mend.audit.models import Action
 from mend.audit.services import audit_record
-from mend.clinics.models import Location, Membership, Role
+from mend.clinics.models import Clinic, Location, Membership, Role
 from mend.clinics.services import SentInvitation, invitation_send, membership_add
 from mend.core.search import phone_digits
 from mend.people.models import (
@@ -69,6 +69,29 @@ def client_create(*, actor: Actor, data: Mapping[str, Any], primary_therapist: M
             client=client, therapist=actor.membership, defaults={"clinic_id": client.clinic_id}
         )
     audit_record(action=Action.CREATE, obj=client, client_id=client.pk, user=actor.user)
+    return client
+
+
+# What a person booking online tells about themselves; everything else the clinic fills in later.
+ONLINE_REGISTRATION_FIELDS = {
+    "legal_given_name",
+    "legal_family_name",
+    "date_of_birth",
+    "email",
+    "phone",
+    "consent_email",
+}
+
+
+@transaction.atomic
+def client_register_online(*, clinic: Clinic, data: Mapping[str, Any]) -> Client:
+    """A new client who booked online, without an account: no actor, no care team yet (the clinic
+    assigns one), and only the few fields the public form asks. Audited with no user."""
+    client = apply_fields(Client(clinic=clinic), data, ONLINE_REGISTRATION_FIELDS)
+    client.phone_digits = phone_digits(client.phone)
+    client.full_clean()
+    client.save()
+    audit_record(action=Action.CREATE, obj=client, client_id=client.pk, user=None, clinic_id=clinic.pk)
     return client
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mend.scheduling.views import calendar, feeds
+from mend.scheduling.views import calendar, feeds, online
 
 urlpatterns = [
     path("schedule/", calendar.calendar, name="schedule"),
@@ -17,4 +17,14 @@ urlpatterns = [
     path("schedule/calendars/external/<int:pk>/delete/", feeds.external_delete, name="schedule_external_delete"),
     path("schedule/calendars/external/<int:pk>/refresh/", feeds.external_refresh, name="schedule_external_refresh"),
     path("schedule/feed/<str:token>.ics", feeds.feed, name="schedule_feed"),
+    # The public online booking (no sign-in) and the emailed links that change a booking.
+    path("book/<slug:slug>/", online.book_start, name="book_start"),
+    path("book/<slug:slug>/<int:type_id>/", online.book_therapist, name="book_therapist"),
+    path("book/<slug:slug>/<int:type_id>/times/", online.book_slots, name="book_slots"),
+    path("book/<slug:slug>/hold/<str:token>/", online.book_details, name="book_details"),
+    path("book/<slug:slug>/hold/<str:token>/code/", online.book_code, name="book_code"),
+    path("book/<slug:slug>/hold/<str:token>/confirm/", online.book_confirm, name="book_confirm"),
+    path("book/<slug:slug>/booked/<str:token>/", online.book_done, name="book_done"),
+    path("booking/cancel/<str:token>/", online.book_cancel, name="book_cancel"),
+    path("booking/reschedule/<str:token>/", online.book_reschedule, name="book_reschedule"),
 ]
