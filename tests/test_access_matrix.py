@@ -18,7 +18,7 @@ import csv
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import timedelta
 from typing import Any, NamedTuple
 
 import pytest
@@ -172,31 +172,7 @@ POST_ROUTES: dict[str, tuple[Path, tuple[int, ...]]] = {
         lambda p: f"/settings/members/{p.memberships['therapist'].pk}/second-step/reset/",
         (302, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND),
     ),
-    # Today's status buttons: any of the clinic's staff (a therapist their own visit), back to Today.
-    "today_status": (
-        lambda p: f"/today/appointments/{_todays_appointment(p).pk}/status/",
-        (302, 302, 302, 302, NOT_FOUND),
-    ),
 }
-
-
-def _todays_appointment(p: Personas) -> Any:
-    """Carol's visit with Tess at noon on Harbour's today."""
-    from mend.core.availability import exact_local
-    from mend.scheduling.models import Appointment, AppointmentType
-
-    kind = AppointmentType.objects.create(clinic=p.harbour, name="Treatment 60", duration_minutes=60)
-    starts_at = exact_local(harbour_today(), time(12), p.harbour.timezone)
-    return Appointment.objects.create(
-        clinic=p.harbour,
-        client=p.carol,
-        therapist=p.memberships["therapist"],
-        room=p.room,
-        location=p.location,
-        appointment_type=kind,
-        starts_at=starts_at,
-        ends_at=starts_at + timedelta(hours=1),
-    )
 
 
 @pytest.mark.parametrize(
@@ -914,110 +890,6 @@ def test_outcome_api_access(client, personas, outcomes, route, persona):
         assert response.json() == {"detail": "Not found."}
     if expected in (401, FORBIDDEN, NOT_FOUND):
         assert AuditEvent.objects.count() == events, (route, persona)
-
-
-# --- Online booking (mend/scheduling/views/online.py): public, no sign-in -----------------------
-# Anyone may book: every persona, signed in or not, gets the same public pages (a staff member's
-# session changes nothing). The hold's token and the emailed links are the credentials; another
-# clinic's service under this clinic's address, or a link that is not one, is a 404.
-
-
-class OnlineBooking(NamedTuple):
-    type_id: int
-    hold: str
-    cancel: str
-    reschedule: str
-    booked: str
-
-
-@pytest.fixture
-def online(personas: Personas) -> OnlineBooking:
-    from datetime import time
-
-    from mend.core.availability import exact_local
-    from mend.scheduling.models import Hold
-    from mend.scheduling.queries.online import link_token
-    from mend.scheduling.services import appointment_book
-    from mend.testing import build_schedule
-
-    schedule = build_schedule(personas)
-    day = harbour_today() + timedelta(days=30)
-    appointment = appointment_book(
-        clinic=personas.harbour,
-        actor=personas.actor("front_desk"),
-        client=personas.carol,
-        therapist=personas.memberships["therapist"],
-        appointment_type=schedule.treatment,
-        starts_at=exact_local(day, time(10), personas.harbour.timezone),
-    )
-    start = exact_local(day, time(14), personas.harbour.timezone)
-    hold = Hold.objects.create(
-        clinic=personas.harbour,
-        therapist=personas.memberships["therapist"],
-        appointment_type=schedule.treatment,
-        starts_at=start,
-        ends_at=start + timedelta(hours=1),
-        token="matrix-hold",
-        expires_at=timezone.now() + timedelta(days=1),
-    )
-    return OnlineBooking(
-        type_id=schedule.treatment.pk,
-        hold=hold.token,
-        cancel=link_token(appointment, "cancel"),
-        reschedule=link_token(appointment, "reschedule"),
-        booked=link_token(appointment, "booked"),
-    )
-
-
-# route name → (path builder, status for everyone, anonymous included). The code and confirm steps
-# send a visitor who has not given their details yet back to the details page.
-ONLINE_ROUTES: dict[str, tuple[Callable[[OnlineBooking], str], int]] = {
-    "book_start": (lambda o: "/book/harbour/", OK),
-    "book_therapist": (lambda o: f"/book/harbour/{o.type_id}/", OK),
-    "book_slots": (lambda o: f"/book/harbour/{o.type_id}/times/?therapist=any", OK),
-    "book_details": (lambda o: f"/book/harbour/hold/{o.hold}/", OK),
-    "book_code": (lambda o: f"/book/harbour/hold/{o.hold}/code/", 302),
-    "book_confirm": (lambda o: f"/book/harbour/hold/{o.hold}/confirm/", 302),
-    "book_done": (lambda o: f"/book/harbour/booked/{o.booked}/", OK),
-    "book_cancel": (lambda o: f"/booking/cancel/{o.cancel}/", OK),
-    "book_reschedule": (lambda o: f"/booking/reschedule/{o.reschedule}/", OK),
-}
-
-
-def test_every_online_booking_route_is_in_the_matrix():
-    from mend.scheduling import urls as scheduling_urls
-
-    names = {p.name for p in scheduling_urls.urlpatterns if p.name and p.name.startswith("book_")}
-    assert names == set(ONLINE_ROUTES), "add a row to ONLINE_ROUTES for every online booking route"
-
-
-@pytest.mark.parametrize(
-    ("route", "persona"), [pytest.param(r, p, id=f"{r}-{p}") for r in ONLINE_ROUTES for p in PERSONAS]
-)
-def test_online_booking_is_open_to_everyone(client, login, personas, online, route, persona):
-    build, expected = ONLINE_ROUTES[route]
-    http = client if persona == "anonymous" else login(persona)
-    response = http.get(build(online))
-    assert response.status_code == expected, (route, persona, response.status_code, response.content[:300])
-    if expected == 302:
-        assert response["Location"] == f"/book/harbour/hold/{online.hold}/"
-
-
-@pytest.mark.parametrize(
-    "path",
-    [
-        lambda o: f"/book/northside/{o.type_id}/",  # Harbour's service under Northside's address
-        lambda o: f"/book/northside/hold/{o.hold}/",  # Harbour's hold under Northside's address
-        lambda o: f"/book/northside/booked/{o.booked}/",
-        lambda o: "/book/harbour/hold/not-a-hold/",
-        lambda o: f"/booking/cancel/{o.reschedule}/",  # a reschedule link is not a cancel link
-        lambda o: f"/booking/reschedule/{o.cancel[:-2]}xx/",
-    ],
-)
-def test_online_booking_objects_of_another_clinic_or_forged_links_are_404(client, personas, online, path):
-    response = client.get(path(online))
-    assert response.status_code == 404
-    assert b"Carol" not in response.content and b"Caroline" not in response.content
 
 
 # --- The staff calendar (mend/scheduling/views/calendar.py) -------------------------------------
