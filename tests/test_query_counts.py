@@ -266,3 +266,69 @@ def test_member_page_and_settings_with_more_members_and_factors(login, personas)
         grow(20 if path == "/settings/" else 10)
         large = _count(lambda path=path: http.get(path))
         _assert_same(small, large)
+
+
+def _book_today(personas: Personas, total: int) -> None:
+    """Appointments on Harbour's today until Tess has ``total``, each a client on her care team with
+    an open episode, a referral and (every other one) a finding waiting for a physician's clearance."""
+    from datetime import time, timedelta
+
+    from mend.clinical import services as clinical
+    from mend.clinical.services import FindingInput
+    from mend.core.availability import exact_local
+    from mend.scheduling.models import Appointment, AppointmentType
+
+    tess = personas.actor("therapist")
+    kind, _ = AppointmentType.objects.get_or_create(
+        clinic=personas.harbour, name="Check-in", defaults={"duration_minutes": 20}
+    )
+    existing = Appointment.objects.filter(clinic=personas.harbour).count()
+    for i in range(existing, total):
+        client = Client.objects.create(
+            clinic=personas.harbour,
+            legal_given_name=f"Day{i:02d}",
+            legal_family_name="Client",
+            date_of_birth=date(1980, 1, 1),
+        )
+        CareTeamMember.objects.create(
+            clinic=personas.harbour, client=client, therapist=tess.membership, is_primary=True
+        )
+        episode = clinical.episode_open(
+            actor=tess,
+            client=client,
+            data={"title": "Neck pain", "condition": "low_back_pain", "started_on": tess.today()},
+        )
+        clinical.referral_save(
+            actor=tess,
+            episode=episode,
+            diagnoses=["M54.50"],
+            data={"referred_on": tess.today() - timedelta(days=3), "visits_authorised": 6},
+        )
+        if i % 2:
+            clinical.finding_add(actor=tess, episode=episode, finding=FindingInput("bleeding_disorder"))
+        starts_at = exact_local(tess.today(), time(0), personas.harbour.timezone) + timedelta(minutes=30 * i)
+        Appointment.objects.create(
+            clinic=personas.harbour,
+            client=client,
+            therapist=tess.membership,
+            room=personas.room,
+            location=personas.location,
+            appointment_type=kind,
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(minutes=20),
+        )
+
+
+@pytest.mark.parametrize("persona", PAGE_PERSONAS)
+def test_today_page_with_more_appointments(login, personas, persona):
+    """Today lists 2 and 20 appointments with their flags, referrals and episodes in the same queries:
+    the middleware's, the home page's counts and licences, the day's appointments with client,
+    therapist, room and type, the referrals, their signed visits, the appointments ahead, the
+    findings and their clearances; for clinicians also today's flags (2), measures due (1 without
+    plans), the open episodes and the audit rows; and a therapist's caseload flags and measures."""
+    http = login(persona)
+    _book_today(personas, 2)
+    small = _count(lambda: http.get("/"))
+    _book_today(personas, 20)
+    large = _count(lambda: http.get("/"))
+    _assert_same(small, large)

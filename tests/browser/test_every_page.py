@@ -54,6 +54,7 @@ NOT_PAGES = {
     "healthz": "plain-text health check for monitoring",
     "logout": "POST only",
     "note_start": "POST only",
+    "today_status": "POST only (the Today page's status buttons)",
     "therapist_invite": "POST only",
     "api_token_revoke": "POST only",
     "totp_remove": "POST only",

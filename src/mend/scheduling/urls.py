@@ -1,6 +1,7 @@
 from django.urls import path
 
 from mend.scheduling.views import calendar, feeds, online
+from mend.scheduling.views import today as today_views
 
 urlpatterns = [
     path("schedule/", calendar.calendar, name="schedule"),
@@ -16,6 +17,7 @@ urlpatterns = [
     path("schedule/calendars/<int:membership_id>/external/", feeds.external_add, name="schedule_external_add"),
     path("schedule/calendars/external/<int:pk>/delete/", feeds.external_delete, name="schedule_external_delete"),
     path("schedule/calendars/external/<int:pk>/refresh/", feeds.external_refresh, name="schedule_external_refresh"),
+    path("today/appointments/<int:pk>/status/", today_views.today_status, name="today_status"),
     path("schedule/feed/<str:token>.ics", feeds.feed, name="schedule_feed"),
     # The public online booking (no sign-in) and the emailed links that change a booking.
     path("book/<slug:slug>/", online.book_start, name="book_start"),

@@ -20,6 +20,7 @@ from mend.outcomes import queries as outcome_queries
 from mend.people import queries as people_queries
 from mend.people.models import Licence
 from mend.platform.actor import Actor
+from mend.scheduling.queries.today import Day, day_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +33,13 @@ class Home:
     expiring: list[tuple[Licence, LicenceStatus]]
     flags: list[Any]
     measures_due: list[Any]
+    day: Day
 
 
 def home(actor: Actor) -> Home:
-    """Counts of what the actor may see, licences needing renewal (a therapist's own) and, for a
-    therapist, today's screening flags and outcome measures due over their caseload."""
+    """The day's appointments (a therapist's own; the clinic's for everyone else), counts of what
+    the actor may see, licences needing renewal (a therapist's own) and, for a therapist, today's
+    screening flags and outcome measures due over their caseload."""
     today = actor.today()
     flags = clinical_queries.todays_flags(actor, today) if actor.is_therapist else []
     measures_due = outcome_queries.todays_due(actor, today) if actor.is_therapist else []
@@ -52,4 +55,5 @@ def home(actor: Actor) -> Home:
         expiring=people_queries.expiring_licences(actor, today=today, warning_days=settings.MEND_LICENCE_WARNING_DAYS),
         flags=flags,
         measures_due=measures_due,
+        day=day_for(actor, day=today),
     )

@@ -22,6 +22,7 @@ def home(request: ActorRequest) -> HttpResponse:
         "today": found.today,
         "flags": found.flags,
         "measures_due": found.measures_due,
+        "day": found.day,
     }
     return render(request, "web/home.html", context)
 

@@ -87,13 +87,18 @@ def _lock(note: TreatmentNote) -> None:
 
 
 @transaction.atomic
-def note_start(*, actor: Actor, episode: Episode, visit_on: date | None = None) -> TreatmentNote:
-    """A draft for today's visit, pre-filled from the plan and the last signed note."""
+def note_start(
+    *, actor: Actor, episode: Episode, visit_on: date | None = None, duration_minutes: int | None = None
+) -> TreatmentNote:
+    """A draft for today's visit, pre-filled from the plan and the last signed note; its length
+    ``duration_minutes`` when the visit's appointment gives it (the Today page does)."""
     require_write(actor, episode)
     # Lock the episode as episode_discharge does: a draft must not appear while a discharge commits.
     require_open(Episode.objects.select_for_update().only("discharged_on").get(pk=episode.pk))
     if actor.role != Role.THERAPIST and not access.can_manage_clinic(actor):
         raise PermissionDenied("Only therapists write treatment notes.")
+    if duration_minutes is not None and not 5 <= duration_minutes <= 180:
+        raise ValidationError({"duration_minutes": "The session length runs from 5 to 180 minutes."})
     visit_on = visit_on or actor.today()
     draft = queries.note_prefill(episode)
     note = TreatmentNote(
@@ -102,7 +107,7 @@ def note_start(*, actor: Actor, episode: Episode, visit_on: date | None = None) 
         episode=episode,
         therapist=actor.membership,
         visit_on=visit_on,
-        duration_minutes=draft.duration_minutes,
+        duration_minutes=duration_minutes or draft.duration_minutes,
         home_care=draft.home_care,
         objective=draft.objective,
     )

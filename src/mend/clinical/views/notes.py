@@ -164,8 +164,16 @@ def note_start(request: ActorRequest, pk: int) -> HttpResponse:
             visit_on = date.fromisoformat(raw)
         except ValueError:
             messages.error(request, "The visit date was not a date; the note starts today.")
+    # The Today page passes the appointment's length; the chart's button does not.
+    duration: int | None = None
+    raw = request.POST.get("duration_minutes", "").strip()
+    if raw:
+        try:
+            duration = int(raw)
+        except ValueError:
+            messages.error(request, "The session length was not a number of minutes; the note starts from the plan.")
     try:
-        note = services.note_start(actor=actor, episode=episode, visit_on=visit_on)
+        note = services.note_start(actor=actor, episode=episode, visit_on=visit_on, duration_minutes=duration)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("chart", episode.pk)
