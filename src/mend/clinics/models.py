@@ -86,6 +86,12 @@ class Room(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.location.name})"
 
+    @property
+    def capability_names(self) -> list[str]:
+        """What the room has, in words ("Treatment table"), for pages."""
+        labels = dict(RoomCapability.choices)
+        return [labels.get(c, c) for c in self.capabilities or ()]
+
     def clean(self) -> None:
         known = set(RoomCapability.values)
         if not isinstance(self.capabilities, list) or not all(c in known for c in self.capabilities):

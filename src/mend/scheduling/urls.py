@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mend.scheduling.views import calendar, feeds, online
+from mend.scheduling.views import calendar, feeds, online, setup
 from mend.scheduling.views import today as today_views
 
 urlpatterns = [
@@ -19,6 +19,37 @@ urlpatterns = [
     path("schedule/calendars/external/<int:pk>/refresh/", feeds.external_refresh, name="schedule_external_refresh"),
     path("today/appointments/<int:pk>/status/", today_views.today_status, name="today_status"),
     path("schedule/feed/<str:token>.ics", feeds.feed, name="schedule_feed"),
+    # Setting the calendar up: appointment types, each therapist's hours, closures.
+    path("schedule/setup/", setup.setup_index, name="setup_index"),
+    path("schedule/setup/types/", setup.appointment_type_list, name="appointment_type_list"),
+    path("schedule/setup/types/new/", setup.appointment_type_edit, name="appointment_type_create"),
+    path("schedule/setup/types/<int:pk>/", setup.appointment_type_edit, name="appointment_type_edit"),
+    path("schedule/setup/therapists/<int:pk>/hours/", setup.working_hours, name="working_hours"),
+    path("schedule/setup/therapists/<int:pk>/hours/add/", setup.working_hours_add, name="working_hours_add"),
+    path(
+        "schedule/setup/therapists/<int:pk>/hours/<int:block_id>/remove/",
+        setup.working_hours_remove,
+        name="working_hours_remove",
+    ),
+    path(
+        "schedule/setup/therapists/<int:pk>/hours/exceptions/add/",
+        setup.hours_exception_add,
+        name="hours_exception_add",
+    ),
+    path(
+        "schedule/setup/therapists/<int:pk>/hours/exceptions/<int:exception_id>/remove/",
+        setup.hours_exception_remove,
+        name="hours_exception_remove",
+    ),
+    path("schedule/setup/therapists/<int:pk>/hours/time-off/add/", setup.time_off_add, name="time_off_add"),
+    path(
+        "schedule/setup/therapists/<int:pk>/hours/time-off/<int:time_off_id>/remove/",
+        setup.time_off_remove,
+        name="time_off_remove",
+    ),
+    path("schedule/setup/closures/", setup.closure_list, name="closure_list"),
+    path("schedule/setup/closures/add/", setup.closure_add, name="closure_add"),
+    path("schedule/setup/closures/<int:pk>/remove/", setup.closure_remove, name="closure_remove"),
     # The public online booking (no sign-in) and the emailed links that change a booking.
     path("book/<slug:slug>/", online.book_start, name="book_start"),
     path("book/<slug:slug>/<int:type_id>/", online.book_therapist, name="book_therapist"),

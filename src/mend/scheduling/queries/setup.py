@@ -2,7 +2,7 @@
 
 Each ``<things>(actor)`` is restricted to the actor's clinic; each ``<thing>_or_404`` loads one of
 them or answers 404, whatever the id. The pages' reads (``setup_overview``, ``appointment_type_list``,
-``therapist_hours``, ``closure_list``) run a fixed number of queries however many rows there are.
+``working_hours``, ``closure_list``) run a fixed number of queries however many rows there are.
 """
 
 from __future__ import annotations
@@ -128,6 +128,12 @@ class TherapistHours:
     def weekly_minutes(self) -> int:
         return sum(day.minutes for day in self.week)
 
+    @property
+    def weekly_hours(self) -> str:
+        """The week's total in words: "37 h 30 min", "40 h"."""
+        hours, minutes = divmod(self.weekly_minutes, 60)
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
 
 def therapist_hours(actor: Actor, therapist: Membership) -> TherapistHours:
     """The hours page: the weekly template as seven days, and exceptions and time off from today on.
@@ -162,6 +168,12 @@ def therapist_hours(actor: Actor, therapist: Membership) -> TherapistHours:
 def closure_or_404(actor: Actor, pk: int | str) -> Closure:
     access.require_manage_clinic(actor)
     return access.object_or_404(Closure.objects.filter(clinic_id=actor.clinic_id), pk, "closure")
+
+
+def closure_locations(actor: Actor) -> list[Location]:
+    """The locations a closure may be at: the clinic's in use, by name."""
+    access.require_manage_clinic(actor)
+    return list(Location.objects.filter(clinic_id=actor.clinic_id, is_active=True).order_by("name"))
 
 
 def closure_list(actor: Actor) -> list[Closure]:
