@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import TypeVar
+from unittest import mock
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -215,7 +216,10 @@ def run_worker() -> Callable[..., None]:
     """
 
     def _run(*args: str) -> None:
-        call_command("worker", "--burst", *args, verbosity=0)
+        # Between tasks the database worker closes connections it thinks stale, as Django does
+        # after a request; inside the test's transaction that would be the test's own connection.
+        with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
+            call_command("worker", "--burst", *args, verbosity=0)
 
     return _run
 
