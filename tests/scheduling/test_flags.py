@@ -251,3 +251,22 @@ def test_the_chart_shows_visits_booked_ahead_and_the_warning_beyond_authorisatio
 def test_the_chart_of_a_client_without_a_referral_adds_nothing(login, personas, schedule, tess, episode):
     page = login("therapist").get(f"/episodes/{episode.pk}/").content.decode()
     assert "Visits booked against the referral" not in page
+
+
+def test_booking_beyond_authorisation_on_the_calendar_books_and_warns_the_front_desk(
+    login, personas, schedule, tess, episode
+):
+    _referral(tess, episode, personas, visits=1)
+    _appointment(personas, schedule, at(personas, 2))  # the one visit authorised
+    day = personas.today + timedelta(days=3)
+    form = {
+        "client": personas.carol.pk,
+        "therapist": personas.memberships["therapist"].pk,
+        "appointment_type": schedule.initial.pk,
+        "day": day.isoformat(),
+        "time": "11:00",
+    }
+    response = login("front_desk").post("/schedule/new/", form, follow=True)
+    assert response.status_code == 200
+    assert Appointment.objects.filter(client=personas.carol, status=AppointmentStatus.BOOKED).count() == 2
+    assert "Beyond authorisation: visit 2 of 1 authorised." in response.content.decode()

@@ -313,3 +313,10 @@ def chart_authorisation(actor: Actor, chart: Any) -> dict[str, Any]:
         return {"booking_authorisation": None}
     found = _authorisations(actor, [episode.client_id], today=chart.today).get(episode.client_id)
     return {"booking_authorisation": found}
+
+
+def appointment_referral_warnings(actor: Actor, appointment: Appointment) -> list[str]:
+    """Warnings for an appointment just booked or moved (it counts among the visits ahead): beyond
+    the visits authorised, or after the referral expires. Three queries (one without a referral)."""
+    found = _authorisations(actor, [appointment.client_id], today=actor.today()).get(appointment.client_id)
+    return found.appointment_warnings(appointment.starts_at) if found is not None else []

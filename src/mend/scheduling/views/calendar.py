@@ -25,6 +25,7 @@ from mend.scheduling import services
 from mend.scheduling.forms.calendar import BookForm, CancelForm, MoveForm
 from mend.scheduling.models import Appointment, AppointmentStatus
 from mend.scheduling.queries import schedule
+from mend.scheduling.queries.flags import appointment_referral_warnings
 
 CONFLICT, UNPROCESSABLE = 409, 422
 STATUS_ACTIONS = {
@@ -128,6 +129,9 @@ def appointment_new(request: ActorRequest) -> HttpResponse:
                 form.add_error("override_reason", str(error))
             else:
                 messages.success(request, f"Booked {appointment.client.display_name}.")
+                # Beyond the referral's visits or after its end date: booked all the same, and said so.
+                for warning in appointment_referral_warnings(actor, appointment):
+                    messages.warning(request, warning)
                 return redirect(_calendar_url(appointment, actor.timezone))
     context = {"form": form, "conflict": conflict, "q": q, "initial": initial}
     return render(request, "scheduling/calendar/book.html", context, status=status)
@@ -215,6 +219,8 @@ def appointment_move(request: ActorRequest, pk: int) -> HttpResponse:
         except PermissionDenied as denied:
             form.add_error("override_reason", str(denied))
         else:
+            for warning in appointment_referral_warnings(actor, moved):
+                messages.warning(request, warning)
             if _wants_json(request):
                 return JsonResponse({"ok": True, "url": _calendar_url(moved, actor.timezone)})
             messages.success(request, "Moved.")
