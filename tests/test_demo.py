@@ -7,12 +7,13 @@ back before the next. Commands that need an empty database are tested in test_se
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils import timezone
 
 from mend import knowledge
 from mend.audit.models import AuditEvent
@@ -25,12 +26,25 @@ from mend.core.credentials import licence_status
 from mend.demo.generate import TORONTO, client_rows
 from mend.demo.history import Course
 from mend.demo.load import DEMO_PASSWORD, HARBOUR_PAST_EPISODES
+from mend.demo.schedule import PAST_DAYS, plan_schedule
 from mend.demo.stories import HARBOUR_STORIES, NORTHSIDE_STORIES
 from mend.outcomes import score
 from mend.outcomes.evidence import evidence_report
 from mend.people.models import CareTeamMember, Client, Licence, TherapistProfile
 from mend.platform import clock
 from mend.platform.actor import Actor
+from mend.scheduling.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    AppointmentType,
+    Closure,
+    HoursException,
+    TimeOff,
+    WorkingHours,
+)
+from mend.scheduling.queries.calendar import window
+from mend.scheduling.services import overlapping_active
 
 # Not marked clock, though every date of the demo counts back from Harbour's today: loading it
 # takes 8 s (15 s on PostgreSQL), and scripts/test.sh runs the whole suite at 02:30 UTC and in
@@ -326,3 +340,151 @@ def test_demo_evidence_report_page_and_csv_render(demo, client):
     # The header and a line per row of the groups of five or more: small groups stay out of the CSV.
     main = html.partition('<details class="evidence-small">')[0]
     assert csv.count("\n") == main.count("<tr data-row>") + 1
+
+
+# --- The demo's calendar ------------------------------------------------------------------------
+
+
+def _local(moment, zone):
+    return moment.astimezone(clock.zone(zone))
+
+
+def _hours_on(clinic: Clinic, therapist_id: int, day: date) -> list[tuple[time, time]]:
+    """The therapist's hours that day as the calendar defines them: the template unless a day off,
+    extra hours, less whole days away and closures (partial time off is checked apart)."""
+    if Closure.objects.filter(clinic=clinic, location=None, first_day__lte=day, last_day__gte=day).exists():
+        return []
+    away = TimeOff.objects.filter(therapist_id=therapist_id, first_day__lte=day, last_day__gte=day, starts_at=None)
+    if away.exists():
+        return []
+    exceptions = HoursException.objects.filter(therapist_id=therapist_id, day=day)
+    blocks = (
+        []
+        if exceptions.filter(kind=HoursException.Kind.DAY_OFF).exists()
+        else [(h.start, h.end) for h in WorkingHours.objects.filter(therapist_id=therapist_id, weekday=day.weekday())]
+    )
+    return blocks + [(e.start, e.end) for e in exceptions.filter(kind=HoursException.Kind.EXTRA)]
+
+
+def _clinic_today(clinic: Clinic) -> date:
+    return clock.local_today(clinic.timezone)
+
+
+def test_demo_calendar_never_double_books_and_keeps_to_working_hours(demo):
+    for clinic in Clinic.objects.filter(slug__in=["harbour", "northside"]):
+        assert overlapping_active(clinic.pk) == []
+        appointments = Appointment.objects.filter(clinic=clinic).exclude(status=AppointmentStatus.CANCELLED)
+        assert appointments.count() >= 40
+        for appointment in appointments:
+            start, end = _local(appointment.starts_at, clinic.timezone), _local(appointment.ends_at, clinic.timezone)
+            hours = _hours_on(clinic, appointment.therapist_id, start.date())
+            assert any(a <= start.time() and end.time() <= b for a, b in hours), (appointment, hours)
+            assert appointment.room is not None and appointment.room.location_id == appointment.location_id
+            need = appointment.appointment_type.room_capability
+            assert not need or need in appointment.room.capabilities
+            assert not TimeOff.objects.filter(
+                therapist_id=appointment.therapist_id,
+                starts_at__lt=appointment.ends_at,
+                ends_at__gt=appointment.starts_at,
+            ).exists()
+
+
+def test_demo_calendar_past_visits_are_the_signed_notes(demo):
+    for clinic in Clinic.objects.filter(slug__in=["harbour", "northside"]):
+        today = _clinic_today(clinic)
+        completed = [
+            a
+            for a in Appointment.objects.filter(clinic=clinic, status=AppointmentStatus.COMPLETED)
+            if _local(a.starts_at, clinic.timezone).date() < today
+        ]
+        notes = Counter(
+            TreatmentNote.objects.filter(
+                clinic=clinic,
+                status=NoteStatus.SIGNED,
+                visit_on__gte=today - timedelta(days=PAST_DAYS),
+                visit_on__lt=today,
+            ).values_list("client_id", "therapist_id", "visit_on")
+        )
+        visits = Counter((a.client_id, a.therapist_id, _local(a.starts_at, clinic.timezone).date()) for a in completed)
+        # One completed visit per signed note, on its day, with its client and therapist, and no other.
+        assert visits == notes and len(notes) >= 5
+        for appointment in completed:
+            note = TreatmentNote.objects.filter(
+                client_id=appointment.client_id, visit_on=_local(appointment.starts_at, clinic.timezone).date()
+            ).first()
+            assert abs(appointment.minutes - note.duration_minutes) <= 15
+        past = Appointment.objects.filter(clinic=clinic, starts_at__lt=timezone.now())
+        missed = past.filter(status__in=[AppointmentStatus.NO_SHOW, AppointmentStatus.CANCELLED])
+        assert missed.filter(status=AppointmentStatus.NO_SHOW).exists()
+        late = missed.filter(status=AppointmentStatus.CANCELLED)
+        assert late.exists() and all(a.cancelled_at < a.starts_at and a.cancel_reason for a in late)
+        assert missed.count() <= 0.15 * past.count()
+
+
+def test_demo_calendar_gives_each_working_therapist_a_day_with_their_clients_in_care(demo):
+    for clinic in Clinic.objects.filter(slug__in=["harbour", "northside"]):
+        today = _clinic_today(clinic)
+        start, end = window(clinic.timezone, today, today)
+        todays = Appointment.objects.filter(clinic=clinic, starts_at__gte=start, starts_at__lt=end)
+        working = {
+            t for t in Membership.objects.filter(clinic=clinic, role=Role.THERAPIST) if _hours_on(clinic, t.pk, today)
+        }
+        assert working, "someone works every day of the week"
+        for therapist in working:
+            mine = todays.filter(therapist=therapist)
+            assert mine.count() >= 2, therapist
+            in_care = set(
+                Episode.objects.filter(therapist=therapist, discharged_on=None).values_list("client_id", flat=True)
+            )
+            assert in_care & {a.client_id for a in mine}, therapist
+            now = timezone.now()
+            for appointment in mine:
+                if appointment.ends_at <= now:
+                    assert appointment.status == AppointmentStatus.COMPLETED
+                elif appointment.starts_at > now:
+                    assert appointment.status == AppointmentStatus.BOOKED
+
+
+def test_demo_calendar_is_about_half_booked_for_four_weeks_with_series_and_requests(demo):
+    for clinic in Clinic.objects.filter(slug__in=["harbour", "northside"]):
+        today = _clinic_today(clinic)
+        working = booked = 0
+        for therapist in Membership.objects.filter(clinic=clinic, role=Role.THERAPIST):
+            for d in range(1, 29):
+                day = today + timedelta(days=d)
+                working += sum(
+                    (datetime.combine(day, b) - datetime.combine(day, a)).total_seconds() / 60
+                    for a, b in _hours_on(clinic, therapist.pk, day)
+                )
+        start, end = window(clinic.timezone, today + timedelta(days=1), today + timedelta(days=28))
+        ahead = Appointment.objects.filter(clinic=clinic, starts_at__gte=start, starts_at__lt=end)
+        booked = sum(a.minutes for a in ahead.filter(status__in=ACTIVE_STATUSES))
+        assert 0.3 <= booked / working <= 0.7, (clinic.slug, booked / working)
+        series = Counter(ahead.exclude(series_id=None).values_list("series_id", flat=True))
+        assert series and all(n == 4 for n in series.values())
+        for series_id in series:
+            times = {
+                _local(a.starts_at, clinic.timezone).strftime("%a %H:%M") for a in ahead.filter(series_id=series_id)
+            }
+            assert len(times) == 1, times  # weekly, at one local time
+        requested = ahead.filter(status=AppointmentStatus.REQUESTED)
+        assert requested and all(a.channel == Appointment.Channel.ONLINE for a in requested)
+        assert ahead.filter(appointment_type__kind=AppointmentType.Kind.INITIAL).exists()
+        # Types carry prices in the clinic's currency, and one is for returning clients only.
+        types = AppointmentType.objects.filter(clinic=clinic)
+        assert all(t.price > 0 for t in types)
+        assert types.filter(audience=AppointmentType.Audience.RETURNING).exists()
+    assert Closure.objects.filter(clinic__slug="harbour").exists() or TimeOff.objects.filter(reason="Staff training")
+    assert AuditEvent.objects.filter(object_type="scheduling.appointment").count() == Appointment.objects.count()
+
+
+def test_demo_calendar_is_the_same_plan_for_the_same_seed(demo):
+    harbour = Clinic.objects.get(slug="harbour")
+    therapists = list(Membership.objects.filter(clinic=harbour, role=Role.THERAPIST).order_by("pk"))
+    today = _clinic_today(harbour)
+    now = datetime.combine(today, time(12, 5), clock.zone(harbour.timezone))
+    first = plan_schedule(harbour, therapists, today=today, now=now, seed=31)
+    again = plan_schedule(harbour, therapists, today=today, now=now, seed=31)
+    assert first == again and len(first.appointments) > 100
+    other = plan_schedule(harbour, therapists, today=today, now=now, seed=32)
+    assert other.appointments != first.appointments

@@ -25,7 +25,9 @@ from mend.demo.episodes import load_demo_episodes, load_stories, seed_stories
 from mend.demo.generate import TORONTO, VANCOUVER, Place, client_rows, referrer_rows
 from mend.demo.history import load_history
 from mend.demo.outcomes import seed_outcome_episodes
+from mend.demo.schedule import NORTHSIDE_HOURS, load_schedule
 from mend.people.models import CareTeamMember, Certification, Client, Licence, ReferringProvider, TherapistProfile
+from mend.platform import clock
 
 # The demo's dates count back from today in Harbour, its main clinic (and the seed clinics' zone).
 DEMO_TIMEZONE = "America/Toronto"
@@ -357,6 +359,11 @@ def load_demo(*, today: date) -> LoadResult:
     # Two years of finished episodes, so the evidence report has something to say.
     load_history(harbour, count=HARBOUR_PAST_EPISODES, today=today, seed=21)
     load_history(northside, count=NORTHSIDE_PAST_EPISODES, today=today, seed=22)
+    # A calendar that agrees with the charts: past visits on their notes' days, a full today, weeks ahead.
+    load_schedule(harbour, harbour_therapists, today=today, seed=31)
+    # Northside's today is Vancouver's, a day behind Toronto's in the evening.
+    behind = clock.local_today(northside.timezone) - clock.local_today(DEMO_TIMEZONE)
+    load_schedule(northside, northside_therapists, today=today + behind, seed=32, hours=NORTHSIDE_HOURS)
     return LoadResult(created=True, clinics=[harbour, northside], clients=clients)
 
 
