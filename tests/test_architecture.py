@@ -26,7 +26,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src"
 MEND = SRC / "mend"
 
-APPS = ("accounts", "clinics", "people", "clinical", "outcomes", "scheduling", "audit", "demo", "web")
+APPS = ("accounts", "clinics", "people", "clinical", "outcomes", "scheduling", "outbox", "audit", "demo", "web")
 POLICY = "access"
 SHELL = ("web", "api", "urls")
 NODES = (*APPS, POLICY, "api", "urls")

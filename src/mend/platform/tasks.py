@@ -17,12 +17,11 @@ and enqueue it with :func:`enqueue_on_commit`, delayed with Django's ``using(run
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 from django.db import transaction
 from django_tasks.base import Task
 from django_tasks_db import DatabaseBackend
-from typing_extensions import ParamSpec
 
 P = ParamSpec("P")
 T = TypeVar("T")
