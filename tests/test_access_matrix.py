@@ -986,3 +986,136 @@ def test_calendar_access(client, login, personas, calendar_appointment, route, p
         assert AuditEvent.objects.count() == events
         for secret in (b"Caroline", b"Carol", b"Dan", b"Tess Therapist"):
             assert secret not in response.content, (path, persona, secret)
+
+
+# --- Schedule setup (mend/scheduling/views/setup.py) ----------------------------------------------
+# Owners and admins set up everything; Tess opens and changes her own hours, exceptions and time off
+# (403 for types and closures); front desk nothing (403); the outsider's own clinic answers the pages
+# without an object, and every Harbour row is 404 to them. A refused write changes and audits nothing.
+
+
+class SetupRows(NamedTuple):
+    kind: Any  # an appointment type
+    block: Any  # Tess's Monday 09:00–17:00
+    exception: Any  # a day off of Tess's
+    time_off: Any  # a day of time off of Tess's
+    closure: Any  # Harbour closed one day
+
+
+@pytest.fixture
+def setup_rows(personas: Personas) -> SetupRows:
+    from datetime import time
+
+    from mend.scheduling.models import AppointmentType, Closure, HoursException, TimeOff, WorkingHours
+
+    tess, day = personas.memberships["therapist"], harbour_today() + timedelta(days=40)
+    return SetupRows(
+        kind=AppointmentType.objects.create(clinic=personas.harbour, name="Treatment 60", duration_minutes=60),
+        block=WorkingHours.objects.create(
+            clinic=personas.harbour, therapist=tess, location=personas.location, weekday=0, start=time(9), end=time(17)
+        ),
+        exception=HoursException.objects.create(clinic=personas.harbour, therapist=tess, day=day, kind="day_off"),
+        time_off=TimeOff.objects.create(clinic=personas.harbour, therapist=tess, first_day=day, last_day=day),
+        closure=Closure.objects.create(clinic=personas.harbour, first_day=day, last_day=day),
+    )
+
+
+class SetupRow(NamedTuple):
+    path: Callable[[Personas, SetupRows], str]
+    # Expected status for owner, admin, therapist, front_desk, outsider.
+    expected: tuple[int, ...]
+    data: Callable[[Personas], dict[str, Any]] | None = None  # a POST when given
+
+
+def _nothing(p: Personas) -> dict[str, Any]:
+    return {}  # a button with no fields
+
+
+def _hours(p: Personas, rest: str = "") -> str:
+    return f"/schedule/setup/therapists/{p.memberships['therapist'].pk}/hours/{rest}"
+
+
+MANAGERS = (OK, OK, FORBIDDEN, FORBIDDEN, OK)
+HARBOUR_MANAGERS = (OK, OK, FORBIDDEN, FORBIDDEN, NOT_FOUND)
+TESS_AND_MANAGERS = (OK, OK, OK, FORBIDDEN, NOT_FOUND)
+TESS_AND_MANAGERS_DO = (FOUND, FOUND, FOUND, FORBIDDEN, NOT_FOUND)
+HARBOUR_MANAGERS_DO = (FOUND, FOUND, FORBIDDEN, FORBIDDEN, NOT_FOUND)
+_LATER = (harbour_today() + timedelta(days=50)).isoformat()
+
+SETUP_ROUTES: dict[str, SetupRow] = {
+    "setup_index": SetupRow(lambda p, r: "/schedule/setup/", MANAGERS),
+    "appointment_type_list": SetupRow(lambda p, r: "/schedule/setup/types/", MANAGERS),
+    "appointment_type_create": SetupRow(lambda p, r: "/schedule/setup/types/new/", MANAGERS),
+    "appointment_type_edit": SetupRow(lambda p, r: f"/schedule/setup/types/{r.kind.pk}/", HARBOUR_MANAGERS),
+    "working_hours": SetupRow(lambda p, r: _hours(p), TESS_AND_MANAGERS),
+    "working_hours_add": SetupRow(
+        lambda p, r: _hours(p, "add/"),
+        TESS_AND_MANAGERS_DO,
+        lambda p: {"hours-weekday": "1", "hours-start": "09:00", "hours-end": "12:00", "hours-location": p.location.pk},
+    ),
+    "working_hours_remove": SetupRow(lambda p, r: _hours(p, f"{r.block.pk}/remove/"), TESS_AND_MANAGERS_DO, _nothing),
+    "hours_exception_add": SetupRow(
+        lambda p, r: _hours(p, "exceptions/add/"),
+        TESS_AND_MANAGERS_DO,
+        lambda p: {"exception-day": _LATER, "exception-kind": "day_off"},
+    ),
+    "hours_exception_remove": SetupRow(
+        lambda p, r: _hours(p, f"exceptions/{r.exception.pk}/remove/"), TESS_AND_MANAGERS_DO, _nothing
+    ),
+    "time_off_add": SetupRow(
+        lambda p, r: _hours(p, "time-off/add/"), TESS_AND_MANAGERS_DO, lambda p: {"off-first_day": _LATER}
+    ),
+    "time_off_remove": SetupRow(
+        lambda p, r: _hours(p, f"time-off/{r.time_off.pk}/remove/"), TESS_AND_MANAGERS_DO, _nothing
+    ),
+    "closure_list": SetupRow(lambda p, r: "/schedule/setup/closures/", MANAGERS),
+    # The outsider closes their own clinic: the route holds no Harbour object.
+    "closure_add": SetupRow(
+        lambda p, r: "/schedule/setup/closures/add/",
+        (FOUND, FOUND, FORBIDDEN, FORBIDDEN, FOUND),
+        lambda p: {"first_day": _LATER},
+    ),
+    "closure_remove": SetupRow(
+        lambda p, r: f"/schedule/setup/closures/{r.closure.pk}/remove/", HARBOUR_MANAGERS_DO, _nothing
+    ),
+}
+
+
+def test_every_setup_route_is_in_the_matrix():
+    from mend.scheduling import urls as scheduling_urls
+
+    names = {p.name for p in scheduling_urls.urlpatterns if p.callback.__module__ == "mend.scheduling.views.setup"}
+    assert names == set(SETUP_ROUTES), "add a row to SETUP_ROUTES for every schedule setup route"
+
+
+@pytest.mark.parametrize(
+    ("route", "persona"), [pytest.param(r, p, id=f"{r}-{p}") for r in SETUP_ROUTES for p in PERSONAS]
+)
+def test_setup_access(client, login, personas, setup_rows, route, persona):
+    from mend.scheduling.models import AppointmentType, Closure, HoursException, TimeOff, WorkingHours
+
+    def rows() -> list[int]:
+        return [m.objects.count() for m in (AppointmentType, Closure, HoursException, TimeOff, WorkingHours)]
+
+    row = SETUP_ROUTES[route]
+    path = row.path(personas, setup_rows)
+    http = client if persona == "anonymous" else login(persona)
+    events, before = AuditEvent.objects.count(), rows()
+    data = row.data(personas) if row.data is not None else None
+    response = http.get(path) if data is None else http.post(path, data)
+    if persona == "anonymous":
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=")
+        assert (AuditEvent.objects.count(), rows()) == (events, before)
+        return
+    expected = row.expected[PERSONAS.index(persona) - 1]
+    assert response.status_code == expected, (path, persona, response.status_code, response.content[:300])
+    if expected == FOUND:
+        assert not response["Location"].startswith("/accounts/"), response["Location"]
+        assert rows() != before and AuditEvent.objects.count() == events + 1
+    if expected == FORBIDDEN:
+        assert b"Not allowed" in response.content
+    if expected in (FORBIDDEN, NOT_FOUND):
+        assert (AuditEvent.objects.count(), rows()) == (events, before)
+    if expected == NOT_FOUND:
+        for secret in (b"Tess Therapist", b"Harbourfront", b"Treatment 60"):
+            assert secret not in response.content, (path, persona, secret)
