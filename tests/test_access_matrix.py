@@ -18,7 +18,7 @@ import csv
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any, NamedTuple
 
 import pytest
@@ -1119,3 +1119,134 @@ def test_setup_access(client, login, personas, setup_rows, route, persona):
     if expected == NOT_FOUND:
         for secret in (b"Tess Therapist", b"Harbourfront", b"Treatment 60"):
             assert secret not in response.content, (path, persona, secret)
+
+
+# --- Scheduling API (mend/scheduling/api.py) -----------------------------------------------------
+# An appointment is client information: visible to the clinic's owner, admin and front desk, to its
+# therapist and to the client's care team (Tess, not Theo), 404 for everyone else. Slots and types
+# name no client: every member reads them; another clinic's type is unknown there (422).
+
+UNPROCESSABLE = 422
+
+
+class SchedulingApiRoute(NamedTuple):
+    method: str
+    path: Callable[[Any], str]
+    # Expected status for owner, admin, therapist, therapist2, front_desk, outsider; signed out is 401.
+    expected: tuple[int, ...]
+    payload: Callable[[Personas, Any], dict[str, Any]] | None = None
+
+
+def _scheduling_rows(p: Personas) -> Any:
+    """Harbour's schedule and Carol's visit with Tess yesterday at noon (booked, so every change applies)."""
+    from mend.core.availability import exact_local
+    from mend.scheduling.models import Appointment
+    from mend.testing import build_schedule
+
+    schedule = build_schedule(p)
+    starts_at = exact_local(harbour_today() - timedelta(days=1), time(12), p.harbour.timezone)
+    schedule.appointment = Appointment.objects.create(
+        clinic=p.harbour,
+        client=p.carol,
+        therapist=p.memberships["therapist"],
+        room=p.room,
+        location=p.location,
+        appointment_type=schedule.treatment,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=1),
+    )
+    schedule.future = (harbour_today() + timedelta(days=30)).isoformat()
+    return schedule
+
+
+SEEN_BY_TEAM = (OK, OK, OK, NOT_FOUND, OK, NOT_FOUND)
+SCHEDULING_API: dict[str, SchedulingApiRoute] = {
+    "availability": SchedulingApiRoute(
+        "get",
+        lambda s: f"/api/v1/availability?appointment_type={s.treatment.pk}&start={s.future}&end={s.future}",
+        (OK, OK, OK, OK, OK, UNPROCESSABLE),
+    ),
+    "list_appointment_types": SchedulingApiRoute("get", lambda s: "/api/v1/appointment-types", (OK,) * 6),
+    "list_appointments": SchedulingApiRoute("get", lambda s: "/api/v1/appointments", (OK,) * 6),
+    "get_appointment": SchedulingApiRoute("get", lambda s: f"/api/v1/appointments/{s.appointment.pk}", SEEN_BY_TEAM),
+    # Theo and the outsider cannot see Carol, so for them she is an unknown client.
+    "create_appointment": SchedulingApiRoute(
+        "post",
+        lambda s: "/api/v1/appointments",
+        (CREATED, CREATED, CREATED, UNPROCESSABLE, CREATED, UNPROCESSABLE),
+        lambda p, s: {
+            "client": p.carol.pk,
+            "therapist": p.therapist_profile.pk,
+            "appointment_type": s.treatment.pk,
+            "start": f"{s.future}T10:00:00{_offset(p, s.future)}",
+        },
+    ),
+    "reschedule_appointment": SchedulingApiRoute(
+        "post",
+        lambda s: f"/api/v1/appointments/{s.appointment.pk}/reschedule",
+        SEEN_BY_TEAM,
+        lambda p, s: {"start": f"{s.future}T14:00:00{_offset(p, s.future)}"},
+    ),
+    "cancel_appointment": SchedulingApiRoute(
+        "post", lambda s: f"/api/v1/appointments/{s.appointment.pk}/cancel", SEEN_BY_TEAM, lambda p, s: {}
+    ),
+    "set_appointment_status": SchedulingApiRoute(
+        "post",
+        lambda s: f"/api/v1/appointments/{s.appointment.pk}/status",
+        SEEN_BY_TEAM,
+        lambda p, s: {"status": "arrived"},
+    ),
+}
+
+
+def _offset(p: Personas, day: str) -> str:
+    from datetime import date
+
+    from mend.core.availability import exact_local
+
+    return exact_local(date.fromisoformat(day), time(10), p.harbour.timezone).isoformat()[-6:]
+
+
+def test_every_scheduling_api_operation_is_in_the_matrix():
+    from mend.scheduling.api import router as scheduling_router
+
+    operations = {
+        operation.view_func.__name__
+        for path_view in scheduling_router.path_operations.values()
+        for operation in path_view.operations
+    }
+    assert set(SCHEDULING_API) == operations, "add a row to SCHEDULING_API for every scheduling API operation"
+
+
+@pytest.mark.parametrize(("route", "persona"), _cases(SCHEDULING_API))
+def test_scheduling_api_access(client, personas, route, persona):
+    from mend.scheduling.models import Appointment
+
+    rows = _scheduling_rows(personas)
+    row = SCHEDULING_API[route]
+    headers = {} if persona == "anonymous" else _bearer(personas, persona)
+    events, count = AuditEvent.objects.count(), Appointment.objects.count()
+    before = Appointment.objects.values_list("status", "starts_at").get(pk=rows.appointment.pk)
+    call = getattr(client, row.method)
+    if row.payload is None:
+        response = call(row.path(rows), **headers)
+    else:
+        payload = row.payload(personas, rows)
+        response = call(row.path(rows), data=payload, content_type="application/json", **headers)
+
+    expected = 401 if persona == "anonymous" else row.expected[CLINICAL_PERSONAS.index(persona) - 1]
+    assert response.status_code == expected, (route, persona, response.status_code, response.content[:300])
+    after = Appointment.objects.values_list("status", "starts_at").get(pk=rows.appointment.pk)
+    if expected == CREATED:
+        assert Appointment.objects.count() == count + 1
+    elif row.method == "post" and expected == OK:
+        assert after != before
+    else:
+        assert (Appointment.objects.count(), after) == (count, before)
+    if expected == NOT_FOUND:
+        assert response.json() == {"detail": "Not found."}
+    if expected in (401, NOT_FOUND, UNPROCESSABLE):
+        assert AuditEvent.objects.count() == events, (route, persona)
+    if expected == OK and route == "list_appointments":
+        ids = [a["id"] for a in response.json()["items"]]
+        assert ids == ([] if persona in ("therapist2", "outsider") else [rows.appointment.pk])
