@@ -103,8 +103,8 @@ HOURS: list[Pattern] = [
     {**_days((2, 3, 4), time(12), time(20)), 5: (time(9), time(14)), 6: (time(10), time(16))},  # evenings, weekends
     {**_days(range(1, 5), time(9), time(17)), 6: (time(10), time(15))},
 ]
-# Northside: Noor on weekdays; Priya, who works at Harbour in the week, on weekends.
-NORTHSIDE_HOURS: list[Pattern] = [HOURS[0], _days((5, 6), time(10), time(16))]
+# Northside, a small practice: Noor four days a week; Priya, at Harbour in the week, on weekends.
+NORTHSIDE_HOURS: list[Pattern] = [_days(range(4), time(10), time(17)), _days((5, 6), time(10), time(16))]
 
 
 @dataclass(frozen=True)
@@ -553,8 +553,8 @@ def plan_schedule(clinic: Clinic, therapists: Sequence[Membership], *, today: da
     for client_id, therapist_id, day, minutes in notes:
         kind = kinds[_treatment(minutes)]
         if not planner.windows(therapist_id, day):
-            start = 600 + GRID * rng.randint(0, 8)
-            planner.add_extra(therapist_id, day, start, start + 240)
+            opens = 600 + GRID * rng.randint(0, 8)
+            planner.add_extra(therapist_id, day, opens, opens + 240)
         choice = planner.pick(therapist_id, day, kind)
         while choice is None:  # the day is full: they stayed longer
             last = max(end for _, end, _ in planner.windows(therapist_id, day))
@@ -773,20 +773,11 @@ def plan_schedule(clinic: Clinic, therapists: Sequence[Membership], *, today: da
             due += timedelta(days=round(gap))
 
     # New clients: a few initial consultations, and online requests waiting for the clinic's answer.
-    offering = [t for t in ids if INITIAL in kinds and t in kinds[INITIAL].therapists]
-    for n in range(2 * len(offering)):
-        if not new_clients:
-            break
-        therapist_id = offering[n % len(offering)]
-        for day in rng.sample(ahead, 6):
-            if book_ahead(new_clients[-1], therapist_id, day, kinds[INITIAL]):
-                new_clients.pop()
-                break
     for n in range(2 if len(ids) > 2 else 1):
         if not new_clients or "Treatment 90" not in kinds:
             break
         therapist_id = ids[(n * 2) % len(ids)]
-        for day in ahead[2 : 2 + 7]:
+        for day in ahead[2:16]:
             if book_ahead(
                 new_clients[-1],
                 therapist_id,
@@ -795,6 +786,15 @@ def plan_schedule(clinic: Clinic, therapists: Sequence[Membership], *, today: da
                 status=AppointmentStatus.REQUESTED,
                 channel=Appointment.Channel.ONLINE,
             ):
+                new_clients.pop()
+                break
+    offering = [t for t in ids if INITIAL in kinds and t in kinds[INITIAL].therapists]
+    for n in range(2 * len(offering)):
+        if not new_clients:
+            break
+        therapist_id = offering[n % len(offering)]
+        for day in rng.sample(ahead, 6):
+            if book_ahead(new_clients[-1], therapist_id, day, kinds[INITIAL]):
                 new_clients.pop()
                 break
 
