@@ -355,6 +355,9 @@ MEDIA_ROOT = VAR_DIR / "media"
 # The largest request body accepted (mend.platform.limits): a 10 MB document and its form.
 MEND_MAX_REQUEST_BYTES = env_int("MEND_MAX_REQUEST_BYTES", 11 * 1024 * 1024, minimum=1024 * 1024)
 WHITENOISE_USE_FINDERS = MEND_ENV in ("test", "development")
+# Hours before an appointment its reminder goes out (mend.scheduling.services.reminders).
+MEND_REMINDER_HOURS = env_int("MEND_REMINDER_HOURS", 24, minimum=1, maximum=7 * 24)
+
 
 # --- Calendar feeds (mend.scheduling.services.feeds) -------------------------------------------
 # The domain in appointments' iCalendar UIDs: keep it once clients have subscribed, or their

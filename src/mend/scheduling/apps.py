@@ -15,3 +15,9 @@ class SchedulingConfig(AppConfig):
         # The chart shows the referral's visits booked ahead and their warnings. Clinical cannot
         # import scheduling (scheduling reads the clinical record), so scheduling hands it a section.
         clinical_queries.add_chart_section(chart_authorisation)
+
+        from mend.scheduling.services.booking import on_change
+        from mend.scheduling.services.reminders import on_appointment_change
+
+        # Reminders follow every booking, move, cancellation and status change, in its transaction.
+        on_change(on_appointment_change)

@@ -304,49 +304,6 @@ class Hold(models.Model):
         return f"Hold until {self.expires_at:%H:%M:%S}"
 
 
-class Reminder(models.Model):
-    """One message about one appointment: sent at most once per appointment and kind."""
-
-    class Kind(models.TextChoices):
-        CONFIRMATION = "confirmation", "Confirmation"
-        DAY_BEFORE = "day_before", "Reminder the day before"
-        CANCELLATION = "cancellation", "Cancellation notice"
-        RESCHEDULED = "rescheduled", "Rescheduled notice"
-
-    class Channel(models.TextChoices):
-        EMAIL = "email", "Email"
-        SMS = "sms", "Text message"
-
-    class State(models.TextChoices):
-        PENDING = "pending", "Pending"
-        SENT = "sent", "Sent"
-        WITHDRAWN = "withdrawn", "Withdrawn"
-        FAILED = "failed", "Failed"
-
-    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
-    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="reminders")
-    kind = models.CharField(max_length=20, choices=Kind.choices)
-    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
-    # The appointment's sequence this message was made for: a rescheduled appointment's message is new.
-    sequence = models.PositiveIntegerField(default=0)
-    due_at = models.DateTimeField(db_index=True)
-    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.CharField(max_length=300, blank=True)
-
-    class Meta:
-        ordering = ["due_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["appointment", "kind", "channel", "sequence"], name="reminder_once_per_appointment_kind"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} ({self.get_state_display().lower()})"
-
-
 class WaitlistEntry(models.Model):
     """A client waiting for an earlier slot of a type, with one therapist or any."""
 

@@ -160,25 +160,6 @@ class Migration(migrations.Migration):
             ],
         ),
         migrations.CreateModel(
-            name='Reminder',
-            fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('confirmation', 'Confirmation'), ('day_before', 'Reminder the day before'), ('cancellation', 'Cancellation notice'), ('rescheduled', 'Rescheduled notice')], max_length=20)),
-                ('channel', models.CharField(choices=[('email', 'Email'), ('sms', 'Text message')], default='email', max_length=10)),
-                ('sequence', models.PositiveIntegerField(default=0)),
-                ('due_at', models.DateTimeField(db_index=True)),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('sent', 'Sent'), ('withdrawn', 'Withdrawn'), ('failed', 'Failed')], default='pending', max_length=10)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('last_error', models.CharField(blank=True, max_length=300)),
-                ('appointment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='reminders', to='scheduling.appointment')),
-                ('clinic', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='clinics.clinic')),
-            ],
-            options={
-                'ordering': ['due_at'],
-            },
-        ),
-        migrations.CreateModel(
             name='TimeOff',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
@@ -271,9 +252,5 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name='idempotencykey',
             constraint=models.UniqueConstraint(fields=('clinic', 'scope', 'key'), name='idempotency_key_once'),
-        ),
-        migrations.AddConstraint(
-            model_name='reminder',
-            constraint=models.UniqueConstraint(fields=('appointment', 'kind', 'channel', 'sequence'), name='reminder_once_per_appointment_kind'),
         ),
     ]
