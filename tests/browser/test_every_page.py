@@ -86,6 +86,9 @@ NOT_PAGES = {
     "evidence_curves": "an SVG image in the evidence report (checked there, with its section opened)",
     "referral_document": "a file download",
     "clearance_document": "a file download",
+    "appointment_move": "POST only (its form is part of the appointment's page; the calendar's drag posts it)",
+    "appointment_cancel": "POST only (its form is part of the appointment's page)",
+    "appointment_status": "POST only (its buttons are on the appointment's page and the calendar's requests)",
     "api-v1:openapi-json": "the OpenAPI document (JSON)",
     "api-unknown-path": "the API's JSON 404 for any other path",
 }
@@ -107,6 +110,7 @@ ERROR_STATE_ROUTES = (
     "goal_create",
     "referral_create",
     "password_change",
+    "appointment_new",
 )
 
 # Martin Fernandez (a Harbour client who agreed to email) gets the crawl's questionnaire; the
@@ -466,14 +470,15 @@ print(json.dumps({{"invitation": reverse("invitation_accept", args=[uid, invitat
 # Demo objects whose pages a link from the first instance of a route may not reach: the chart with the
 # most notes (notes, addenda, assessments, goals, home program), a chart with an active finding (to
 # mark resolved), a therapist with a certification, the owner's confirmation before resetting a
-# member's second step (linked only once the member has one), and the demo's draft note, which only
-# its author may edit.
+# member's second step (linked only once the member has one), one of therapist1's booked appointments
+# (today's calendar may have none), and the demo's draft note, which only its author may edit.
 SEEDS = """
 import json
 from django.db.models import Count
 from mend.clinical.models import Episode, ScreeningFinding, TreatmentNote
 from mend.clinics.models import Membership
 from mend.people.models import TherapistProfile
+from mend.scheduling.models import Appointment
 harbour = {"clinic__slug": "harbour"}
 mine = Episode.objects.filter(**harbour, therapist__user__email="therapist1@example.org")
 rich = mine.annotate(n=Count("notes")).order_by("-n", "pk").first()
@@ -481,12 +486,14 @@ flagged = ScreeningFinding.objects.filter(episode__in=mine, resolved_on=None).or
 certified = TherapistProfile.objects.filter(**harbour, certifications__isnull=False).order_by("pk").first()
 member = Membership.objects.get(clinic__slug="harbour", user__email="therapist1@example.org")
 draft = TreatmentNote.objects.filter(episode__clinic__slug="harbour", status="draft").order_by("pk").first()
+visit = Appointment.objects.filter(**harbour, therapist=member, status="booked").order_by("starts_at").first()
 print(json.dumps({
     "paths": [
         f"/episodes/{rich.pk}/",
         *([f"/episodes/{flagged.episode_id}/"] if flagged else []),
         *([f"/therapists/{certified.pk}/"] if certified else []),
         f"/settings/members/{member.pk}/second-step/reset/",
+        *([f"/schedule/appointments/{visit.pk}/"] if visit else []),
     ],
     "draft": [draft.episode.therapist.user.email, f"/notes/{draft.pk}/edit/"] if draft else None,
 }))
