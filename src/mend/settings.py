@@ -302,6 +302,11 @@ MEND_HOLD_MINUTES = env_int("MEND_HOLD_MINUTES", 10, minimum=1, maximum=60)
 MEND_CANCELLATION_HOURS = env_int("MEND_CANCELLATION_HOURS", 24, minimum=0, maximum=14 * 24)
 MEND_ONLINE_HOLDS_PER_HOUR = env_int("MEND_ONLINE_HOLDS_PER_HOUR", 30, minimum=1)
 MEND_BOOKING_CODES_PER_HOUR = env_int("MEND_BOOKING_CODES_PER_HOUR", 5, minimum=1)
+# The waitlist (mend.scheduling.services.waitlist): how long a client has to take a freed slot
+# before it passes to the next; the address clients reach Mend at, for the links in emails a
+# worker sends (no request to take it from).
+MEND_WAITLIST_OFFER_MINUTES = env_int("MEND_WAITLIST_OFFER_MINUTES", 120, minimum=5, maximum=7 * 24 * 60)
+MEND_PUBLIC_URL = env_str("MEND_PUBLIC_URL", "http://localhost:8000")
 
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",

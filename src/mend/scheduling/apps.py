@@ -21,3 +21,8 @@ class SchedulingConfig(AppConfig):
 
         # Reminders follow every booking, move, cancellation and status change, in its transaction.
         on_change(on_appointment_change)
+
+        from mend.scheduling.services import booking, waitlist
+
+        # The waitlist offers the time a cancellation or a move frees, once the change commits.
+        booking.on_change(waitlist.on_appointment_change)

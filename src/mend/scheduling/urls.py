@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mend.scheduling.views import calendar, feeds, online, setup
+from mend.scheduling.views import calendar, feeds, online, setup, waitlist
 from mend.scheduling.views import today as today_views
 
 urlpatterns = [
@@ -60,4 +60,8 @@ urlpatterns = [
     path("book/<slug:slug>/booked/<str:token>/", online.book_done, name="book_done"),
     path("booking/cancel/<str:token>/", online.book_cancel, name="book_cancel"),
     path("booking/reschedule/<str:token>/", online.book_reschedule, name="book_reschedule"),
+    # The waitlist: the staff page, and the emailed offer of a freed slot (public, by its token).
+    path("schedule/waitlist/", waitlist.waitlist, name="waitlist"),
+    path("schedule/waitlist/<int:pk>/remove/", waitlist.waitlist_remove, name="waitlist_remove"),
+    path("book/offer/<str:token>/", waitlist.waitlist_offer, name="waitlist_offer"),
 ]
