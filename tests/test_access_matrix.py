@@ -1250,3 +1250,90 @@ def test_scheduling_api_access(client, personas, route, persona):
     if expected == OK and route == "list_appointments":
         ids = [a["id"] for a in response.json()["items"]]
         assert ids == ([] if persona in ("therapist2", "outsider") else [rows.appointment.pk])
+
+
+# --- The waitlist (mend/scheduling/views/waitlist.py) ----------------------------------------------
+# Every staff role keeps the waitlist (a therapist for the clients on their care team: Carol is on
+# Tess's); the outsider's /schedule/waitlist/ is Northside's own and Harbour's entries are 404 to them,
+# leaving no audit row. The emailed offer's page is public: its token is the credential.
+
+
+class WaitlistRow(NamedTuple):
+    path: Callable[[Any], str]
+    # Expected status for anonymous, owner, admin, therapist, front_desk, outsider.
+    expected: tuple[int, ...]
+    post: bool = False
+
+
+@pytest.fixture
+def waitlist_rows(personas: Personas) -> Any:
+    """Carol waiting for a treatment with anyone; Dan (given an email) offered a time a month ahead."""
+    from types import SimpleNamespace
+
+    from mend.core.availability import exact_local
+    from mend.scheduling.models import WaitlistEntry, WaitlistOffer
+    from mend.testing import build_schedule
+
+    schedule = build_schedule(personas)
+    day = harbour_today() + timedelta(days=30)
+
+    def entry(client: Any) -> Any:
+        return WaitlistEntry.objects.create(
+            clinic=personas.harbour, client=client, appointment_type=schedule.treatment, earliest=day, latest=day
+        )
+
+    carol, dan = entry(personas.carol), entry(personas.dan)
+    offer = WaitlistOffer.objects.create(
+        clinic=personas.harbour,
+        entry=dan,
+        therapist=personas.memberships["therapist"],
+        starts_at=exact_local(day, time(10), personas.harbour.timezone),
+        token="matrix-offer",
+        expires_at=timezone.now() + timedelta(days=1),
+    )
+    return SimpleNamespace(carol=carol, offer=offer)
+
+
+STAFF_LOGIN = 302
+WAITLIST_ROUTES: dict[str, WaitlistRow] = {
+    "waitlist": WaitlistRow(lambda w: "/schedule/waitlist/", (STAFF_LOGIN, OK, OK, OK, OK, OK)),
+    "waitlist_remove": WaitlistRow(
+        lambda w: f"/schedule/waitlist/{w.carol.pk}/remove/", (STAFF_LOGIN, 302, 302, 302, 302, NOT_FOUND), post=True
+    ),
+    "waitlist_offer": WaitlistRow(lambda w: f"/book/offer/{w.offer.token}/", (OK, OK, OK, OK, OK, OK)),
+}
+
+
+def test_every_waitlist_route_is_in_the_matrix():
+    from mend.scheduling import urls as scheduling_urls
+
+    names = {p.name for p in scheduling_urls.urlpatterns if p.callback.__module__ == "mend.scheduling.views.waitlist"}
+    assert names == set(WAITLIST_ROUTES), "add a row to WAITLIST_ROUTES for every waitlist route"
+
+
+@pytest.mark.parametrize(
+    ("route", "persona"), [pytest.param(r, p, id=f"{r}-{p}") for r in WAITLIST_ROUTES for p in PERSONAS]
+)
+def test_waitlist_access(client, login, personas, waitlist_rows, route, persona):
+    from mend.scheduling.models import WaitlistEntry
+
+    row = WAITLIST_ROUTES[route]
+    path = row.path(waitlist_rows)
+    http = client if persona == "anonymous" else login(persona)
+    events = AuditEvent.objects.count()
+    response = http.post(path) if row.post else http.get(path)
+    expected = row.expected[PERSONAS.index(persona)]
+    assert response.status_code == expected, (path, persona, response.status_code, response.content[:300])
+    if persona == "anonymous" and route != "waitlist_offer":
+        assert response["Location"].startswith("/accounts/login/?next=")
+    state = WaitlistEntry.objects.get(pk=waitlist_rows.carol.pk).state
+    if expected == NOT_FOUND or persona == "anonymous":
+        assert AuditEvent.objects.count() == events
+        assert state == WaitlistEntry.State.WAITING
+        assert b"Carol" not in response.content and b"Caroline" not in response.content
+    elif route == "waitlist_remove":
+        assert state == WaitlistEntry.State.REMOVED
+
+
+def test_a_forged_waitlist_offer_link_is_404(client, waitlist_rows):
+    assert client.get("/book/offer/matrix-offer-forged/").status_code == 404
