@@ -1337,3 +1337,131 @@ def test_waitlist_access(client, login, personas, waitlist_rows, route, persona)
 
 def test_a_forged_waitlist_offer_link_is_404(client, waitlist_rows):
     assert client.get("/book/offer/matrix-offer-forged/").status_code == 404
+
+
+# --- Calendar feeds and series (mend/scheduling/views/feeds.py, series.py) -------------------------
+# Tess manages her own calendars; owners and admins anyone's; a colleague or front desk 403; the
+# outsider 404. The feed itself needs no sign-in: its secret token is the key (unknown tokens 404).
+# Series: staff book a client's series; front desk from the client (the plan is clinical, so 403 from
+# the episode); the outsider never sees Harbour's client or series (404).
+
+
+class FeedRows(NamedTuple):
+    tess: Any  # Tess's membership
+    external: Any  # a personal calendar of Tess's
+    series_id: str  # a series of Carol's with Tess
+    session: Any  # its first session
+    episode: Any  # Carol's episode with a plan
+
+
+@pytest.fixture
+def feed_rows(personas: Personas) -> FeedRows:
+    from datetime import time
+
+    from mend.clinical import services as clinical
+    from mend.scheduling.services import series_book, series_rule
+    from mend.scheduling.services.feeds import external_calendar_save
+    from mend.testing import build_schedule
+
+    schedule = build_schedule(personas)
+    tess = personas.memberships["therapist"]
+    external = external_calendar_save(
+        actor=personas.actor("therapist"), therapist=tess, url="https://cal.example/t.ics"
+    )
+    booked = series_book(
+        actor=personas.actor("front_desk"),
+        clinic=personas.harbour,
+        client=personas.carol,
+        therapist=tess,
+        appointment_type=schedule.treatment,
+        rule=series_rule(first_day=harbour_today() + timedelta(days=20), wall=time(10), count=3),
+    )
+    episode = clinical.episode_open(
+        actor=personas.actor("therapist"),
+        client=personas.carol,
+        data={"title": "Low back pain", "condition": "low_back_pain", "started_on": harbour_today()},
+    )
+    clinical.plan_save(
+        actor=personas.actor("therapist"),
+        episode=episode,
+        data={"sessions_per_week": 1, "weeks": 4, "session_minutes": 60},
+        techniques=[{"technique": "swedish", "region": "lower_back"}],
+    )
+    return FeedRows(tess, external, str(booked[0].series_id), booked[0], episode)
+
+
+class FeedRow(NamedTuple):
+    path: Callable[[FeedRows], str]
+    # Expected status for owner, admin, therapist, front_desk, outsider.
+    expected: tuple[int, ...]
+    data: Callable[[FeedRows], dict[str, Any]] | None = None
+
+
+FEED_ROUTES: dict[str, FeedRow] = {
+    # Only a therapist has calendars of their own; the others are sent nowhere.
+    "schedule_my_calendars": FeedRow(
+        lambda r: "/schedule/calendars/", (NOT_FOUND, NOT_FOUND, 302, NOT_FOUND, NOT_FOUND)
+    ),
+    "schedule_calendars": FeedRow(lambda r: f"/schedule/calendars/{r.tess.pk}/", (OK, OK, OK, FORBIDDEN, NOT_FOUND)),
+    "schedule_feed_create": FeedRow(
+        lambda r: f"/schedule/calendars/{r.tess.pk}/feed/new/", (OK, OK, OK, FORBIDDEN, NOT_FOUND), lambda r: {}
+    ),
+    "schedule_feed_revoke": FeedRow(
+        lambda r: f"/schedule/calendars/{r.tess.pk}/feed/revoke/", (302, 302, 302, FORBIDDEN, NOT_FOUND), lambda r: {}
+    ),
+    "schedule_external_add": FeedRow(
+        lambda r: f"/schedule/calendars/{r.tess.pk}/external/",
+        (422, 422, 422, FORBIDDEN, NOT_FOUND),
+        lambda r: {"url": "ftp://nowhere"},
+    ),
+    "schedule_external_delete": FeedRow(
+        lambda r: f"/schedule/calendars/external/{r.external.pk}/delete/",
+        (302, 302, 302, NOT_FOUND, NOT_FOUND),
+        lambda r: {},
+    ),
+    "schedule_external_refresh": FeedRow(
+        lambda r: f"/schedule/calendars/external/{r.external.pk}/refresh/",
+        (302, 302, 302, NOT_FOUND, NOT_FOUND),
+        lambda r: {},
+    ),
+    "schedule_feed": FeedRow(lambda r: "/schedule/feed/unknown-token.ics", (NOT_FOUND,) * 5),
+    "series_new": FeedRow(
+        lambda r: f"/schedule/series/new/?episode={r.episode.pk}", (OK, OK, OK, FORBIDDEN, NOT_FOUND)
+    ),
+    "series_detail": FeedRow(lambda r: f"/schedule/series/{r.series_id}/", (OK, OK, OK, OK, NOT_FOUND)),
+    "series_change": FeedRow(
+        lambda r: f"/schedule/series/{r.series_id}/{r.session.pk}/",
+        (302, 302, 302, 302, NOT_FOUND),
+        lambda r: {"action": "move", "time": "11:00"},
+    ),
+}
+
+
+def test_every_feed_and_series_route_is_in_the_matrix():
+    from mend.scheduling import urls as scheduling_urls
+
+    modules = ("mend.scheduling.views.feeds", "mend.scheduling.views.series")
+    names = {p.name for p in scheduling_urls.urlpatterns if p.callback.__module__ in modules}
+    assert names == set(FEED_ROUTES), "add a row to FEED_ROUTES for every calendar feed and series route"
+
+
+@pytest.mark.parametrize(
+    ("route", "persona"), [pytest.param(r, p, id=f"{r}-{p}") for r in FEED_ROUTES for p in PERSONAS]
+)
+def test_feed_and_series_access(client, login, personas, feed_rows, route, persona):
+    row = FEED_ROUTES[route]
+    path = row.path(feed_rows)
+    http = client if persona == "anonymous" else login(persona)
+    data = row.data(feed_rows) if row.data is not None else None
+    response = http.get(path) if data is None else http.post(path, data)
+    if persona == "anonymous":
+        if route == "schedule_feed":
+            assert response.status_code == NOT_FOUND
+        else:
+            assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=")
+        return
+    expected = row.expected[PERSONAS.index(persona) - 1]
+    assert response.status_code == expected, (path, persona, response.status_code, response.content[:300])
+    if expected == NOT_FOUND:
+        for secret in (b"Caroline", b"Carol", b"Tess Therapist", b"cal.example"):
+            assert secret not in response.content, (path, persona, secret)

@@ -16,6 +16,11 @@ class SchedulingConfig(AppConfig):
         # import scheduling (scheduling reads the clinical record), so scheduling hands it a section.
         clinical_queries.add_chart_section(chart_authorisation)
 
+        from mend.scheduling.queries.series import chart_booking
+
+        # The plan of care's card links to booking its sessions as a series.
+        clinical_queries.add_chart_section(chart_booking)
+
         from mend.scheduling.services.booking import on_change
         from mend.scheduling.services.reminders import on_appointment_change
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mend.scheduling.views import calendar, feeds, online, setup, waitlist
+from mend.scheduling.views import calendar, feeds, online, series, setup, waitlist
 from mend.scheduling.views import today as today_views
 
 urlpatterns = [
@@ -64,4 +64,7 @@ urlpatterns = [
     path("schedule/waitlist/", waitlist.waitlist, name="waitlist"),
     path("schedule/waitlist/<int:pk>/remove/", waitlist.waitlist_remove, name="waitlist_remove"),
     path("book/offer/<str:token>/", waitlist.waitlist_offer, name="waitlist_offer"),
+    path("schedule/series/new/", series.series_new, name="series_new"),
+    path("schedule/series/<str:series_id>/", series.series_detail, name="series_detail"),
+    path("schedule/series/<str:series_id>/<int:pk>/", series.series_change, name="series_change"),
 ]
