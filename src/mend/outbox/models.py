@@ -29,6 +29,10 @@ class OutboundMessage(models.Model):
     to = models.CharField(max_length=254)
     subject = models.CharField(max_length=200, blank=True)
     body = models.TextField()
+    # An email's HTML alternative and attachments ([{"filename", "mimetype", "content"}], text only:
+    # an appointment's .ics), so a confirmation sent later by a worker is the one sent at once.
+    html = models.TextField(blank=True)
+    attachments = models.JSONField(default=list, blank=True)
     send_after = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(auto_now_add=True)

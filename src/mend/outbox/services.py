@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from email.mime.text import MIMEText
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils import timezone
 
@@ -26,6 +27,8 @@ def message_schedule(
     body: str,
     subject: str = "",
     send_after: datetime | None = None,
+    html: str = "",
+    attachments: Sequence[Mapping[str, str]] = (),
 ) -> OutboundMessage:
     """The message named ``key``, created and queued for delivery at ``send_after`` (now when None).
 
@@ -41,7 +44,16 @@ def message_schedule(
     # get_or_create on a unique column: two callers racing on one key both get the one row (the
     # loser's insert fails on the constraint and it reads the winner's).
     message, created = OutboundMessage.objects.get_or_create(
-        key=key, defaults={"channel": channel, "to": to, "subject": subject, "body": body, "send_after": when}
+        key=key,
+        defaults={
+            "channel": channel,
+            "to": to,
+            "subject": subject,
+            "body": body,
+            "send_after": when,
+            "html": html,
+            "attachments": [dict(part) for part in attachments],
+        },
     )
     if created:
         from mend.outbox.tasks import deliver_message
@@ -51,6 +63,19 @@ def message_schedule(
         task = deliver_message if send_after is None else deliver_message.using(run_after=send_after)
         enqueue_on_commit(task, message_id=message.pk)
     return message
+
+
+def _attachment(part: Mapping[str, str]) -> MIMEText:
+    """A stored text attachment as a MIME part, its content-type parameters kept (``method=REQUEST``)."""
+    _main, _, rest = part["mimetype"].partition("/")
+    subtype, *params = [p.strip() for p in rest.split(";")]
+    mime = MIMEText(part["content"], subtype, "utf-8")
+    for param in params:
+        name, _, value = param.partition("=")
+        if name and name != "charset":
+            mime.set_param(name, value)
+    mime.add_header("Content-Disposition", "attachment", filename=part["filename"])
+    return mime
 
 
 def message_withdraw(*, keys: Iterable[str]) -> int:
@@ -82,7 +107,12 @@ def message_deliver(*, message_id: int) -> str:
         if message.channel == OutboundMessage.Channel.SMS:
             send_sms(message.to, message.body)
         else:
-            EmailMessage(message.subject, message.body, settings.DEFAULT_FROM_EMAIL, [message.to]).send()
+            email = EmailMultiAlternatives(message.subject, message.body, settings.DEFAULT_FROM_EMAIL, [message.to])
+            if message.html:
+                email.attach_alternative(message.html, "text/html")
+            for part in message.attachments:
+                email.attach(_attachment(part))
+            email.send()
     except Exception as error:
         OutboundMessage.objects.filter(pk=message_id).update(status=Status.FAILED, error=repr(error)[:2000])
         raise

@@ -27,6 +27,11 @@ class SchedulingConfig(AppConfig):
         # Reminders follow every booking, move, cancellation and status change, in its transaction.
         on_change(on_appointment_change)
 
+        from mend.scheduling.services import notices
+
+        # The client hears of a booking, move or cancellation the clinic's staff made (by email, once).
+        on_change(notices.on_appointment_change)
+
         from mend.scheduling.services import booking, waitlist
 
         # The waitlist offers the time a cancellation or a move frees, once the change commits.

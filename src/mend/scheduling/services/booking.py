@@ -62,6 +62,9 @@ class Change:
     kind: str
     appointment: Appointment
     previous_start: datetime | None = None
+    # Made by the clinic's staff (a page, the API), not by the client online: the client is told.
+    by_staff: bool = False
+    previous_status: str = ""
 
 
 _listeners: list[Callable[[Change], None]] = []
@@ -284,7 +287,7 @@ def appointment_book(
         user=actor.user if actor is not None else None,
         clinic_id=clinic.pk,
     )
-    _notify(Change("booked", appointment))
+    _notify(Change("booked", appointment, by_staff=actor is not None))
     return appointment
 
 
@@ -370,7 +373,7 @@ def appointment_move(
         user=actor.user if actor is not None else None,
         clinic_id=clinic.pk,
     )
-    _notify(Change("moved", current, previous_start=previous))
+    _notify(Change("moved", current, previous_start=previous, by_staff=actor is not None))
     return current
 
 
@@ -400,7 +403,7 @@ def appointment_cancel(
         user=actor.user if actor is not None else None,
         clinic_id=current.clinic_id,
     )
-    _notify(Change("cancelled", current))
+    _notify(Change("cancelled", current, by_staff=actor is not None))
     return current
 
 
@@ -454,13 +457,14 @@ def appointment_status_set(
         if reason is not None:
             raise BookingConflict(reason)
         current.room_id = room_id
+    previous_status = current.status
     current.status = target
     current.sequence += 1
     _save(current)
     audit_record(
         action=Action.UPDATE, obj=current, client_id=current.client_id, user=actor.user, clinic_id=current.clinic_id
     )
-    _notify(Change("status", current))
+    _notify(Change("status", current, by_staff=True, previous_status=previous_status))
     return current
 
 

@@ -34,7 +34,6 @@ from datetime import datetime, timedelta
 from email.mime.text import MIMEText
 from email.utils import parseaddr
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -53,6 +52,7 @@ from mend.platform import clock, context
 from mend.scheduling.models import Appointment, AppointmentStatus, AppointmentType, Hold
 from mend.scheduling.queries import online as q
 from mend.scheduling.queries.calendar import booking_rules_of
+from mend.scheduling.queries.feeds import ical_uid
 from mend.scheduling.services.booking import BookingConflict, appointment_book, appointment_cancel, appointment_move
 from mend.scheduling.services.idempotency import idempotency_key_use, request_digest
 
@@ -395,7 +395,7 @@ def appointment_email(
 def _ics_part(appointment: Appointment, *, root: str, now: datetime) -> MIMEText:
     clinic = appointment.clinic
     event = ical.FeedEvent(
-        uid=ical.appointment_uid(appointment.pk, domain=urlsplit(root).hostname or "mend.invalid"),
+        uid=ical_uid(appointment.pk),
         sequence=appointment.sequence,
         start=appointment.starts_at,
         end=appointment.ends_at,
