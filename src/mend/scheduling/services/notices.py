@@ -42,7 +42,7 @@ def _parts(attachments: list[Any]) -> list[dict[str, str]]:
     parts = []
     for part in attachments:
         if isinstance(part, MIMEBase):
-            params = "".join(f"; {k}={v}" for k, v in part.get_params()[1:] if k != "charset")
+            params = "".join(f"; {k}={v}" for k, v in (part.get_params() or [])[1:] if k != "charset")
             payload = part.get_payload(decode=True)
             content = payload.decode() if isinstance(payload, bytes) else str(payload)
             parts.append(
