@@ -67,11 +67,9 @@ class Command(BaseCommand):
 
     def _configure_logging(self, verbosity: int) -> None:
         level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+        # What each task did goes to the log (settings.LOGGING's console handler, on stderr).
         for name in ("django_tasks", "django_tasks_db"):
-            logger = logging.getLogger(name)
-            logger.setLevel(level)
-            if not logger.handlers:
-                logger.addHandler(logging.StreamHandler(self.stdout))
+            logging.getLogger(name).setLevel(level)
 
     def _database_worker(self, queues: list[str], *, burst: bool, max_tasks: int | None, interval: float) -> None:
         # db_worker's own loop, not the command: called as a command it would take over SIGINT and
