@@ -108,6 +108,34 @@ def test_availability_sees_a_new_booking_at_once_though_it_keeps_the_calendar_ca
     assert [s["start"] for s in owner.get("/availability", query).json()["slots"]] == [iso(9), iso(10), iso(11)]
 
 
+def test_availability_offers_nothing_before_now_and_the_cached_list_follows_the_clock(api, personas, schedule):
+    query = {"appointment_type": schedule.treatment.pk, "start": DAY.isoformat(), "end": DAY.isoformat()}
+    with time_machine.travel(at(8), tick=False):
+        owner = api("owner")  # a token of that day
+        assert {s["start"] for s in owner.get("/availability", query).json()["slots"]} == {iso(h) for h in range(9, 17)}
+    with time_machine.travel(at(11, 30), tick=False):
+        starts = {s["start"] for s in owner.get("/availability", query).json()["slots"]}
+    assert starts == {iso(h) for h in range(12, 17)}
+
+
+def test_availability_follows_a_move_to_another_therapist(api, personas, schedule):
+    query = {"appointment_type": schedule.treatment.pk, "start": iso(9), "end": iso(12)}
+    owner = api("owner")
+    appointment = book_directly(personas, schedule, at(10))
+
+    def theirs():
+        slots = owner.get("/availability", query).json()["slots"]
+        return {(s["therapist"], s["start"]) for s in slots}
+
+    assert (personas.therapist_profile.pk, iso(10)) not in theirs()
+    assert (personas.therapist2_profile.pk, iso(10)) in theirs()
+    owner.post(
+        f"/appointments/{appointment.pk}/reschedule", {"start": iso(10), "therapist": personas.therapist2_profile.pk}
+    )
+    assert (personas.therapist_profile.pk, iso(10)) in theirs()
+    assert (personas.therapist2_profile.pk, iso(10)) not in theirs()
+
+
 @pytest.mark.parametrize(
     ("query", "field"),
     [

@@ -25,10 +25,11 @@ across processes, so none can serve another's stale copy.
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
@@ -52,6 +53,8 @@ from mend.scheduling.models import (
 )
 from mend.scheduling.queries.calendar import appointment_type_value, clinic_calendar, window
 
+# Slot lists kept per calendar (one per type and therapist asked about).
+SLOT_LISTS = 32
 # Calendars kept per process (each a month of one clinic at most, a few MB at 10,000 appointments).
 CACHE_SIZE = 8
 # The stamp's reach beyond the window: the calendar's one-day margin plus the longest appointment.
@@ -64,6 +67,9 @@ class _Entry:
     calendar: av.ClinicCalendar
     busy: av.BusyIndex
     day_counts: dict[tuple[int, date], int] | None = field(default=None)
+    # Every slot of the window for a type (and step), whatever the time now: a request keeps those
+    # after now and inside its range, so asking again costs a filter, not the engine.
+    slots: dict[tuple[av.AppointmentType, timedelta], list[av.Slot]] = field(default_factory=dict)
 
 
 _cache: OrderedDict[tuple[int, str, date, date], _Entry] = OrderedDict()
@@ -160,6 +166,10 @@ def _day_counts(entry: _Entry, clinic_id: int, zone: str, first: date, last: dat
     return entry.day_counts
 
 
+def _start(slot: av.Slot) -> datetime:
+    return slot.start
+
+
 def booking_rules(kind: AppointmentType) -> br.BookingRules:
     """An appointment type's online booking rules as the pure core's value."""
     return br.BookingRules(
@@ -194,16 +204,27 @@ def available_slots(
     first, last = clock.local_date(start, zone), clock.local_date(end, zone)
     entry = _entry(clinic.pk, zone, first, last, now)
     value = appointment_type_value(appointment_type, None if therapist is None else [therapist])
-    slots = av.free_slots(
-        calendar=entry.calendar,
-        appointment_type=value,
-        first=first,
-        last=last,
-        now=now,
-        step=appointment_type.step,
-        busy=entry.busy,
-    )
-    slots = [slot for slot in slots if slot.start >= start and slot.end <= end]
+    key = (value, appointment_type.step)
+    every = entry.slots.get(key)
+    if every is None:
+        # ``now`` only drops starts before it, so the list for the whole window serves any now.
+        every = av.free_slots(
+            calendar=entry.calendar,
+            appointment_type=value,
+            first=first,
+            last=last,
+            now=window(zone, first, last)[0],
+            step=appointment_type.step,
+            busy=entry.busy,
+        )
+        if len(entry.slots) >= SLOT_LISTS:
+            entry.slots.clear()
+        entry.slots[key] = every
+    # Slots are in start order and all last the type's duration: those from ``max(start, now)`` and
+    # ending by ``end`` are one run of the list (found by bisection, in UTC like the slots).
+    low = bisect_left(every, max(start, now).astimezone(UTC), key=_start)
+    high = bisect_right(every, (end - appointment_type.duration).astimezone(UTC), key=_start)
+    slots = every[low:high]
     if online:
         slots = br.filter_slots(
             slots,

@@ -62,6 +62,11 @@ class Command(BaseCommand):
             action="store_true",
             help="measure only the pure availability engine (no database, no server)",
         )
+        parser.add_argument(
+            "--availability-server",
+            action="store_true",
+            help="measure only GET /api/v1/availability through mend serve (its clinics seeded once)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.MEND_ENV == "production":
@@ -107,6 +112,8 @@ class Command(BaseCommand):
             argv.append("--quick")
         if options["no_server"]:
             argv.append("--no-server")
+        if options["availability_server"]:
+            argv.append("--availability-server")
         code = subprocess.call(argv, env=env)  # noqa: S603 - our own interpreter and command
         if code:
             sys.exit(code)  # the child has said why
@@ -123,6 +130,11 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         # The demo profile serves static files through a manifest; pages cannot render without it.
         call_command("collectstatic", interactive=False, verbosity=0)
+        if options["availability_server"]:
+            self._availability_server(
+                Path(options["output"]).with_name("availability_http.json"), var_dir=var_dir, **options
+            )
+            return
         self._ensure_seeded(options["clinics"], options["clients"])
         try:
             subjects = bench.seed_subjects(1)
@@ -141,6 +153,8 @@ class Command(BaseCommand):
         path = bench.write_results(results, Path(options["output"]))
         self.stdout.write(self.style.SUCCESS(f"\nWrote {path}"))
         self._availability(path.with_name("availability.json"), **options)
+        if not options["no_server"]:
+            self._availability_server(path.with_name("availability_http.json"), var_dir=var_dir, **options)
 
     def _availability(self, path: Path, **options: Any) -> None:
         """The pure engine on made-up data at three sizes: its own section and file, apart from the pages."""
@@ -152,6 +166,32 @@ class Command(BaseCommand):
         self.stdout.write(bench_availability.format_table(rows))
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(bench_availability.as_json(rows), indent=2) + "\n")
+        self.stdout.write(self.style.SUCCESS(f"Wrote {path}"))
+
+    def _availability_server(self, path: Path, *, var_dir: Path, **options: Any) -> None:
+        """GET /api/v1/availability through mend serve on the engine's made-up clinic, at each size."""
+        from django.db import connections
+
+        from mend.web import bench, bench_availability_http
+
+        sizes = bench_availability_http.QUICK_SIZES if options["quick"] else bench_availability_http.SIZES
+        self.stdout.write(f"\nAvailability through mend serve at {', '.join(map(str, sizes))} appointments")
+        clinics = []
+        for size in sizes:
+            self.stdout.write(f"  the {size:,}-appointment clinic (written once, kept in the bench database)")
+            clinics.append(bench_availability_http.bench_clinic(size))
+        connections.close_all()
+        port = bench.free_port()
+        argv = [sys.executable, "-m", "mend", "serve", "--port", str(port), "--workers", str(options["workers"])]
+        log_path = var_dir / "server-availability.log"
+        try:
+            with bench.Server(argv, port=port, env=dict(os.environ), log_path=log_path) as server:
+                rows = bench_availability_http.measure(server.base, clinics, repeat=options["repeat"])
+        except bench.BenchError as error:
+            raise CommandError(str(error)) from error
+        self.stdout.write(bench_availability_http.format_table(rows))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(bench_availability_http.as_json(rows), indent=2) + "\n")
         self.stdout.write(self.style.SUCCESS(f"Wrote {path}"))
 
     def _ensure_seeded(self, clinics: int, clients: int) -> None:
