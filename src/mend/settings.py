@@ -360,9 +360,9 @@ MEDIA_ROOT = VAR_DIR / "media"
 # The largest request body accepted (mend.platform.limits): a 10 MB document and its form.
 MEND_MAX_REQUEST_BYTES = env_int("MEND_MAX_REQUEST_BYTES", 11 * 1024 * 1024, minimum=1024 * 1024)
 WHITENOISE_USE_FINDERS = MEND_ENV in ("test", "development")
+
 # Hours before an appointment its reminder goes out (mend.scheduling.services.reminders).
 MEND_REMINDER_HOURS = env_int("MEND_REMINDER_HOURS", 24, minimum=1, maximum=7 * 24)
-
 
 # --- Calendar feeds (mend.scheduling.services.feeds) -------------------------------------------
 # The domain in appointments' iCalendar UIDs: keep it once clients have subscribed, or their
@@ -370,6 +370,8 @@ MEND_REMINDER_HOURS = env_int("MEND_REMINDER_HOURS", 24, minimum=1, maximum=7 * 
 MEND_ICAL_DOMAIN = env_str("MEND_ICAL_DOMAIN", "mend.invalid")
 # Seconds to wait for a therapist's personal calendar; a slow one keeps its last busy times.
 MEND_EXTERNAL_CALENDAR_TIMEOUT = env_int("MEND_EXTERNAL_CALENDAR_TIMEOUT", 10, minimum=1, maximum=120)
+# Minutes between background reads of a therapist's personal calendar.
+MEND_EXTERNAL_CALENDAR_MINUTES = env_int("MEND_EXTERNAL_CALENDAR_MINUTES", 30, minimum=5, maximum=24 * 60)
 # Personal calendars on private or loopback addresses are refused (SSRF) except in tests.
 MEND_EXTERNAL_CALENDAR_PRIVATE = env_bool("MEND_EXTERNAL_CALENDAR_PRIVATE", MEND_ENV == "test")
 

@@ -148,3 +148,33 @@ def test_only_web_addresses_are_accepted_for_a_personal_calendar(personas, sched
             actor=personas.actor("therapist"), therapist=personas.memberships["therapist"], url="file:///etc/passwd"
         )
     assert "url" in error.value.message_dict
+
+
+def test_personal_calendars_are_read_again_in_the_background_one_chain_at_a_time(
+    personas, schedule, run_worker, monkeypatch
+):
+    import time_machine
+
+    from mend.scheduling.models import ExternalCalendar
+    from mend.scheduling.services import feeds
+
+    reads: list[str] = []
+
+    def fetch(url: str, **kwargs) -> bytes:
+        reads.append(url)
+        return PERSONAL.format(day=f"{_soon(5, 10).date():%Y%m%d}").encode()
+
+    monkeypatch.setattr(feeds.ical, "fetch_feed", fetch)
+    external = external_calendar_save(
+        actor=personas.actor("therapist"), therapist=personas.memberships["therapist"], url="https://cal.example/x.ics"
+    )
+    first_chain = ExternalCalendar.objects.get(pk=external.pk).refresh_chain
+    feeds.external_calendar_keep_fresh(calendar=external)  # "read again": a new chain retires the first
+    assert ExternalCalendar.objects.get(pk=external.pk).refresh_chain != first_chain
+    run_worker()
+    assert reads == []  # nothing due yet
+    with time_machine.travel(timezone.now() + timedelta(minutes=31), tick=False):
+        run_worker()
+    assert reads == ["https://cal.example/x.ics"]  # one read: the retired chain stopped
+    external.refresh_from_db()
+    assert external.busy and external.loaded_at is not None

@@ -385,6 +385,8 @@ class ExternalCalendar(models.Model):
     loaded_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    # The current chain of background refreshes; a new chain (a manual refresh) retires the old one.
+    refresh_chain = models.UUIDField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"External calendar of membership {self.therapist_id}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -101,7 +102,38 @@ def external_calendar_save(*, actor: Actor, therapist: Membership, url: str) -> 
     _require_own_or_manager(actor, therapist)
     calendar = ExternalCalendar.objects.create(clinic_id=actor.clinic_id, therapist=therapist, url=_check_url(url))
     audit_record(action=Action.CREATE, obj=calendar, user=actor.user)
+    external_calendar_keep_fresh(calendar=calendar)
     return calendar
+
+
+def external_calendar_keep_fresh(*, calendar: ExternalCalendar, now: datetime | None = None) -> str:
+    """Start a new chain of background reads of the calendar (the old chain stops at its next run)."""
+    from mend.platform.tasks import enqueue_on_commit
+    from mend.scheduling.tasks import external_calendar_refresh as refresh_task
+
+    chain = uuid.uuid4()
+    ExternalCalendar.objects.filter(pk=calendar.pk).update(refresh_chain=chain)
+    when = (now or timezone.now()) + timedelta(minutes=settings.MEND_EXTERNAL_CALENDAR_MINUTES)
+    enqueue_on_commit(refresh_task.using(run_after=when), calendar_id=calendar.pk, chain=str(chain))
+    return str(chain)
+
+
+def external_calendar_refresh_scheduled(*, calendar_id: int, chain: str) -> str:
+    """The background read: only for the calendar's current chain, which it then continues.
+
+    A removed calendar or a retired chain ends here, so reads never pile up however often the
+    therapist pressed "read again".
+    """
+    calendar = ExternalCalendar.objects.select_related("therapist__clinic").filter(pk=calendar_id).first()
+    if calendar is None or str(calendar.refresh_chain) != chain:
+        return "retired"
+    loaded = external_calendar_refresh(calendar=calendar)
+    from mend.platform.tasks import enqueue_on_commit
+    from mend.scheduling.tasks import external_calendar_refresh as refresh_task
+
+    when = timezone.now() + timedelta(minutes=settings.MEND_EXTERNAL_CALENDAR_MINUTES)
+    enqueue_on_commit(refresh_task.using(run_after=when), calendar_id=calendar.pk, chain=chain)
+    return "loaded" if loaded else "failed"
 
 
 @transaction.atomic

@@ -104,6 +104,7 @@ def external_delete(request: ActorRequest, pk: int) -> HttpResponse:
 @require_POST
 def external_refresh(request: ActorRequest, pk: int) -> HttpResponse:
     calendar = queries.external_calendar_or_404(request.actor, pk)
+    services.external_calendar_keep_fresh(calendar=calendar)
     if services.external_calendar_refresh(calendar=calendar):
         messages.success(request, "Calendar read again.")
     else:
