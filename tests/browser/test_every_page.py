@@ -81,6 +81,8 @@ NOT_PAGES = {
     "time_off_remove": "POST only (a button on the working hours page)",
     "closure_add": "POST only (its form is on the closures page)",
     "closure_remove": "POST only (a button on the closures page)",
+    "waitlist_remove": "POST only (a button on the waitlist page)",
+    "waitlist_offer": "reached by the link in a waitlist offer's email; axe-checked in tests/browser/test_waitlist.py",
     "icd10_search": "an htmx fragment of the episode form, checked there",
     "evidence_csv": "a CSV download",
     "evidence_curves": "an SVG image in the evidence report (checked there, with its section opened)",
