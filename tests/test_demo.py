@@ -418,7 +418,8 @@ def test_demo_calendar_past_visits_are_the_signed_notes(demo):
         assert missed.filter(status=AppointmentStatus.NO_SHOW).exists()
         late = missed.filter(status=AppointmentStatus.CANCELLED)
         assert late.exists() and all(a.cancelled_at < a.starts_at and a.cancel_reason for a in late)
-        assert missed.count() <= 0.15 * past.count()
+        # About one visit in ten missed (one of each at a small practice).
+        assert missed.count() <= max(2, 0.15 * past.count())
 
 
 def test_demo_calendar_gives_each_working_therapist_a_day_with_their_clients_in_care(demo):

@@ -437,4 +437,6 @@ def seed_clinic(
         # The evidence report's benchmark: one synthetic episode with scores per client (5,000 at full size).
         client_ids = list(Client.objects.filter(clinic=clinic).order_by("pk").values_list("pk", flat=True))
         seed_outcome_episodes(clinic, therapists, client_ids, today=today, seed=200 + index)
+        # A calendar around those charts, so `mend bench` opens a Today and a week with appointments.
+        load_schedule(clinic, therapists, today=today, seed=300 + index)
     return LoadResult(created=True, clinics=[clinic], clients=count)

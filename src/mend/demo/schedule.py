@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -41,8 +41,17 @@ from django.utils import timezone
 
 from mend.audit.models import Action
 from mend.audit.services import Entry, audit_record_many
-from mend.clinical.models import Episode, NoteStatus, PlanOfCare, TreatmentNote
-from mend.clinical.queries import screening_on
+from mend.clinical.models import (
+    Assessment,
+    Clearance,
+    Episode,
+    NoteStatus,
+    PlanOfCare,
+    Referral,
+    ScreeningFinding,
+    TreatmentNote,
+)
+from mend.clinical.queries import screening_from
 from mend.clinical.screening import Action as ScreeningAction
 from mend.clinics.models import Clinic, Location, Membership, Role, Room, RoomCapability
 from mend.core.availability import NonexistentTime, exact_local
@@ -95,13 +104,15 @@ def _days(weekdays: Sequence[int], start: time, end: time) -> Pattern:
     return dict.fromkeys(weekdays, (start, end))
 
 
+# Harbour's therapists in order; Leslieville's three (Daniel, Grace, Sofia) share two rooms, so
+# their hours overlap two at a time at most.
 HOURS: list[Pattern] = [
     _days(range(5), time(9), time(17)),  # Monday to Friday, nine to five
     _days(range(1, 6), time(10), time(18)),  # Tuesday to Saturday
     {**_days((0, 1, 3), time(9), time(17)), 2: (time(13), time(21))},  # a late Wednesday
-    _days(range(4), time(8, 30), time(16, 30)),  # early starts, Fridays off
+    _days(range(4), time(8), time(14)),  # mornings, Fridays off
     {**_days((2, 3, 4), time(12), time(20)), 5: (time(9), time(14)), 6: (time(10), time(16))},  # evenings, weekends
-    {**_days(range(1, 5), time(9), time(17)), 6: (time(10), time(15))},
+    {0: (time(9), time(17)), **_days((1, 2, 3), time(14), time(20)), 6: (time(10), time(15))},  # afternoons, Sundays
 ]
 # Northside, a small practice: Noor four days a week; Priya, at Harbour in the week, on weekends.
 NORTHSIDE_HOURS: list[Pattern] = [_days(range(4), time(10), time(17)), _days((5, 6), time(10), time(16))]
@@ -379,11 +390,18 @@ class _Planner:
         self.booked_minutes: dict[tuple[int, date], int] = defaultdict(int)
         self.client_days: dict[int, set[date]] = defaultdict(set)
         self.plan = Plan()
+        self._windows: dict[tuple[int, date], list[tuple[int, int, int]]] = {}
 
     # Hours -------------------------------------------------------------------------------------
 
     def windows(self, therapist: int, day: date) -> list[tuple[int, int, int]]:
         """Working hours that day as (start, end, location) in local minutes, cut by time off and closures."""
+        key = (therapist, day)
+        if key not in self._windows:
+            self._windows[key] = self._cut(therapist, day)
+        return self._windows[key]
+
+    def _cut(self, therapist: int, day: date) -> list[tuple[int, int, int]]:
         if day in self.closed:
             return []
         blocks = [(s, e, loc) for weekday, s, e, loc in self.weekly[therapist] if weekday == day.weekday()]
@@ -402,6 +420,7 @@ class _Planner:
     def add_extra(self, therapist: int, day: date, start: int, end: int) -> None:
         location = self.home.get(therapist) or next(iter(self.rooms))
         self.extra[(therapist, day)].append((start, end, location))
+        self._windows.pop((therapist, day), None)
         self.plan.extras.append(Extra(therapist, day, _wall(start), _wall(end), location))
 
     # Free time ---------------------------------------------------------------------------------
@@ -531,6 +550,15 @@ class _Open:
     has_plan: bool
     re_evaluation_on: date | None
     last_visit: date | None
+    visits_left: int | None  # on the current referral; None without one
+    assessed: bool
+
+    @property
+    def visit(self) -> str:
+        """The type of the next visit: the plan's treatment; a first treatment once assessed; else a consultation."""
+        if self.has_plan:
+            return _treatment(self.minutes)
+        return "Treatment 60" if self.assessed else INITIAL
 
 
 def plan_schedule(clinic: Clinic, therapists: Sequence[Membership], *, today: date, now: datetime, seed: int) -> Plan:
@@ -580,11 +608,36 @@ def plan_schedule(clinic: Clinic, therapists: Sequence[Membership], *, today: da
     ):
         last_visits[episode_id] = day
     plans = {p.episode_id: p for p in PlanOfCare.objects.filter(clinic=clinic)}
+    open_episodes = list(Episode.objects.filter(clinic=clinic, discharged_on=None, therapist_id__in=ids).order_by("pk"))
+    findings: dict[int, list[ScreeningFinding]] = defaultdict(list)
+    for finding in ScreeningFinding.objects.filter(episode__in=open_episodes):
+        findings[finding.episode_id].append(finding)
+    clearances: dict[int, list[Clearance]] = defaultdict(list)
+    for clearance in Clearance.objects.filter(episode__in=open_episodes):
+        clearances[clearance.episode_id].append(clearance)
+    # Visits left on each episode's current referral: the front desk books within it.
+    current: dict[int, Referral] = {}
+    for referral in Referral.objects.filter(episode__in=open_episodes).order_by("received_on", "pk"):
+        current[referral.episode_id] = referral
+    used = Counter(
+        TreatmentNote.objects.filter(referral__in=list(current.values()), status=NoteStatus.SIGNED).values_list(
+            "referral_id", flat=True
+        )
+    )
+    left = {e: r.visits_authorised - used[r.pk] for e, r in current.items() if r.visits_authorised}
+    assessed = set(Assessment.objects.filter(episode__in=open_episodes).values_list("episode_id", flat=True))
     opened: list[_Open] = []
-    for episode in Episode.objects.filter(clinic=clinic, discharged_on=None, therapist_id__in=ids).order_by("pk"):
-        if screening_on(episode, today).status in (ScreeningAction.REFER, ScreeningAction.BLOCK):
-            continue
+    waiting: Counter[int] = Counter()
+    for episode in open_episodes:
+        screening = screening_from(findings[episode.pk], clearances[episode.pk], today)
+        if screening.status in (ScreeningAction.REFER, ScreeningAction.BLOCK):
+            continue  # "do not book: see therapist"
         plan = plans.get(episode.pk)
+        if plan is None:
+            # A few clients starting care per therapist (a benchmark clinic has thousands waiting).
+            waiting[episode.therapist_id] += 1
+            if waiting[episode.therapist_id] > 3:
+                continue
         opened.append(
             _Open(
                 client=episode.client_id,
@@ -594,6 +647,8 @@ def plan_schedule(clinic: Clinic, therapists: Sequence[Membership], *, today: da
                 has_plan=plan is not None,
                 re_evaluation_on=plan.re_evaluation_on if plan else None,
                 last_visit=last_visits.get(episode.pk),
+                visits_left=left.get(episode.pk),
+                assessed=episode.pk in assessed,
             )
         )
     with_episode = set(Episode.objects.filter(clinic=clinic).values_list("client_id", flat=True))
@@ -645,8 +700,14 @@ def plan_schedule(clinic: Clinic, therapists: Sequence[Membership], *, today: da
                 else None,
             )
 
+    def may_book(item: _Open) -> bool:
+        """Whether the referral leaves a visit to book: one is booked beside a used-up referral (the
+        renewal is on its way, and the booking shows the warning), none beyond it otherwise."""
+        ahead = sum(1 for d in planner.client_days[item.client] if d >= today)
+        return item.visits_left is None or ahead < max(item.visits_left, 1)
+
     # Today: each working therapist's clients in care first, then returning clients.
-    for therapist_id in ids:
+    for therapist_id in rng.sample(ids, len(ids)):  # who books first varies, as rooms are shared
         working = planner.working_minutes(therapist_id, today)
         # Those seen yesterday last, so today's list is mostly clients not seen for a few days.
         queue = sorted(
@@ -658,8 +719,10 @@ def plan_schedule(clinic: Clinic, therapists: Sequence[Membership], *, today: da
         while planner.booked_minutes[(therapist_id, today)] < target and (queue or others):
             if queue:
                 item = queue.pop(0)
+                if not may_book(item):
+                    continue
                 client_id = item.client
-                kind = kinds[_treatment(item.minutes) if item.has_plan else INITIAL]
+                kind = kinds.get(item.visit, kinds["Treatment 60"])
             else:
                 client_id, kind = others.pop(), kinds["Treatment 60"]
             choice = planner.pick(therapist_id, today, kind)
@@ -714,9 +777,21 @@ def plan_schedule(clinic: Clinic, therapists: Sequence[Membership], *, today: da
         )
         return True
 
-    # Two weekly series at one local time, for clients in care seen once a week.
-    weekly = [o for o in opened if o.has_plan and o.per_week == 1]
+    # Two weekly series at one local time: clients in care seen once a week, else a regular's
+    # standing appointment.
+    weekly = [
+        o
+        for o in opened
+        if o.has_plan and o.per_week == 1 and (o.visits_left is None or o.visits_left >= 4) and may_book(o)
+    ]
     rng.shuffle(weekly)
+    regulars = [
+        _Open(c, t, 1, 60, has_plan=False, re_evaluation_on=None, last_visit=None, visits_left=None, assessed=True)
+        for t in ids
+        for c in returning[t][:3]
+    ]
+    rng.shuffle(regulars)
+    weekly += regulars
     in_series: set[int] = set()
     for item in weekly:
         if len(in_series) == 2:
@@ -752,11 +827,11 @@ def plan_schedule(clinic: Clinic, therapists: Sequence[Membership], *, today: da
     for item in opened:
         if item.client in in_series:
             continue
-        kind = kinds[_treatment(item.minutes)] if item.has_plan else kinds[INITIAL]
+        kind = kinds.get(item.visit, kinds["Treatment 60"])
         gap = 7 / max(1, item.per_week)
         due = today + timedelta(days=rng.randint(1, max(1, round(gap))))
         near = None
-        while due <= ahead[-1]:
+        while due <= ahead[-1] and may_book(item):
             reeval = item.re_evaluation_on is not None and abs((item.re_evaluation_on - due).days) < gap / 2
             visit = kinds[RE_EVALUATION] if reeval and RE_EVALUATION in kinds else kind
             for shift in (0, 1, -1, 2, -2, 3):
@@ -801,7 +876,7 @@ def plan_schedule(clinic: Clinic, therapists: Sequence[Membership], *, today: da
     # Returning clients fill each day to about half its hours: fuller next week than in four.
     for day in ahead:
         weeks_out = (day - today).days / 7
-        for therapist_id in ids:
+        for therapist_id in rng.sample(ids, len(ids)):
             working = planner.working_minutes(therapist_id, day)
             target = working * rng.uniform(0.45, 0.62) * (1 - 0.07 * weeks_out)
             # Fortnightly visits where the list is long; a small practice sees its regulars weekly.
