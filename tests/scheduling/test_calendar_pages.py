@@ -369,3 +369,34 @@ def test_appointment_type_inactive_is_not_offered(login, personas, schedule):
     AppointmentType.objects.filter(pk=schedule.initial.pk).update(is_active=False)
     html = login("front_desk").get("/schedule/new/").content.decode()
     assert "Initial consultation" not in html and "Treatment 60" in html
+
+
+@pytest.mark.clock  # the referral's dates are the clinic's
+def test_booking_beyond_the_referral_warns_and_the_grid_shows_visits_left(login, personas, schedule):
+    """One visit authorised: the first booking shows "0 visits left", the second warns yet is booked."""
+    from mend.clinical import services as clinical
+
+    tess = personas.actor("therapist")
+    episode = clinical.episode_open(
+        actor=tess, client=personas.carol, data={"title": "Low back pain", "started_on": tess.today()}
+    )
+    clinical.referral_save(
+        actor=tess,
+        episode=episode,
+        provider=personas.referrer,
+        diagnoses=["M54.50"],
+        data={
+            "referred_on": tess.today(),
+            "visits_authorised": 1,
+            "valid_until": tess.today() + timedelta(days=30),
+            "reason": "Chronic low back pain, 6 months",
+        },
+    )
+    day = ahead(personas)
+    http = login("front_desk")
+    assert http.post("/schedule/new/", form(personas, schedule, day, "10:00")).status_code == 302
+    html = http.get(f"/schedule/?date={day}").content.decode()
+    assert "0 visits left" in html and "Chronic low back pain" not in html
+    second = http.post("/schedule/new/", form(personas, schedule, day, "14:00"), follow=True)
+    assert "Beyond authorisation: visit 2 of 1 authorised." in second.content.decode()
+    assert Appointment.objects.filter(client=personas.carol).count() == 2

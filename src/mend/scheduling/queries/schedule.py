@@ -69,10 +69,11 @@ def _detail_queryset(actor: Actor) -> QuerySet[Appointment]:
     )
 
 
-def _shows_client(actor: Actor, appointment: Appointment, visible: set[int]) -> bool:
+def _shows(actor: Actor, *, therapist_id: int, client_id: int, visible: set[int]) -> bool:
+    """Whether the actor reads the client of an appointment (see the module's docstring)."""
     if not actor.is_therapist:
         return True
-    return appointment.therapist_id == actor.membership.pk or appointment.client_id in visible
+    return therapist_id == actor.membership.pk or client_id in visible
 
 
 def _visible_clients(actor: Actor, client_ids: Iterable[int]) -> set[int]:
@@ -87,7 +88,8 @@ def appointment_or_404(actor: Actor, pk: int | str) -> Appointment:
     """One appointment the actor may open, with what its page shows; another clinic's, or (for a
     therapist) a colleague's with a client they may not see, is a 404."""
     appointment = access.object_or_404(_detail_queryset(actor), pk, "appointment")
-    if not _shows_client(actor, appointment, _visible_clients(actor, [appointment.client_id])):
+    visible = _visible_clients(actor, [appointment.client_id])
+    if not _shows(actor, therapist_id=appointment.therapist_id, client_id=appointment.client_id, visible=visible):
         raise Http404("No such appointment.")
     return appointment
 
@@ -114,26 +116,68 @@ def appointment_types(actor: Actor) -> QuerySet[AppointmentType]:
 
 # --- The grid ----------------------------------------------------------------------------
 
+# What a grid shows of each appointment, read as plain values (a busy week is a thousand rows: no
+# model instances, no lazy loads).
+_ROW = (
+    "pk",
+    "client_id",
+    "therapist_id",
+    "room_id",
+    "status",
+    "starts_at",
+    "ends_at",
+    "appointment_type__name",
+    "room__name",
+    "client__chosen_name",
+    "client__legal_given_name",
+    "client__legal_family_name",
+)
+_STATUS_LABELS = dict(AppointmentStatus.choices)
+
 
 @dataclass(slots=True)
 class Entry:
-    """One appointment in a column: where it sits and what the actor may read of it."""
+    """One appointment in a column (or the requests list): where it sits and what the actor may read.
 
-    appointment: Appointment
+    When ``shown`` is false the client's name reads "Busy" and the page gives no link.
+    """
+
+    pk: int
+    client_id: int
+    therapist_id: int
+    room_id: int | None
+    status: str
     shown: bool
-    row: int
-    span: int
+    client_name: str
+    type_name: str
+    room_name: str
+    therapist_name: str
     start: datetime  # local
     end: datetime  # local
+    row: int = 0
+    span: int = 0
     flags: BookingFlags | None = None
 
     @property
-    def client_name(self) -> str:
-        return self.appointment.client.display_name if self.shown else "Busy"
+    def status_label(self) -> str:
+        return _STATUS_LABELS.get(self.status, self.status)
 
     @property
-    def short_status(self) -> str:
-        return self.appointment.get_status_display()
+    def times(self) -> str:
+        return f"{self.start:%H:%M}–{self.end:%H:%M}"
+
+    @property
+    def minutes(self) -> int:
+        return int((self.end - self.start).total_seconds() // 60)
+
+    @property
+    def has_flags(self) -> bool:
+        f = self.flags
+        if f is None:
+            return False
+        return bool(
+            f.booking_flag or f.authorisation is not None or getattr(f, "screening", None) or getattr(f, "due", None)
+        )
 
 
 @dataclass(slots=True)
@@ -155,6 +199,18 @@ class Column:
     closed: str = ""
     entries: list[Entry] = field(default_factory=list)
     blocks: list[Block] = field(default_factory=list)
+
+    @property
+    def iso(self) -> str:
+        return self.day.isoformat()
+
+    @property
+    def short_day(self) -> str:
+        return f"{self.day:%a %-d %b}"
+
+    @property
+    def long_day(self) -> str:
+        return f"{self.day:%A %-d %B}"
 
 
 @dataclass(slots=True)
@@ -185,10 +241,6 @@ class Grid:
         return out
 
     @property
-    def slot_rows(self) -> range:
-        return range(1, self.rows + 1)
-
-    @property
     def previous(self) -> date:
         return self.day - timedelta(days=1 if self.view == "day" else 7)
 
@@ -208,8 +260,99 @@ def _days(view: str, day: date) -> list[date]:
     return [monday + timedelta(days=i) for i in range(7)]
 
 
-def _covers(first: date, last: date, day: date) -> bool:
-    return first <= day <= last
+@dataclass(slots=True)
+class _Hours:
+    """Who works when in the shown days: weekly blocks, days off, extra hours, time off, closures."""
+
+    weekly: dict[int, list[WorkingHours]]
+    off_days: set[tuple[int, date]]
+    extra: dict[tuple[int, date], list[HoursException]]
+    away: list[TimeOff]
+    closed: list[Closure]
+
+    def worked(self, therapist_id: int, day: date) -> list[tuple[time, time, int]]:
+        """(start, end, location) of the therapist's hours that day, local wall-clock times."""
+        blocks = []
+        if (therapist_id, day) not in self.off_days:
+            blocks = [(h.start, h.end, h.location_id) for h in self.weekly[therapist_id] if h.weekday == day.weekday()]
+        for e in self.extra[(therapist_id, day)]:
+            if e.start is not None and e.end is not None and e.location_id is not None:
+                blocks.append((e.start, e.end, e.location_id))
+        return blocks
+
+
+def _load_hours(actor: Actor, days: list[date]) -> _Hours:
+    clinic_id, first, last = actor.clinic_id, days[0], days[-1]
+    weekly: dict[int, list[WorkingHours]] = defaultdict(list)
+    for h in WorkingHours.objects.filter(clinic_id=clinic_id):  # working hours
+        weekly[h.therapist_id].append(h)
+    off_days: set[tuple[int, date]] = set()
+    extra: dict[tuple[int, date], list[HoursException]] = defaultdict(list)
+    for e in HoursException.objects.filter(clinic_id=clinic_id, day__gte=first, day__lte=last):  # exceptions
+        if e.kind == HoursException.Kind.DAY_OFF:
+            off_days.add((e.therapist_id, e.day))
+        else:
+            extra[(e.therapist_id, e.day)].append(e)
+    away = list(TimeOff.objects.filter(clinic_id=clinic_id, first_day__lte=last, last_day__gte=first))  # time off
+    closed = list(Closure.objects.filter(clinic_id=clinic_id, first_day__lte=last, last_day__gte=first))  # closures
+    return _Hours(weekly=weekly, off_days=off_days, extra=extra, away=away, closed=closed)
+
+
+def _columns(view: str, by: str, days: list[date], staff: list[Membership], places: list[Room]) -> list[Column]:
+    columns = []
+    for d in days:
+        if by == "therapist":
+            for m in staff:
+                label = therapist_name(m) if len(staff) > 1 or view == "day" else f"{d:%a %-d %b}"
+                columns.append(Column(day=d, therapist=m, room=None, label=label))
+        else:
+            for r in places:
+                label = r.name if len(places) > 1 or view == "day" else f"{d:%a %-d %b}"
+                columns.append(Column(day=d, therapist=None, room=r, label=label))
+    return columns
+
+
+def _entry(actor: Actor, row: tuple[Any, ...], *, names: dict[int, str], visible: set[int], zone: str) -> Entry:
+    pk, client_id, therapist_id, room_id, status, starts_at, ends_at, kind, room, chosen, given, family = row
+    shown = _shows(actor, therapist_id=therapist_id, client_id=client_id, visible=visible)
+    tz = clock.zone(zone)
+    return Entry(
+        pk=pk,
+        client_id=client_id,
+        therapist_id=therapist_id,
+        room_id=room_id,
+        status=status,
+        shown=shown,
+        client_name=f"{chosen or given} {family}" if shown else "Busy",
+        type_name=kind,
+        room_name=room or "",
+        therapist_name=names.get(therapist_id, ""),
+        start=starts_at.astimezone(tz),
+        end=ends_at.astimezone(tz),
+    )
+
+
+class _Rows:
+    """The grid's rows: 15 minutes each, from the earliest hour anything shown starts to the latest it ends."""
+
+    def __init__(self, minutes: list[int]) -> None:
+        if not minutes:
+            minutes = [_minute(DEFAULT_HOURS[0]), _minute(DEFAULT_HOURS[1])]
+        self.first = min(minutes) // 60 * 60
+        self.last = min(24 * 60, math.ceil(max(minutes) / 60) * 60)
+        self.count = max(1, (self.last - self.first) // SLOT_MINUTES)
+
+    def place(self, begin: int, finish: int) -> tuple[int, int]:
+        """(first row, rows spanned) of local minutes ``begin``–``finish`` of a day, cut to the grid."""
+        begin = min(max(begin, self.first), self.last - SLOT_MINUTES)
+        finish = min(max(finish, begin + SLOT_MINUTES), self.last)
+        row = (begin - self.first) // SLOT_MINUTES + 1
+        return row, max(1, min(math.ceil((finish - begin) / SLOT_MINUTES), self.count - row + 1))
+
+
+def _end_minute(begin: time, end: time) -> int:
+    """Hours that end at or before they start run to midnight on this day's grid."""
+    return 24 * 60 if end <= begin else _minute(end)
 
 
 def week_grid(
@@ -223,183 +366,71 @@ def week_grid(
 ) -> Grid:
     """The day or week grid: columns of therapists (or one therapist's week) or of rooms.
 
-    Queries, however many therapists, rooms, days and appointments: therapists (1), rooms (1),
-    appointment types for the form (none here), the shown appointments with client, type and room
-    (1), the requests waiting with the same (1), working hours (1), hour exceptions (1), time off
-    (1), closures (1), the therapist's visible clients (1, therapists only), the flags (their own
-    fixed number) and the audit row (1 or 2).
+    Queries, however many therapists, rooms, days and appointments: therapists (1), rooms (1), the
+    shown days' appointments (1) and the requests waiting (1) as plain rows, working hours,
+    exceptions, time off and closures (4), a therapist's visible clients (1, therapists only), the
+    booking flags (their own fixed number), and the audit row.
     """
     view = view if view in VIEWS else "day"
     by = by if by in BY else "therapist"
     zone = actor.timezone
     days = _days(view, day)
-    staff = therapists(actor)  # 1
-    places = rooms(actor)  # 2
+    staff = therapists(actor)
+    places = rooms(actor)
     therapist = next((m for m in staff if m.pk == therapist_id), None)
     room = next((r for r in places if r.pk == room_id), None)
     start, end = window(zone, days[0], days[-1])
     booked = list(
-        _detail_queryset(actor)
+        appointments(actor)
         .filter(starts_at__lt=end, ends_at__gt=start)
         .exclude(status__in=(AppointmentStatus.CANCELLED, AppointmentStatus.REQUESTED))
         .order_by("starts_at", "pk")
-    )  # 3: the appointments of the shown days
+        .values_list(*_ROW)
+    )
     waiting = list(
-        _detail_queryset(actor)
+        appointments(actor)
         .filter(status=AppointmentStatus.REQUESTED, ends_at__gt=timezone.now())
         .order_by("starts_at", "pk")
-    )  # 4: requests waiting for approval
-    hours = list(WorkingHours.objects.filter(clinic_id=actor.clinic_id))  # 5
-    exceptions = list(
-        HoursException.objects.filter(clinic_id=actor.clinic_id, day__gte=days[0], day__lte=days[-1])
-    )  # 6
-    away = list(TimeOff.objects.filter(clinic_id=actor.clinic_id, first_day__lte=days[-1], last_day__gte=days[0]))  # 7
-    closed = list(
-        Closure.objects.filter(clinic_id=actor.clinic_id, first_day__lte=days[-1], last_day__gte=days[0])
-    )  # 8
-    visible = _visible_clients(actor, {a.client_id for a in [*booked, *waiting]})  # 9 (therapists)
-    shown = [a for a in [*booked, *waiting] if _shows_client(actor, a, visible)]
-    flags = booking_flags(actor, {a.client_id for a in shown}, today=actor.today())
+        .values_list(*_ROW)
+    )
+    hours = _load_hours(actor, days)
+    visible = _visible_clients(actor, {r[1] for r in [*booked, *waiting]})
+    names = {m.pk: therapist_name(m) for m in staff}
+    entries = [_entry(actor, r, names=names, visible=visible, zone=zone) for r in booked]
+    requests = [_entry(actor, r, names=names, visible=visible, zone=zone) for r in waiting]
+    flags = booking_flags(actor, {e.client_id for e in [*entries, *requests] if e.shown}, today=actor.today())
+    for e in [*entries, *requests]:
+        e.flags = flags.get(e.client_id) if e.shown else None
     audit_record(action=Action.VIEW, object_type="scheduling.calendar", user=actor.user)
 
-    # Columns.
-    columns: list[Column] = []
-    if by == "therapist":
-        chosen = [therapist] if therapist is not None else staff
-        for d in days:
-            for m in chosen:
-                label = therapist_name(m) if len(chosen) > 1 or view == "day" else f"{d:%a %-d %b}"
-                columns.append(Column(day=d, therapist=m, room=None, label=label))
-    else:
-        chosen_rooms = [room] if room is not None else places
-        for d in days:
-            for r in chosen_rooms:
-                label = r.name if len(chosen_rooms) > 1 or view == "day" else f"{d:%a %-d %b}"
-                columns.append(Column(day=d, therapist=None, room=r, label=label))
-
-    # Working hours per therapist and day (local wall times), less days off.
-    weekly: dict[int, list[WorkingHours]] = defaultdict(list)
-    for h in hours:
-        weekly[h.therapist_id].append(h)
-    off_days = {(e.therapist_id, e.day) for e in exceptions if e.kind == HoursException.Kind.DAY_OFF}
-    extra: dict[tuple[int, date], list[HoursException]] = defaultdict(list)
-    for e in exceptions:
-        if e.kind == HoursException.Kind.EXTRA and e.start is not None and e.end is not None:
-            extra[(e.therapist_id, e.day)].append(e)
-
-    def worked(therapist_pk: int, d: date) -> list[tuple[time, time, int]]:
-        if (therapist_pk, d) in off_days:
-            blocks = []
-        else:
-            blocks = [(h.start, h.end, h.location_id) for h in weekly[therapist_pk] if h.weekday == d.weekday()]
-        for e in extra[(therapist_pk, d)]:
-            if e.start is not None and e.end is not None and e.location_id is not None:
-                blocks.append((e.start, e.end, e.location_id))
-        return blocks
-
-    # The grid's hours: the earliest start to the latest end of anything shown.
+    columns = _columns(
+        view,
+        by,
+        days,
+        [therapist] if therapist is not None else staff,
+        [room] if room is not None else places,
+    )
     minutes: list[int] = []
     for column in columns:
-        pks = [column.therapist.pk] if column.therapist is not None else list(weekly)
+        pks = [column.therapist.pk] if column.therapist is not None else list(hours.weekly)
         for pk in pks:
-            for begin, finish, _loc in worked(pk, column.day):
-                minutes.append(_minute(begin))
-                minutes.append(24 * 60 if finish <= begin else _minute(finish))
-    local = {a.pk: (a.starts_at.astimezone(clock.zone(zone)), a.ends_at.astimezone(clock.zone(zone))) for a in booked}
-    for a_start, a_end in local.values():
-        minutes.append(_minute(a_start.time()) if a_start.date() >= days[0] else 0)
-        minutes.append(
-            _minute(a_end.time()) if a_end.date() <= days[-1] and a_end.date() == a_start.date() else 24 * 60
-        )
-    if not minutes:
-        minutes = [_minute(DEFAULT_HOURS[0]), _minute(DEFAULT_HOURS[1])]
-    first_minute = min(minutes) // 60 * 60
-    last_minute = min(24 * 60, math.ceil(max(minutes) / 60) * 60)
-    rows = max(1, (last_minute - first_minute) // SLOT_MINUTES)
-
-    def place(begin: int, finish: int) -> tuple[int, int]:
-        begin = max(begin, first_minute)
-        finish = min(max(finish, begin + SLOT_MINUTES), last_minute)
-        row = (begin - first_minute) // SLOT_MINUTES + 1
-        span = max(1, math.ceil((finish - begin) / SLOT_MINUTES))
-        return row, min(span, rows - row + 1)
-
-    def column_key(d: date, therapist_pk: int | None, room_pk: int | None) -> tuple[date, str, int]:
-        return (d, "t", therapist_pk or 0) if by == "therapist" else (d, "r", room_pk or 0)
-
-    by_key = {
-        column_key(c.day, c.therapist.pk if c.therapist else None, c.room.pk if c.room else None): c for c in columns
-    }
-
+            for begin, finish, _loc in hours.worked(pk, column.day):
+                minutes += [_minute(begin), _end_minute(begin, finish)]
+    for e in entries:
+        minutes.append(_minute(e.start.time()) if e.start.date() >= days[0] else 0)
+        minutes.append(_minute(e.end.time()) if e.end.date() == e.start.date() else 24 * 60)
+    rows = _Rows(minutes)
     for column in columns:
-        location = column.room.location_id if column.room is not None else None
-        if column.therapist is not None:
-            blocks = worked(column.therapist.pk, column.day)
-            for t in away:
-                if t.therapist_id != column.therapist.pk:
-                    continue
-                if t.starts_at is None or t.ends_at is None:
-                    if _covers(t.first_day, t.last_day, column.day):
-                        column.closed = "Time off" + (f": {t.reason}" if t.reason else "")
-                else:
-                    off_start, off_end = (
-                        t.starts_at.astimezone(clock.zone(zone)),
-                        t.ends_at.astimezone(clock.zone(zone)),
-                    )
-                    if off_start.date() <= column.day <= off_end.date():
-                        b = _minute(off_start.time()) if off_start.date() == column.day else 0
-                        f = _minute(off_end.time()) if off_end.date() == column.day else 24 * 60
-                        column.blocks.append(Block("off", *place(b, f), "Time off"))
-            locations = {loc for _b, _f, loc in blocks}
-        else:
-            blocks = [block for pk in weekly for block in worked(pk, column.day) if block[2] == location]
-            locations = {location} if location is not None else set()
-        for c in closed:
-            if _covers(c.first_day, c.last_day, column.day) and (
-                c.location_id is None or c.location_id in locations or not locations
-            ):
-                column.closed = "Closed" + (f": {c.reason}" if c.reason else "")
-        if not column.closed:
-            for begin, finish, _loc in blocks:
-                column.blocks.append(
-                    Block("hours", *place(_minute(begin), 24 * 60 if finish <= begin else _minute(finish)), "Working")
-                )
+        _shade(column, hours, rows, zone)
 
-    for a in booked:
-        a_start, a_end = local[a.pk]
-        target = by_key.get(column_key(a_start.date(), a.therapist_id, a.room_id))
+    by_key = {(c.day, c.therapist.pk if c.therapist else c.room.pk if c.room else 0): c for c in columns}
+    for e in entries:
+        target = by_key.get((e.start.date(), e.therapist_id if by == "therapist" else (e.room_id or 0)))
         if target is None:
             continue
-        last = _minute(a_end.time()) if a_end.date() == a_start.date() else 24 * 60
-        is_shown = _shows_client(actor, a, visible)
-        row, span = place(_minute(a_start.time()), last)
-        target.entries.append(
-            Entry(
-                appointment=a,
-                shown=is_shown,
-                row=row,
-                span=span,
-                start=a_start,
-                end=a_end,
-                flags=flags.get(a.client_id) if is_shown else None,
-            )
-        )
-
-    requests = []
-    for a in waiting:
-        a_start = a.starts_at.astimezone(clock.zone(zone))
-        is_shown = _shows_client(actor, a, visible)
-        requests.append(
-            Entry(
-                appointment=a,
-                shown=is_shown,
-                row=0,
-                span=0,
-                start=a_start,
-                end=a.ends_at.astimezone(clock.zone(zone)),
-                flags=flags.get(a.client_id) if is_shown else None,
-            )
-        )
+        last = _minute(e.end.time()) if e.end.date() == e.start.date() else 24 * 60
+        e.row, e.span = rows.place(_minute(e.start.time()), last)
+        target.entries.append(e)
 
     return Grid(
         view=view,
@@ -408,8 +439,8 @@ def week_grid(
         days=days,
         today=actor.today(),
         zone=zone,
-        first_minute=first_minute,
-        rows=rows,
+        first_minute=rows.first,
+        rows=rows.count,
         columns=columns,
         therapists=staff,
         rooms=places,
@@ -417,6 +448,39 @@ def week_grid(
         room=room,
         requests=requests,
     )
+
+
+def _shade(column: Column, hours: _Hours, rows: _Rows, zone: str) -> None:
+    """A column's background: its hours worked, time off, or the day closed."""
+    if column.therapist is not None:
+        therapist_id = column.therapist.pk
+        blocks = hours.worked(therapist_id, column.day)
+        for t in hours.away:
+            if t.therapist_id != therapist_id:
+                continue
+            if t.starts_at is None or t.ends_at is None:
+                if t.first_day <= column.day <= t.last_day:
+                    column.closed = "Time off" + (f": {t.reason}" if t.reason else "")
+                continue
+            off_start, off_end = t.starts_at.astimezone(clock.zone(zone)), t.ends_at.astimezone(clock.zone(zone))
+            if off_start.date() <= column.day <= off_end.date():
+                begin = _minute(off_start.time()) if off_start.date() == column.day else 0
+                finish = _minute(off_end.time()) if off_end.date() == column.day else 24 * 60
+                column.blocks.append(Block("off", *rows.place(begin, finish), "Time off"))
+        locations = {loc for _b, _f, loc in blocks}
+    else:
+        # A room is open when anyone works at its location.
+        location = column.room.location_id if column.room is not None else None
+        blocks = [b for pk in hours.weekly for b in hours.worked(pk, column.day) if b[2] == location]
+        locations = {location} if location is not None else set()
+    for c in hours.closed:
+        if c.first_day <= column.day <= c.last_day and (
+            c.location_id is None or not locations or c.location_id in locations
+        ):
+            column.closed = "Closed" + (f": {c.reason}" if c.reason else "")
+    if not column.closed:
+        for opens, closes, _loc in blocks:
+            column.blocks.append(Block("hours", *rows.place(_minute(opens), _end_minute(opens, closes)), "Working"))
 
 
 # --- One appointment ---------------------------------------------------------------------

@@ -48,7 +48,7 @@
       // Where in the appointment it was grabbed, so the drop keeps its top under the pointer's offset.
       dragged.dataset.grab = String(event.clientY - appt.getBoundingClientRect().top);
       event.dataTransfer.effectAllowed = "move";
-      event.dataTransfer.setData("text/plain", appt.dataset.moveUrl);
+      event.dataTransfer.setData("text/plain", appt.getAttribute("href"));
       appt.classList.add("cal-dragging");
     });
     cal.addEventListener("dragend", function () {
@@ -76,7 +76,8 @@
       data.set("therapist", body.dataset.therapist || appt.dataset.therapist);
       if (body.dataset.room) data.set("room", body.dataset.room);
       say("Moving…");
-      fetch(appt.dataset.moveUrl, {
+      // The appointment's page is /schedule/appointments/<id>/; its move is the page's move/.
+      fetch(appt.getAttribute("href") + "move/", {
         method: "POST",
         body: data,
         credentials: "same-origin",
