@@ -1,8 +1,8 @@
 """A waitlist offer in Chromium: the client opens the emailed link signed out, books the freed time with
 "Book it", and the same link then answers that it was used (409). No serious or critical axe-core
 violation and no Content-Security-Policy violation on the offer's page, the booked page and the 409 page,
-at desktop width and at 390 px (no sideways scrolling there). The staff waitlist page is checked by the
-every-page crawl (linked from the calendar).
+at desktop width and at 390 px (no sideways scrolling there). The front desk reaches the staff waitlist
+page from the calendar, and sends its form empty, under the same checks.
 
 The demo server's data get one waiting client of Harbour's offered a free time about seven weeks ahead
 (late on the last free day found, out of the way of the other browser tests' days).
@@ -103,4 +103,23 @@ def test_a_client_books_the_offered_time_from_the_emailed_link(
         findings += _findings(page, axe)
     finally:
         context.close()
+    assert not findings, "\n".join(findings)
+
+
+def test_the_front_desk_reaches_the_waitlist_from_the_calendar(signed_in: Any, offer: dict[str, str]) -> None:
+    """The staff page (with the waiting client offered a time), and its form sent empty: no serious axe
+    violation, no CSP violation, the errors named beside their fields."""
+    page: Page = signed_in("frontdesk@example.org")
+    findings: list[str] = []
+    page.on("console", lambda m: findings.append(m.text) if "Content Security Policy" in m.text else None)
+    axe = Axe()
+    page.goto("/schedule/")
+    page.get_by_role("link", name="Waitlist").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Waitlist")
+    expect(page.get_by_text("Offered").first).to_be_visible()
+    findings += _findings(page, axe)
+
+    page.get_by_role("button", name="Add to the waitlist").click()
+    expect(page.locator(".form-errors, .errorlist").first).to_be_visible()
+    findings += _findings(page, axe)
     assert not findings, "\n".join(findings)
