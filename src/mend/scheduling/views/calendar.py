@@ -24,7 +24,7 @@ from mend.platform.pages import actor_required, merge_validation_error
 from mend.scheduling import services
 from mend.scheduling.forms.calendar import BookForm, CancelForm, MoveForm
 from mend.scheduling.models import Appointment, AppointmentStatus
-from mend.scheduling.queries import flags, schedule
+from mend.scheduling.queries import schedule
 from mend.scheduling.queries.flags import appointment_referral_warnings
 
 CONFLICT, UNPROCESSABLE = 409, 422
@@ -132,19 +132,12 @@ def appointment_new(request: ActorRequest) -> HttpResponse:
                 form.add_error("override_reason", str(error))
             else:
                 messages.success(request, f"Booked {appointment.client.display_name}.")
-                _warn(request, appointment)
                 # Beyond the referral's visits or after its end date: booked all the same, and said so.
                 for warning in appointment_referral_warnings(actor, appointment):
                     messages.warning(request, warning)
                 return redirect(_calendar_url(appointment, actor.timezone))
     context = {"form": form, "conflict": conflict, "q": q, "initial": initial}
     return render(request, "scheduling/calendar/book.html", context, status=status)
-
-
-def _warn(request: ActorRequest, appointment: Appointment) -> None:
-    """The referral's warnings for a visit just booked or moved: they warn, never block."""
-    for warning in flags.appointment_referral_warnings(request.actor, appointment):
-        messages.warning(request, warning)
 
 
 def _calendar_url(appointment: Appointment, zone: str) -> str:
