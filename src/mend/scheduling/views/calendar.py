@@ -28,6 +28,7 @@ from mend.scheduling.queries import schedule
 from mend.scheduling.queries.flags import appointment_referral_warnings
 
 CONFLICT, UNPROCESSABLE = 409, 422
+CHANGEABLE = (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED, AppointmentStatus.REQUESTED)
 STATUS_ACTIONS = {
     AppointmentStatus.ARRIVED: "Mark arrived",
     AppointmentStatus.COMPLETED: "Mark completed",
@@ -168,8 +169,8 @@ def _detail(request: ActorRequest, pk: int, *, status: int = 200, **extra: Any) 
         "status_actions": [
             (value, label) for value, label in STATUS_ACTIONS.items() if value in _next_statuses(appointment.status)
         ],
-        "changeable": appointment.status
-        in (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED, AppointmentStatus.REQUESTED),
+        # Moved and cancelled only before it is over (the service refuses the rest).
+        "changeable": appointment.status in CHANGEABLE,
         "conflict": "",
         **extra,
     }
@@ -177,6 +178,8 @@ def _detail(request: ActorRequest, pk: int, *, status: int = 200, **extra: Any) 
 
 
 def _next_statuses(current: str) -> tuple[str, ...]:
+    """The buttons an appointment's page offers: the booking service's steps (it decides, and a
+    button pressed on a page gone stale answers with its 409)."""
     following: dict[str, tuple[str, ...]] = {
         AppointmentStatus.REQUESTED: (AppointmentStatus.BOOKED,),
         AppointmentStatus.BOOKED: (AppointmentStatus.ARRIVED, AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW),
