@@ -87,10 +87,16 @@ def test_measure_times_each_size_and_refuses_an_error(clinic):
     base = ("127.0.0.1", server.server_address[1])
     try:
         rows = bench_availability_http.measure(base, [clinic], repeat=4, warmup=1)
-        assert [(row.appointments, row.slots, row.api.requests) for row in rows] == [(SIZE, 3, 4)]
-        assert rows[0].api.p95_ms >= rows[0].api.p50_ms > 0
-        assert "GET /api/v1/availability through mend serve" in bench_availability_http.format_table(rows)
-        assert bench_availability_http.as_json(rows)[str(SIZE)]["api"]["slots"] == 3
+        # First the floor (GET /api/v1/me on the same server), then each clinic.
+        assert [(row.api.name, row.slots, row.api.requests) for row in rows] == [
+            ("http_api_me", 0, 4),
+            (f"http_availability_{SIZE}", 3, 4),
+        ]
+        assert rows[1].api.p95_ms >= rows[1].api.p50_ms > 0
+        table = bench_availability_http.format_table(rows)
+        assert "GET /api/v1/availability through mend serve" in table and "(the floor)" in table
+        written = bench_availability_http.as_json(rows)
+        assert set(written) == {"me", str(SIZE)} and written[str(SIZE)]["api"]["slots"] == 3
         failing = bench_availability_http.BenchClinic(**{**clinic.__dict__, "appointment_type": "fail"})
         with pytest.raises(bench.BenchError, match="answered 500"):
             bench_availability_http.measure(base, [failing], repeat=1, warmup=0)

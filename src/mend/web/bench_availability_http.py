@@ -39,6 +39,7 @@ from mend.web.bench import BenchError, Result, http_request, summarise
 
 SIZES = pure.SIZES
 QUICK_SIZES = pure.QUICK_SIZES
+BASELINE = "/api/v1/me"
 OVERRIDE = "bench data (made-up appointments overlap)"
 
 
@@ -195,12 +196,13 @@ class Row:
 
 
 def measure(base: tuple[str, int], clinics: Sequence[BenchClinic], *, repeat: int, warmup: int = 5) -> list[Row]:
-    """p50/p95 of one availability request at a time through the server, per clinic."""
+    """p50/p95 of one availability request at a time through the server, per clinic; first the same
+    for ``GET /api/v1/me`` (the floor: any signed request to that server on that machine then)."""
     rows = []
-    for found in clinics:
+    targets: list[tuple[BenchClinic, str]] = [(clinics[0], BASELINE)] if clinics else []
+    for found, path in [*targets, *((found, found.path()) for found in clinics)]:
         token = api_token_create(user=found.owner, clinic=found.clinic, name="mend bench availability").raw
         headers = {"Authorization": f"Bearer {token}"}
-        path = found.path()
         samples: list[float] = []
         slots = 0
         for i in range(warmup + repeat):
@@ -211,7 +213,10 @@ def measure(base: tuple[str, int], clinics: Sequence[BenchClinic], *, repeat: in
                 raise BenchError(f"GET {path} answered {status}, not 200\n{body[:500].decode(errors='replace')}")
             if i >= warmup:
                 samples.append(elapsed)
-            slots = len(json.loads(body)["slots"])
+            slots = len(json.loads(body).get("slots", ()))
+        if path == BASELINE:
+            rows.append(Row(appointments=0, api=summarise("http_api_me", samples, queries=0), slots=0))
+            continue
         name = f"http_availability_{found.appointments}"
         rows.append(Row(appointments=found.appointments, api=summarise(name, samples, queries=0), slots=slots))
     return rows
@@ -224,9 +229,18 @@ def format_table(rows: Sequence[Row]) -> str:
         f"{'appointments':>12}  {'api p50 ms':>10}  {'api p95 ms':>10}  {'slots':>7}",
     ]
     for row in rows:
+        if row.api.name == "http_api_me":
+            lines.append(f"{'GET /me':>12}  {row.api.p50_ms:10.2f}  {row.api.p95_ms:10.2f}  (the floor)")
+            continue
         lines.append(f"{row.appointments:>12,}  {row.api.p50_ms:10.2f}  {row.api.p95_ms:10.2f}  {row.slots:>7,}")
     return "\n".join(lines)
 
 
 def as_json(rows: Sequence[Row]) -> dict[str, Any]:
-    return {str(row.appointments): {"api": row.api.as_json() | {"slots": row.slots}} for row in rows}
+    """``{"me": {"api": …}, "<appointments>": {"api": {…, "slots": n}}}``."""
+    return {
+        ("me" if row.api.name == "http_api_me" else str(row.appointments)): {
+            "api": row.api.as_json() | ({} if row.api.name == "http_api_me" else {"slots": row.slots})
+        }
+        for row in rows
+    }
