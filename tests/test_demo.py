@@ -26,7 +26,7 @@ from mend.core.credentials import licence_status
 from mend.demo.generate import TORONTO, client_rows
 from mend.demo.history import Course
 from mend.demo.load import DEMO_PASSWORD, HARBOUR_PAST_EPISODES
-from mend.demo.schedule import PAST_DAYS, plan_schedule
+from mend.demo.schedule import PAST_DAYS, coming_holidays, plan_schedule
 from mend.demo.stories import HARBOUR_STORIES, NORTHSIDE_STORIES
 from mend.outcomes import score
 from mend.outcomes.evidence import evidence_report
@@ -489,3 +489,17 @@ def test_demo_calendar_is_the_same_plan_for_the_same_seed(demo):
     assert first == again and len(first.appointments) > 100
     other = plan_schedule(harbour, therapists, today=today, now=now, seed=32)
     assert other.appointments != first.appointments
+
+
+def test_demo_calendar_closes_on_the_coming_statutory_holidays_of_the_province(demo):
+    harbour, northside = Clinic.objects.get(slug="harbour"), Clinic.objects.get(slug="northside")
+    today = _clinic_today(harbour)
+    coming = coming_holidays(harbour, today + timedelta(days=1), today + timedelta(days=28))
+    closures = list(Closure.objects.filter(clinic=harbour).order_by("first_day").values_list("first_day", "reason"))
+    assert closures == [(day, f"Statutory holiday: {name}") for day, name in coming]
+    if not coming:  # nothing coming: a staff training afternoon instead
+        assert TimeOff.objects.filter(clinic=harbour, reason="Staff training").exclude(starts_at=None).exists()
+    # Boxing Day is a statutory holiday in Ontario, not in British Columbia.
+    winter = (date(2026, 12, 20), date(2027, 1, 5))
+    assert [name for _, name in coming_holidays(harbour, *winter)][:2] == ["Christmas Day", "Boxing Day"]
+    assert "Boxing Day" not in [name for _, name in coming_holidays(northside, *winter)]

@@ -367,9 +367,10 @@ class _Planner:
                     cut = (0, 1440)
                 self.off[(off.therapist_id, day)].append(cut)
                 day += timedelta(days=1)
-        self.closed: set[date] = set()
-        for closure in Closure.objects.filter(clinic=clinic, location=None):
-            self.closed |= {
+        # Closed days per location; None: every location.
+        self.closed: dict[int | None, set[date]] = defaultdict(set)
+        for closure in Closure.objects.filter(clinic=clinic):
+            self.closed[closure.location_id] |= {
                 closure.first_day + timedelta(days=d) for d in range((closure.last_day - closure.first_day).days + 1)
             }
         self.rooms: dict[int, list[tuple[int, frozenset[str]]]] = defaultdict(list)
@@ -402,10 +403,11 @@ class _Planner:
         return self._windows[key]
 
     def _cut(self, therapist: int, day: date) -> list[tuple[int, int, int]]:
-        if day in self.closed:
+        if day in self.closed[None]:
             return []
         blocks = [(s, e, loc) for weekday, s, e, loc in self.weekly[therapist] if weekday == day.weekday()]
         blocks += self.extra.get((therapist, day), [])
+        blocks = [block for block in blocks if day not in self.closed[block[2]]]
         pieces = []
         for start, end, location in sorted(blocks):
             parts = [(start, end)]
