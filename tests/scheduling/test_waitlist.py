@@ -316,6 +316,23 @@ def test_an_offer_accepted_after_staff_rebooked_the_time_is_taken(client, person
     assert offered.state == WaitlistOffer.State.TAKEN
 
 
+def test_an_offer_whose_room_was_taken_meanwhile_is_booked_in_another_room(client, personas, offered, dan):
+    """Theo's client took the offered room at that time: the time is still Tess's, another room will do."""
+    taken = services.appointment_book(
+        clinic=personas.harbour,
+        actor=personas.actor("front_desk"),
+        client=dan,
+        therapist=personas.memberships["therapist2"],
+        appointment_type=offered.entry.appointment_type,
+        starts_at=SLOT,
+        room=offered.room,
+    )
+    response = committed(client.post, f"/book/offer/{offered.token}/")
+    assert response.status_code == 302
+    booked = Appointment.objects.get(client=personas.carol)
+    assert booked.starts_at == SLOT and booked.room_id not in (None, taken.room_id)
+
+
 def test_an_expired_offer_answers_409_and_passes_the_slot_on(client, personas, offered, dan, clock):
     clock.move_to(offered.expires_at + timedelta(seconds=1))
     assert client.get(f"/book/offer/{offered.token}/").status_code == 409

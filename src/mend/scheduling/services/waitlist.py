@@ -306,7 +306,9 @@ def waitlist_offer_accept(*, token: str, base_url: str, now: datetime | None = N
                     therapist=offer.therapist,
                     appointment_type=entry.appointment_type,
                     starts_at=offer.starts_at,
-                    room=offer.room,
+                    # Any suitable room: the one offered may have gone to another therapist's client
+                    # while the time is still this therapist's to give.
+                    room=None,
                     channel=Appointment.Channel.ONLINE,
                     now=now,
                 )
