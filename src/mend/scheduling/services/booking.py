@@ -62,6 +62,9 @@ class Change:
     kind: str
     appointment: Appointment
     previous_start: datetime | None = None
+    # A move's therapist and room before it (the time it frees is theirs).
+    previous_therapist_id: int | None = None
+    previous_room_id: int | None = None
     # Made by the clinic's staff (a page, the API), not by the client online: the client is told.
     by_staff: bool = False
     previous_status: str = ""
@@ -358,6 +361,7 @@ def appointment_move(
     if reason is not None or room_id is None:
         raise BookingConflict(reason or "No suitable room is free then.")
     previous = current.starts_at
+    previous_therapist_id, previous_room_id = current.therapist_id, current.room_id
     current.therapist = therapist
     current.room_id = room_id
     current.location_id = Room.objects.filter(pk=room_id).values_list("location_id", flat=True).get()
@@ -373,7 +377,16 @@ def appointment_move(
         user=actor.user if actor is not None else None,
         clinic_id=clinic.pk,
     )
-    _notify(Change("moved", current, previous_start=previous, by_staff=actor is not None))
+    _notify(
+        Change(
+            "moved",
+            current,
+            previous_start=previous,
+            previous_therapist_id=previous_therapist_id,
+            previous_room_id=previous_room_id,
+            by_staff=actor is not None,
+        )
+    )
     return current
 
 

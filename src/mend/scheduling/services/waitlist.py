@@ -142,15 +142,19 @@ def on_appointment_change(change: Change) -> None:
     """The booking service's listener: a cancellation or a move frees a time; once the change has
     committed, offer it (a rolled-back change registers nothing that runs)."""
     appointment = change.appointment
+    therapist_id = appointment.therapist_id
     if change.kind == "cancelled":
         starts_at, room_id = appointment.starts_at, appointment.room_id
-    elif change.kind == "moved" and change.previous_start not in (None, appointment.starts_at):
-        assert change.previous_start is not None
-        # The room it had is not known here; any suitable room will do.
-        starts_at, room_id = change.previous_start, None
+    elif change.kind == "moved" and change.previous_start is not None:
+        freed = (change.previous_start, change.previous_therapist_id)
+        if freed == (appointment.starts_at, appointment.therapist_id):
+            return
+        # The time it left, with the therapist and room it had then.
+        starts_at, room_id = change.previous_start, change.previous_room_id
+        therapist_id = change.previous_therapist_id or therapist_id
     else:
         return
-    clinic_id, therapist_id, kind_id = appointment.clinic_id, appointment.therapist_id, appointment.appointment_type_id
+    clinic_id, kind_id = appointment.clinic_id, appointment.appointment_type_id
 
     def offer() -> None:
         waitlist_offer_make(
