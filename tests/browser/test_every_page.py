@@ -91,6 +91,13 @@ NOT_PAGES = {
     "appointment_move": "POST only (its form is part of the appointment's page; the calendar's drag posts it)",
     "appointment_cancel": "POST only (its form is part of the appointment's page)",
     "appointment_status": "POST only (its buttons are on the appointment's page and the calendar's requests)",
+    "schedule_feed_create": "POST only (a button on the calendars page, which then shows the new link)",
+    "schedule_feed_revoke": "POST only (a button on the calendars page)",
+    "schedule_external_add": "POST only (its form is on the calendars page)",
+    "schedule_external_delete": "POST only (a button on the calendars page)",
+    "schedule_external_refresh": "POST only (a button on the calendars page)",
+    "schedule_feed": "the iCal feed a calendar app reads (text/calendar); tests/scheduling/test_feeds.py",
+    "series_change": "POST only (its forms are on the series page)",
     "api-v1:openapi-json": "the OpenAPI document (JSON)",
     "api-unknown-path": "the API's JSON 404 for any other path",
 }
@@ -489,6 +496,7 @@ certified = TherapistProfile.objects.filter(**harbour, certifications__isnull=Fa
 member = Membership.objects.get(clinic__slug="harbour", user__email="therapist1@example.org")
 draft = TreatmentNote.objects.filter(episode__clinic__slug="harbour", status="draft").order_by("pk").first()
 visit = Appointment.objects.filter(**harbour, therapist=member, status="booked").order_by("starts_at").first()
+series = Appointment.objects.filter(**harbour, therapist=member, series_id__isnull=False).order_by("starts_at").first()
 print(json.dumps({
     "paths": [
         f"/episodes/{rich.pk}/",
@@ -496,6 +504,7 @@ print(json.dumps({
         *([f"/therapists/{certified.pk}/"] if certified else []),
         f"/settings/members/{member.pk}/second-step/reset/",
         *([f"/schedule/appointments/{visit.pk}/"] if visit else []),
+        *([f"/schedule/series/{series.series_id}/"] if series else []),
     ],
     "draft": [draft.episode.therapist.user.email, f"/notes/{draft.pk}/edit/"] if draft else None,
 }))
