@@ -33,6 +33,7 @@ from mend.audit.services import audit_record
 from mend.clinical import queries as clinical_queries
 from mend.clinics import queries as clinic_queries
 from mend.clinics.models import Membership, Room
+from mend.core.search import parse_search
 from mend.people import queries as people_queries
 from mend.platform import clock
 from mend.platform.actor import Actor
@@ -552,8 +553,6 @@ def appointment_page(actor: Actor, pk: int | str) -> AppointmentPage:
 def client_choices(actor: Actor, *, q: str = "", selected: int | None = None, limit: int = 50) -> list[Any]:
     """Clients the actor may book for, matching ``q`` (the people app's search), by name; the
     selected one first even when the search leaves it out. Audited as a client search."""
-    from mend.core.search import parse_search
-
     found = people_queries.apply_client_search(people_queries.clients(actor), parse_search(q))
     rows = list(found.order_by("legal_family_name", "legal_given_name", "pk")[:limit])
     if selected is not None and all(c.pk != selected for c in rows):
