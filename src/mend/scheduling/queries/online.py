@@ -36,8 +36,9 @@ def public_clinic(slug: str) -> Clinic:
     return get_object_or_404(Clinic, slug=slug)
 
 
-def _therapists() -> Prefetch[str, QuerySet[Membership], str]:
-    offered = Membership.objects.filter(is_active=True, role=Role.THERAPIST).select_related("user")
+def _therapists(clinic: Clinic) -> Prefetch[str, QuerySet[Membership], str]:
+    """The clinic's active therapists offering a type (a type's list never reaches another clinic's)."""
+    offered = Membership.objects.filter(clinic=clinic, is_active=True, role=Role.THERAPIST).select_related("user")
     return Prefetch("therapists", queryset=offered.order_by("user__full_name", "pk"))
 
 
@@ -45,7 +46,7 @@ def online_types(clinic: Clinic) -> list[AppointmentType]:
     """What the clinic offers online: active, bookable online, with a therapist who offers it."""
     kinds = (
         AppointmentType.objects.filter(clinic=clinic, is_active=True, bookable_online=True)
-        .prefetch_related(_therapists())
+        .prefetch_related(_therapists(clinic))
         .order_by("kind", "duration_minutes", "name")
     )
     return [kind for kind in kinds if kind.therapists.all()]
@@ -54,7 +55,7 @@ def online_types(clinic: Clinic) -> list[AppointmentType]:
 def online_type(clinic: Clinic, type_id: int) -> AppointmentType:
     kind = (
         AppointmentType.objects.filter(clinic=clinic, is_active=True, bookable_online=True, pk=type_id)
-        .prefetch_related(_therapists())
+        .prefetch_related(_therapists(clinic))
         .first()
     )
     if kind is None or not kind.therapists.all():
