@@ -586,10 +586,14 @@ def plan_schedule(clinic: Clinic, therapists: Sequence[Membership], *, today: da
             opens = 600 + GRID * rng.randint(0, 8)
             planner.add_extra(therapist_id, day, opens, opens + 240)
         choice = planner.pick(therapist_id, day, kind)
-        while choice is None:  # the day is full: they stayed longer
-            last = max(end for _, end, _ in planner.windows(therapist_id, day))
-            planner.add_extra(therapist_id, day, last, min(last + 120, 23 * 60))
+        while choice is None:  # the day is full: they stayed longer, until ten at the latest
+            last = max((end for _, end, _ in planner.windows(therapist_id, day)), default=17 * 60)
+            if last + kind.minutes > 22 * 60:
+                break
+            planner.add_extra(therapist_id, day, last, min(last + 120, 22 * 60))
             choice = planner.pick(therapist_id, day, kind)
+        if choice is None:
+            continue  # every room taken all day (a crowded benchmark clinic): the note stands alone
         planner.book(
             client=client_id,
             therapist=therapist_id,
