@@ -1465,3 +1465,105 @@ def test_feed_and_series_access(client, login, personas, feed_rows, route, perso
     if expected == NOT_FOUND:
         for secret in (b"Caroline", b"Carol", b"Tess Therapist", b"cal.example"):
             assert secret not in response.content, (path, persona, secret)
+
+
+# --- Online booking (mend/scheduling/views/online.py): public, no sign-in -----------------------
+# Anyone may book: every persona, signed in or not, gets the same public pages (a staff member's
+# session changes nothing). The hold's token and the emailed links are the credentials; another
+# clinic's service under this clinic's address, or a link that is not one, is a 404.
+
+
+class OnlineBooking(NamedTuple):
+    type_id: int
+    hold: str
+    cancel: str
+    reschedule: str
+    booked: str
+
+
+@pytest.fixture
+def online(personas: Personas) -> OnlineBooking:
+    from mend.core.availability import exact_local
+    from mend.scheduling.models import Hold
+    from mend.scheduling.queries.online import link_token
+    from mend.scheduling.services import appointment_book
+    from mend.testing import build_schedule
+
+    schedule = build_schedule(personas)
+    day = harbour_today() + timedelta(days=30)
+    appointment = appointment_book(
+        clinic=personas.harbour,
+        actor=personas.actor("front_desk"),
+        client=personas.carol,
+        therapist=personas.memberships["therapist"],
+        appointment_type=schedule.treatment,
+        starts_at=exact_local(day, time(10), personas.harbour.timezone),
+    )
+    start = exact_local(day, time(14), personas.harbour.timezone)
+    hold = Hold.objects.create(
+        clinic=personas.harbour,
+        therapist=personas.memberships["therapist"],
+        appointment_type=schedule.treatment,
+        starts_at=start,
+        ends_at=start + timedelta(hours=1),
+        token="matrix-hold",
+        expires_at=timezone.now() + timedelta(days=1),
+    )
+    return OnlineBooking(
+        type_id=schedule.treatment.pk,
+        hold=hold.token,
+        cancel=link_token(appointment, "cancel"),
+        reschedule=link_token(appointment, "reschedule"),
+        booked=link_token(appointment, "booked"),
+    )
+
+
+# route name → (path builder, status for everyone, anonymous included). The code and confirm steps
+# send a visitor who has not given their details yet back to the details page.
+ONLINE_ROUTES: dict[str, tuple[Callable[[OnlineBooking], str], int]] = {
+    "book_start": (lambda o: "/book/harbour/", OK),
+    "book_therapist": (lambda o: f"/book/harbour/{o.type_id}/", OK),
+    "book_slots": (lambda o: f"/book/harbour/{o.type_id}/times/?therapist=any", OK),
+    "book_details": (lambda o: f"/book/harbour/hold/{o.hold}/", OK),
+    "book_code": (lambda o: f"/book/harbour/hold/{o.hold}/code/", 302),
+    "book_confirm": (lambda o: f"/book/harbour/hold/{o.hold}/confirm/", 302),
+    "book_done": (lambda o: f"/book/harbour/booked/{o.booked}/", OK),
+    "book_cancel": (lambda o: f"/booking/cancel/{o.cancel}/", OK),
+    "book_reschedule": (lambda o: f"/booking/reschedule/{o.reschedule}/", OK),
+}
+
+
+def test_every_online_booking_route_is_in_the_matrix():
+    from mend.scheduling import urls as scheduling_urls
+
+    names = {p.name for p in scheduling_urls.urlpatterns if p.name and p.name.startswith("book_")}
+    assert names == set(ONLINE_ROUTES), "add a row to ONLINE_ROUTES for every online booking route"
+
+
+@pytest.mark.parametrize(
+    ("route", "persona"), [pytest.param(r, p, id=f"{r}-{p}") for r in ONLINE_ROUTES for p in PERSONAS]
+)
+def test_online_booking_is_open_to_everyone(client, login, personas, online, route, persona):
+    build, expected = ONLINE_ROUTES[route]
+    http = client if persona == "anonymous" else login(persona)
+    response = http.get(build(online))
+    assert response.status_code == expected, (route, persona, response.status_code, response.content[:300])
+    if expected == 302:
+        assert response["Location"] == f"/book/harbour/hold/{online.hold}/"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        lambda o: f"/book/northside/{o.type_id}/",  # Harbour's service under Northside's address
+        lambda o: f"/book/northside/hold/{o.hold}/",  # Harbour's hold under Northside's address
+        lambda o: f"/book/northside/booked/{o.booked}/",
+        lambda o: "/book/harbour/hold/not-a-hold/",
+        lambda o: f"/booking/cancel/{o.reschedule}/",  # a reschedule link is not a cancel link
+        lambda o: f"/booking/reschedule/{o.cancel[:-2]}xx/",
+    ],
+)
+def test_online_booking_objects_of_another_clinic_or_forged_links_are_404(client, personas, online, path):
+    response = client.get(path(online))
+    assert response.status_code == 404
+    assert b"Carol" not in response.content and b"Caroline" not in response.content
