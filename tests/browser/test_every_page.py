@@ -7,7 +7,8 @@ may miss) it follows every link on every page it reaches, and visits the first l
 episodes, notes, plans, screening, referrals, the evidence report, audit, settings, account and API
 docs lead it to; the owner's include Django's admin. The admin also adds an authenticator app and
 reaches the second sign-in step. Signed out, the sign-in, password-reset and invitation pages and a
-client's emailed questionnaire are visited the way a person reaches them (by the link in the email).
+client's emailed questionnaire are visited the way a person reaches them (by the link in the email), and
+the public online booking is gone through as a new client, with the emailed links to move and cancel.
 Create forms are also submitted empty, to check their error state. Every <details> is opened first.
 
 The routes are the coverage list: every route the resolver knows is either crawled by some role or
@@ -441,6 +442,64 @@ def crawl_signed_out(checker: Checker, questionnaire: str, mail_dir: Path, invit
     with page.expect_navigation():
         page.locator("main form[method=post]").first.evaluate("form => form.requestSubmit()")
     checker.check(seen["invitation_accept"], f"{seen['invitation_accept']} (sent empty)")
+    seen.update(crawl_online_booking(checker, mail_dir))
+    return seen
+
+
+BOOKING_LINK = re.compile(r"https?://[^\s\"<>]+?(/booking/(?:cancel|reschedule)/[^\s\"<>/]+/)")
+
+
+def crawl_online_booking(checker: Checker, mail_dir: Path) -> dict[str, str]:
+    """The public online booking, signed out, as a new client goes through it at Harbour: a service
+    new clients may book, the first available therapist, the first time a week ahead, the returning
+    client's code page (for an address not on file), the new-client form sent empty and then filled,
+    confirm, the confirmation page; then the emailed links to move and to cancel the appointment."""
+    page = checker.page
+    seen: dict[str, str] = {}
+
+    def reached(route: str, label: str | None = None) -> None:
+        parts = urlsplit(page.url)
+        seen.setdefault(route, parts.path + (f"?{parts.query}" if parts.query else ""))
+        checker.check(parts.path, label)
+
+    checker.visit("/book/harbour/")
+    seen["book_start"] = "/book/harbour/"
+    choice = page.locator("main .booking-choice").filter(has_not_text="For returning clients").first
+    choice.get_by_role("link").first.click()
+    reached("book_therapist")
+    page.get_by_role("link", name="First available").click()
+    reached("book_slots")
+    page.get_by_role("link", name="Later week").click()  # outside the 24 hours in which links stop working
+    page.locator("main button[name=slot]").first.click()
+    reached("book_details")
+    details = page.url
+    returning = page.get_by_role("region", name=re.compile("I have been to"))
+    returning.get_by_role("textbox").fill("nobody@example.org")
+    returning.get_by_role("button", name="Email me a code").click()
+    reached("book_code")
+    page.goto(details)
+    new = page.get_by_role("region", name=re.compile("I am new to"))
+    new.get_by_role("button", name="Continue").click()
+    checker.check(urlsplit(page.url).path, "online booking details (sent empty)")
+    new = page.get_by_role("region", name=re.compile("I am new to"))
+    new.get_by_role("textbox", name="First name").fill("Crawl")
+    new.get_by_role("textbox", name="Last name").fill("Newcomer")
+    new.get_by_role("textbox", name="Email").fill("crawl.newcomer@example.org")
+    new.get_by_role("textbox", name="Phone").fill("416 555 0142")
+    new.get_by_label("Date of birth").fill("1988-05-06")
+    new.get_by_role("button", name="Continue").click()
+    reached("book_confirm")
+    before = set(mail_dir.glob("*.log"))
+    page.locator("main form[method=post] button[type=submit]").last.click()
+    page.wait_for_url(re.compile("/booked/"))
+    reached("book_done")
+    sent = "".join(f.read_text() for f in sorted(set(mail_dir.glob("*.log")) - before))
+    links = {path.split("/")[2]: path for path in BOOKING_LINK.findall(sent)}
+    assert set(links) == {"cancel", "reschedule"}, sent[:3000]
+    page.goto(links["reschedule"])
+    reached("book_reschedule")
+    page.goto(links["cancel"])
+    reached("book_cancel")
     return seen
 
 
