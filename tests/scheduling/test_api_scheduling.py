@@ -10,8 +10,9 @@ import pytest
 import time_machine
 
 from mend.audit.models import AuditEvent
+from mend.clinics.models import Room
 from mend.core.availability import exact_local
-from mend.scheduling.models import Appointment, AppointmentStatus, IdempotencyKey
+from mend.scheduling.models import Appointment, AppointmentStatus, IdempotencyKey, WorkingHours
 from mend.scheduling.queries import availability
 from mend.scheduling.services import appointment_book
 from mend.testing import Personas, Schedule, build_schedule
@@ -134,6 +135,23 @@ def test_availability_follows_a_move_to_another_therapist(api, personas, schedul
     )
     assert (personas.therapist_profile.pk, iso(10)) in theirs()
     assert (personas.therapist2_profile.pk, iso(10)) not in theirs()
+
+
+def test_availability_follows_a_change_of_hours_or_rooms_at_once(api, personas, schedule):
+    query = {"appointment_type": schedule.treatment.pk, "start": DAY.isoformat(), "end": DAY.isoformat()}
+    owner = api("owner")
+
+    def tess_starts() -> set[str]:
+        slots = owner.get("/availability", query).json()["slots"]
+        return {s["start"] for s in slots if s["therapist"] == personas.therapist_profile.pk}
+
+    assert tess_starts() == {iso(h) for h in range(9, 17)}
+    hours = WorkingHours.objects.get(therapist=personas.memberships["therapist"], weekday=DAY.weekday())
+    hours.end = time(12)  # an edit: same rows, same ids
+    hours.save()
+    assert tess_starts() == {iso(h) for h in range(9, 12)}
+    Room.objects.filter(clinic=personas.harbour).update(is_active=False)
+    assert owner.get("/availability", query).json()["slots"] == []
 
 
 @pytest.mark.parametrize(

@@ -30,8 +30,10 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Max, Q, QuerySet, Sum, TextField, Value
+from django.db.models.functions import Cast, Coalesce, Concat
 from django.utils import timezone
 
 from mend.clinics.models import Clinic
@@ -82,6 +84,17 @@ def clear_cache() -> None:
         _cache.clear()
 
 
+def _signature(table: str, rows: QuerySet[Any], *fields: str) -> QuerySet[Any]:
+    """Each row as one text, ``table,id,field,…`` (empty for NULL), for the stamp's single query."""
+    text = TextField()
+    parts: list[Any] = [Value(table, output_field=text), Cast("pk", text)]
+    for name in fields:
+        parts += [Value(",", output_field=text), Coalesce(Cast(name, text), Value("", output_field=text))]
+    return (
+        rows.order_by().annotate(signature=Concat(*parts, output_field=TextField())).values_list("signature", flat=True)
+    )
+
+
 def _stamp(clinic_id: int, zone: str, first: date, last: date, now: datetime) -> Hashable:
     start, end = window(zone, first, last)
     low, high = start - _STAMP_MARGIN, end + _STAMP_MARGIN
@@ -98,39 +111,49 @@ def _stamp(clinic_id: int, zone: str, first: date, last: date, now: datetime) ->
         .values_list("pk", flat=True)
     )
     margin = timedelta(days=1)
-    small = (
-        tuple(
-            WorkingHours.objects.filter(clinic_id=clinic_id)
-            .order_by("pk")
-            .values_list("pk", "therapist_id", "weekday", "start", "end", "location_id")
+    # The small tables' rows, each as one text ("table,id,field,…"), in one query.
+    small = [
+        _signature(
+            "h",
+            WorkingHours.objects.filter(clinic_id=clinic_id),
+            "therapist_id",
+            "weekday",
+            "start",
+            "end",
+            "location_id",
         ),
-        tuple(
-            HoursException.objects.filter(clinic_id=clinic_id, day__gte=first - margin, day__lte=last)
-            .order_by("pk")
-            .values_list("pk", "therapist_id", "kind", "day", "start", "end", "location_id")
+        _signature(
+            "x",
+            HoursException.objects.filter(clinic_id=clinic_id, day__gte=first - margin, day__lte=last),
+            "therapist_id",
+            "kind",
+            "day",
+            "start",
+            "end",
+            "location_id",
         ),
-        tuple(
-            TimeOff.objects.filter(clinic_id=clinic_id, last_day__gte=first - margin, first_day__lte=last + margin)
-            .order_by("pk")
-            .values_list("pk", "therapist_id", "first_day", "last_day", "starts_at", "ends_at")
+        _signature(
+            "t",
+            TimeOff.objects.filter(clinic_id=clinic_id, last_day__gte=first - margin, first_day__lte=last + margin),
+            "therapist_id",
+            "first_day",
+            "last_day",
+            "starts_at",
+            "ends_at",
         ),
-        tuple(
-            Closure.objects.filter(clinic_id=clinic_id, last_day__gte=first - margin, first_day__lte=last + margin)
-            .order_by("pk")
-            .values_list("pk", "location_id", "first_day", "last_day")
+        _signature(
+            "c",
+            Closure.objects.filter(clinic_id=clinic_id, last_day__gte=first - margin, first_day__lte=last + margin),
+            "location_id",
+            "first_day",
+            "last_day",
         ),
-        tuple(
-            RoomRow.objects.filter(clinic_id=clinic_id)
-            .order_by("pk")
-            .values_list("pk", "location_id", "is_active", "name", "capabilities")
+        _signature(
+            "r", RoomRow.objects.filter(clinic_id=clinic_id), "location_id", "is_active", "name", "capabilities"
         ),
-        tuple(
-            ExternalCalendar.objects.filter(clinic_id=clinic_id)
-            .order_by("pk")
-            .values_list("pk", "therapist_id", "loaded_at")
-        ),
-    )
-    small_key = tuple(tuple((*row[:-1], repr(row[-1])) for row in rows) for rows in small)
+        _signature("e", ExternalCalendar.objects.filter(clinic_id=clinic_id), "therapist_id", "loaded_at"),
+    ]
+    small_key = tuple(sorted(small[0].union(*small[1:], all=True)))
     return (tuple(sorted(booked.items())), holds, small_key)
 
 
