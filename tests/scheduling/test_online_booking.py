@@ -121,6 +121,8 @@ def test_a_new_client_books_and_gets_a_confirmation_with_an_ics_in_the_clinics_z
     assert done.status_code == 302 and "/booked/" in done["Location"]
     page = client.get(done["Location"]).content.decode()
     assert "You are booked" in page and "Wednesday 17 March 2027, 10:00 EDT (America/Toronto time)" in page
+    # The page's address is in the browser's history: it names no one.
+    assert "nora@example.org" not in page and "Newcomer" not in page
 
     appointment = Appointment.objects.get(client__email="nora@example.org")
     assert appointment.channel == Appointment.Channel.ONLINE and appointment.status == AppointmentStatus.BOOKED

@@ -42,7 +42,7 @@ class NewClientForm(forms.Form):
         label="Date of birth", widget=forms.DateInput(attrs={"type": "date"}), help_text="For example 1980-04-23."
     )
     consent_email = forms.BooleanField(
-        label="The clinic may contact me by email (reminders and my intake form)", required=False
+        label="The clinic may contact me by email (reminders and messages about my care)", required=False
     )
 
     def __init__(self, *args: Any, clinic: Clinic, **kwargs: Any) -> None:
@@ -414,7 +414,6 @@ def book_done(request: HttpRequest, slug: str, token: str) -> HttpResponse:
         "requested": appointment.status == AppointmentStatus.REQUESTED,
         "when": services.when_words(appointment.starts_at, clinic.timezone),
         "therapist": appointment.therapist.user.get_full_name(),
-        "email": appointment.client.email,
     }
     return render(request, "scheduling/online/done.html", context)
 
