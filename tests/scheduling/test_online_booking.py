@@ -385,3 +385,11 @@ def test_the_confirm_form_needs_csrf(personas, schedule, clock):
     )
     assert response.status_code == 403
     assert not Hold.objects.exists()
+
+
+def test_holds_a_day_past_expiry_are_cleared_when_someone_holds_a_time(client, personas, schedule, clock):
+    tess = personas.memberships["therapist"].pk
+    assert hold(client, schedule, tess, at(10)).status_code == 302
+    clock.shift(timedelta(days=1, minutes=11))
+    assert hold(CommittingClient(), schedule, tess, at(12, day=date(2027, 3, 18))).status_code == 302
+    assert list(Hold.objects.values_list("starts_at", flat=True)) == [at(12, day=date(2027, 3, 18))]

@@ -130,6 +130,8 @@ def hold_create(
     # Holds of one clinic are made one at a time (SQLite: the IMMEDIATE transaction already is; on
     # PostgreSQL this row lock), so two people never both hold the same slot.
     Clinic.objects.select_for_update().filter(pk=clinic.pk).first()
+    # Holds a day past their expiry are nobody's any more (a confirm that late chooses again).
+    Hold.objects.filter(clinic=clinic, expires_at__lt=now - timedelta(days=1)).delete()
     day = clock.local_date(starts_at, clinic.timezone)
     slots = q.online_slots(
         clinic=clinic, kind=appointment_type, therapist_id=therapist.pk, first=day, last=day, now=now
