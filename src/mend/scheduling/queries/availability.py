@@ -83,13 +83,21 @@ def clear_cache() -> None:
         _cache.clear()
 
 
+def _column(model: type[Model], name: str) -> str:
+    found = model._meta.get_field(name)
+    column = getattr(found, "column", None)
+    if not isinstance(column, str):
+        raise TypeError(f"{model.__name__}.{name} is not a column")
+    return column
+
+
 def _signature(table: str, model: type[Model], fields: tuple[str, ...], where: str) -> str:
     """SQL for each row as one text, ``table,id,field,…`` (empty for NULL), for the stamp's one query.
 
     Written out rather than built from ORM expressions: compiling six nested concatenations cost
     more than running the query."""
     quote = connection.ops.quote_name
-    columns = [quote(model._meta.get_field(name).column) for name in ("id", *fields)]
+    columns = [quote(_column(model, name)) for name in ("id", *fields)]
     text = " || ',' || ".join(f"COALESCE(CAST({column} AS TEXT), '')" for column in columns)
     # Only model metadata and literals of this module: nothing from a request reaches the text.
     return f"SELECT '{table}' || {text} FROM {quote(model._meta.db_table)} WHERE {quote('clinic_id')} = %s{where}"  # noqa: S608
@@ -138,7 +146,7 @@ def _stamp(clinic_id: int, zone: str, first: date, last: date, now: datetime) ->
     )
     margin = timedelta(days=1)
     # The small tables' rows, each as one text, in one query (the windows are clinic_calendar's).
-    params = [
+    params: list[int | date] = [
         clinic_id,
         clinic_id,
         first - margin,
