@@ -29,6 +29,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -93,8 +94,16 @@ def seeded(tmp_path_factory: pytest.TempPathFactory, chromium_path: str) -> tupl
 
 
 @pytest.fixture
-def server(seeded: tuple[dict[str, str], Path], smtp_server: Any, tmp_path: Path) -> Iterator[str]:
-    """``mend serve`` on a fresh copy of the seeded database, sending mail to this test's SMTP server."""
+def server(served: tuple[str, dict[str, str]]) -> str:
+    return served[0]
+
+
+@pytest.fixture
+def served(
+    seeded: tuple[dict[str, str], Path], smtp_server: Any, tmp_path: Path
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """``mend serve`` on a fresh copy of the seeded database, sending mail to this test's SMTP server;
+    its address and its environment (for other ``mend`` commands on the same database)."""
     template_env, template = seeded
     database = tmp_path / "mend.sqlite3"
     shutil.copyfile(template, database)
@@ -120,7 +129,7 @@ def server(seeded: tuple[dict[str, str], Path], smtp_server: Any, tmp_path: Path
                     break
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 time.sleep(0.1)
-        yield url
+        yield url, env
     finally:
         # Its own session: gunicorn and its workers are one process group, ended together.
         os.killpg(proc.pid, signal.SIGTERM)
@@ -277,3 +286,50 @@ def test_a_new_client_books_moves_and_cancels_online(server, smtp_server, browse
 
 def test_the_booking_works_without_javascript(server, smtp_server, browser):
     _book(browser, server, smtp_server, viewport=PHONE, javascript=False)
+
+
+def test_the_reminder_reaches_the_client_the_day_before(served, smtp_server, browser, tmp_path):
+    """Booked online, the client gets the confirmation at once and, from `mend worker` the day before
+    the visit, the reminder: through the same SMTP server, the time in the clinic's zone, named."""
+    url, env = served
+    context = browser.new_context(base_url=url, viewport=PHONE)
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        page.goto("/book/harbour/")
+        page.get_by_role("link", name="Treatment 60").click()
+        page.get_by_role("link", name="First available").click()
+        page.get_by_role("link", name="Later week").click()
+        page.locator("main button[name=slot]").first.click()
+        new = page.get_by_role("region", name="I am new to Harbour Test Clinic")
+        new.get_by_role("textbox", name="First name").fill("Rita")
+        new.get_by_role("textbox", name="Last name").fill("Reminded")
+        new.get_by_role("textbox", name="Email").fill("rita@example.org")
+        new.get_by_role("textbox", name="Phone").fill("416 555 0142")
+        new.get_by_label("Date of birth").fill("1979-08-09")
+        new.get_by_label("The clinic may contact me by email").check()
+        new.get_by_role("button", name="Continue").click()
+        page.get_by_role("button", name="Book").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("You are booked")
+    finally:
+        context.close()
+    _wait_for_mail(smtp_server, 1)
+    start = _ics_start(smtp_server.messages[0][1])
+
+    def worker_at(moment: Any) -> None:
+        at = {**env, testclock.NOW: moment.isoformat(), testclock.STARTED: repr(time.time())}
+        testclock.subprocess_env(at, tmp_path / "worker-clock")
+        _run(at, "worker", "--burst")
+
+    worker_at(start - timedelta(hours=25))  # two days before: not yet
+    assert len(smtp_server.messages) == 1
+    worker_at(start - timedelta(hours=23))  # the day before: the reminder goes
+    _wait_for_mail(smtp_server, 2)
+    recipients, _ = smtp_server.messages[1]
+    assert recipients == ["rita@example.org"]
+    body = smtp_server.body(1)
+    assert "A reminder of your appointment" in body
+    assert re.search(rf", {start:%H:%M} E[SD]T \({ZONE} time\)", body), body
+    assert "Cancellation policy" in body
+    worker_at(start - timedelta(hours=22))  # a later run sends nothing twice
+    assert len(smtp_server.messages) == 2
