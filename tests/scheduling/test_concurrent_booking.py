@@ -6,7 +6,8 @@ fresh database on the same cluster, dropped afterwards, as the browser tests do.
 their schedule are written there by ``mend shell``; the server shares this run's clock.
 
 Exactly one request gets 201 and the 49 others 409 with the reason, none a 500, and afterwards no
-two active appointments overlap (``overlapping_active``), read by another ``mend shell``.
+two active appointments overlap (``overlapping_active``), read by another ``mend shell``. Ten
+simultaneous retries with one ``Idempotency-Key`` book once and all get that booking's answer.
 """
 
 from __future__ import annotations
@@ -222,3 +223,40 @@ def test_fifty_concurrent_bookings_of_one_time_give_one_201_and_49_409(served):
 
     check = _marked(served.mend("shell", "-c", CHECK.format(clinic=setup["clinic"])), "MEND-CHECK ")
     assert check == {"overlapping": [], "appointments": 1}
+
+
+def _post_keyed(url: str, token: str, body: dict, key: str) -> tuple[int, dict, str]:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json", "Idempotency-Key": key},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read()), response.headers.get("Idempotent-Replayed", "")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}"), ""
+
+
+def test_ten_concurrent_retries_with_one_key_book_once_and_all_get_its_answer(served):
+    setup = served.setup
+    body = {k: setup[k] for k in ("client", "therapist", "appointment_type")} | {"start": "2027-03-17T14:00:00-04:00"}
+    url, token = f"{served.url}/api/v1/appointments", str(setup["token"])
+    retries = 10
+    barrier = threading.Barrier(retries)
+    before = _marked(served.mend("shell", "-c", CHECK.format(clinic=setup["clinic"])), "MEND-CHECK ")
+
+    def one(_: int) -> tuple[int, dict, str]:
+        barrier.wait(timeout=60)
+        return _post_keyed(url, token, body, "retry-me-7f3a")
+
+    with ThreadPoolExecutor(max_workers=retries) as pool:
+        answers = list(pool.map(one, range(retries)))
+
+    assert {status for status, _, _ in answers} == {201}, answers
+    assert len({json.dumps(answer, sort_keys=True) for _, answer, _ in answers}) == 1
+    assert sorted(replayed for _, _, replayed in answers) == [""] + ["true"] * (retries - 1)
+    check = _marked(served.mend("shell", "-c", CHECK.format(clinic=setup["clinic"])), "MEND-CHECK ")
+    assert check["overlapping"] == []
+    assert check["appointments"] == before["appointments"] + 1
