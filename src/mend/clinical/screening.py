@@ -197,6 +197,8 @@ class Rule:
     follow_up: str = ""
     # Which source each value comes from, where the rule's sources alone do not say.
     source_note: str = ""
+    # "therapist" for an observation made in the room (consent today): never on the client's own questionnaire.
+    asked_by: str = "client"
 
     @property
     def regional(self) -> bool:
@@ -311,7 +313,10 @@ def parse_catalogue(data: Mapping[str, Any]) -> Catalogue:
             needs_side=bool(raw.get("needs_side", False)),
             follow_up=str(raw.get("follow_up", "")),
             source_note=str(raw.get("source_note", "")),
+            asked_by=str(raw.get("asked_by", "client")),
         )
+        if rules[rule_id].asked_by not in ("client", "therapist"):
+            raise _fail(f"{rule_id}: asked_by is 'client' or 'therapist'")
         if (rules[rule_id].needs_side or rules[rule_id].follow_up) and not rules[rule_id].needs_region:
             raise _fail(f"{rule_id}: only a rule that needs a region asks for a side or words a follow-up")
     combinations = []

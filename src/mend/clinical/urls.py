@@ -1,6 +1,6 @@
 from django.urls import path
 
-from mend.clinical.views import assessments, episodes, notes, plans, referrals, screening
+from mend.clinical.views import assessments, episodes, intake, notes, plans, referrals, screening
 
 urlpatterns = [
     # Episodes and the chart
@@ -22,6 +22,10 @@ urlpatterns = [
     path("findings/<int:finding_id>/resolve/", screening.finding_resolve, name="finding_resolve"),
     path("episodes/<int:pk>/clearances/new/", screening.clearance_add, name="clearance_add"),
     path("clearances/<int:clearance_id>/document/", screening.clearance_document, name="clearance_document"),
+    # The health history a client reports from home (emailed link, signed out), and its review
+    path("intake/thanks/", intake.client_intake_thanks, name="client_intake_thanks"),
+    path("intake/<str:token>/", intake.client_intake, name="client_intake"),
+    path("intakes/<int:pk>/review/", intake.client_intake_review, name="client_intake_review"),
     # Assessment
     path("episodes/<int:pk>/assessments/new/", assessments.assessment_edit, name="assessment_create"),
     path("assessments/<int:assessment_id>/", assessments.assessment_detail, name="assessment_detail"),

@@ -17,6 +17,7 @@ from mend.clinical.models.assessments import (
 )
 from mend.clinical.models.common import SIDE_CHOICES
 from mend.clinical.models.episodes import DischargeReason, Episode
+from mend.clinical.models.intake import ClientIntake
 from mend.clinical.models.notes import Addendum, NoteStatus, NoteTechnique, TreatmentNote
 from mend.clinical.models.plans import Goal, PlanOfCare
 
@@ -37,6 +38,7 @@ __all__ = [
     "Assessment",
     "AssessmentKind",
     "Clearance",
+    "ClientIntake",
     "DischargeReason",
     "Episode",
     "FindingSource",

@@ -17,6 +17,7 @@ from mend.clinical.services.common import (
     check_document,
 )
 from mend.clinical.services.episodes import EPISODE_FIELDS, episode_discharge, episode_open, episode_update
+from mend.clinical.services.intake import client_intake_review, client_intake_send, client_intake_submit
 from mend.clinical.services.notes import (
     MODALITIES,
     NOTE_FIELDS,
@@ -66,6 +67,9 @@ __all__ = [
     "assessment_save",
     "check_document",
     "clearance_record",
+    "client_intake_review",
+    "client_intake_send",
+    "client_intake_submit",
     "episode_discharge",
     "episode_open",
     "episode_update",

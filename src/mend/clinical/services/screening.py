@@ -110,10 +110,14 @@ HEALTH_HISTORY_FIELDS = editable_fields(
 )
 
 
-def _answer_errors(answers: Mapping[str, object], findings: list[FindingInput]) -> dict[str, list[str]]:
+def _answer_errors(
+    answers: Mapping[str, object], findings: list[FindingInput], asked: Mapping[str, Rule] | None = None
+) -> dict[str, list[str]]:
     """What keeps the answers from being a whole intake: a question without an explicit yes or
-    no (``answers.<rule id>``), an answer to no question, a finding of a question answered no."""
-    rules = catalogue().rules
+    no (``answers.<rule id>``), an answer to no question, a finding of a question answered no.
+    ``asked``: the questions put (the client's own questionnaire leaves out the therapist's
+    observations); every catalogue question by default."""
+    rules = catalogue().rules if asked is None else asked
     errors: dict[str, list[str]] = {
         f"answers.{rule.id}": [f"Answer this safety question, yes or no: {rule.question or rule.name}"]
         for rule in rules.values()

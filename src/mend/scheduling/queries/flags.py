@@ -37,6 +37,7 @@ from mend.audit.models import Action as AuditAction
 from mend.audit.services import audit_record
 from mend.clinical import queries as clinical_queries
 from mend.clinical.models import Clearance, NoteStatus, Referral, ScreeningFinding, TreatmentNote
+from mend.clinical.queries import intake as intake_queries
 from mend.clinical.rules import ReferralState, referral_status
 from mend.clinical.screening import Action
 from mend.outcomes import queries as outcome_queries
@@ -240,6 +241,7 @@ def booking_flags(actor: Actor, client_ids: Iterable[int], *, today: date) -> di
     ``today`` is the clinic's (``actor.today()``). Clients of another clinic are left out. Queries,
     however many clients: the referrals, their signed visits, the appointments ahead (3, 1 when no
     client has a referral); the screening findings and their clearances (2, 1 without findings);
+    the questionnaires clients sent from home that no therapist has reviewed yet (1);
     for clinical roles also ``todays_flags`` (2) and ``todays_due`` (3), audited once as a read of
     the clients' screening.
     """
@@ -262,11 +264,15 @@ def booking_flags(actor: Actor, client_ids: Iterable[int], *, today: date) -> di
         episode_ids = {f.episode_id for held in findings.values() for f in held}
         for c in Clearance.objects.filter(episode_id__in=episode_ids, cleared_on__lte=today):  # their clearances
             clearances.setdefault(c.client_id, []).append(c)
+    # A REFER or BLOCK answer a client reported from home holds booking until a therapist reviews it.
+    reported = intake_queries.clients_do_not_book(actor.clinic_id, ids)
     booking = {
         client_id: BookingFlags(
             client_id=client_id,
             authorisation=authorisations.get(client_id),
-            booking_flag=_booking_flags(findings.get(client_id, []), clearances.get(client_id, []), today),
+            booking_flag=DO_NOT_BOOK
+            if client_id in reported
+            else _booking_flags(findings.get(client_id, []), clearances.get(client_id, []), today),
         )
         for client_id in ids
     }

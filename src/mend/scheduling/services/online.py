@@ -45,6 +45,7 @@ from django.utils import timezone
 
 from mend.audit.models import Action
 from mend.audit.services import audit_record
+from mend.clinical.services.intake import client_intake_send
 from mend.clinics.models import Clinic, Membership
 from mend.core import booking_rules, ical
 from mend.people.services import client_register_online
@@ -267,6 +268,9 @@ def online_book(
         )
         hold.delete()
         transaction.on_commit(lambda: send_appointment_email(appointment, base_url=base_url, kind="booked"))
+        if not returning:
+            # A new client gets the health-history questionnaire by email, once the booking stands.
+            transaction.on_commit(lambda: client_intake_send(clinic=clinic, client=client, now=now))
         return 201, {"appointment": appointment.pk}
 
     (_status, body), replayed = idempotency_key_use(clinic=clinic, scope=q.SCOPE, key=key, digest=digest, run=run)
