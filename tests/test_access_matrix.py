@@ -412,6 +412,7 @@ CLINICAL_ROUTES: dict[str, Route] = {
     "finding_resolve": Route(lambda p, r: f"/findings/{r.finding.pk}/resolve/", DONE, "post"),
     "clearance_add": Route(lambda p, r: f"/episodes/{r.episode.pk}/clearances/new/", SEEN),
     "clearance_document": Route(lambda p, r: f"/clearances/{r.clearance.pk}/document/", SEEN),
+    "client_intake_review": Route(lambda p, r: f"/intakes/{_reported_intake(p).pk}/review/", DONE, "post"),
     "assessment_create": Route(lambda p, r: f"/episodes/{r.episode.pk}/assessments/new/", SEEN),
     "assessment_detail": Route(lambda p, r: f"/assessments/{r.assessment.pk}/", SEEN),
     "assessment_edit": Route(lambda p, r: f"/assessments/{r.assessment.pk}/edit/", SEEN),
@@ -463,7 +464,7 @@ CLINICAL_CASES = [
 
 def test_every_clinical_route_is_in_the_matrix():
     names = {pattern.name for pattern in clinical_urls.urlpatterns}
-    assert set(CLINICAL_ROUTES) == names, "add a row to CLINICAL_ROUTES for every clinical route"
+    assert set(CLINICAL_ROUTES) | set(INTAKE_PUBLIC_ROUTES) == names, "add a row to CLINICAL_ROUTES for every route"
     assert set(CLINICAL_FORMS) <= names
 
 
@@ -1567,3 +1568,54 @@ def test_online_booking_objects_of_another_clinic_or_forged_links_are_404(client
     response = client.get(path(online))
     assert response.status_code == 404
     assert b"Carol" not in response.content and b"Caroline" not in response.content
+
+
+# --- The health history a client answers from home --------------------------------------------
+# The emailed link needs no sign-in: whoever holds it (a staff member opening it too) gets the
+# questionnaire; a forged or used link answers the same to everyone and shows no one's name.
+
+
+def _intake_token(p: Personas) -> str:
+    """A questionnaire sent to Carol: the token from the emailed link."""
+    import re
+
+    from mend.outbox.models import OutboundMessage
+
+    intake = services.client_intake_send(clinic=p.harbour, client=p.carol, now=timezone.now())
+    return re.search(r"/intake/([^/\s]+)/", OutboundMessage.objects.get(key=f"intake:{intake.pk}").body).group(1)
+
+
+def _reported_intake(p: Personas, token: str = "") -> Any:
+    """A questionnaire Carol answered from home (all no), waiting for a clinician's review."""
+    from mend.clinical.queries.intake import client_questions
+
+    answers = {rule.id: False for rule in client_questions()}
+    return services.client_intake_submit(token=token or _intake_token(p), answers=answers, now=timezone.now())
+
+
+INTAKE_PUBLIC_ROUTES: dict[str, Callable[[Personas], str]] = {
+    "client_intake": lambda p: f"/intake/{_intake_token(p)}/",
+    "client_intake_thanks": lambda p: "/intake/thanks/",
+}
+
+
+@pytest.mark.parametrize(
+    ("route", "persona"), [pytest.param(r, p, id=f"{r}-{p}") for r in INTAKE_PUBLIC_ROUTES for p in CLINICAL_PERSONAS]
+)
+def test_the_emailed_intake_is_open_to_everyone(client, login, personas, route, persona):
+    http = client if persona == "anonymous" else login(persona)
+    response = http.get(INTAKE_PUBLIC_ROUTES[route](personas))
+    assert response.status_code == OK, (route, persona)
+    assert b"Caroline" not in response.content  # the first name she goes by, never her legal or family name
+    assert personas.carol.legal_family_name.encode() not in response.content
+
+
+@pytest.mark.parametrize("persona", CLINICAL_PERSONAS)
+def test_an_unusable_intake_link_answers_the_same_to_everyone(client, login, personas, persona):
+    http = client if persona == "anonymous" else login(persona)
+    used = _intake_token(personas)
+    _reported_intake(personas, token=used)
+    for path, status in ((f"/intake/{used}/", 409), ("/intake/forged-token/", NOT_FOUND)):
+        response = http.get(path)
+        assert response.status_code == status, (path, persona)
+        assert b"Carol" not in response.content
