@@ -13,6 +13,7 @@ from mend.audit.models import AuditEvent
 from mend.clinics.models import Room
 from mend.core.availability import exact_local
 from mend.scheduling.models import Appointment, AppointmentStatus, IdempotencyKey, WorkingHours
+from mend.scheduling.queries import appointments as availability_queries
 from mend.scheduling.queries import availability
 from mend.scheduling.services import appointment_book
 from mend.testing import Personas, Schedule, build_schedule
@@ -446,3 +447,20 @@ def test_status_changes_follow_the_day_and_the_order(api, personas, schedule):
         )
         bad = desk.post(f"/appointments/{appointment.pk}/status", {"status": "cancelled"})
         assert bad.status_code == 422 and "status" in bad.json()["errors"]
+
+
+# --- The query the public booking uses ------------------------------------------------------------
+
+
+def test_online_slots_keep_the_types_notice_and_daily_cap(personas, schedule):
+    schedule.treatment.min_notice_minutes = 120
+    schedule.treatment.daily_cap = 1
+    schedule.treatment.save()
+    book_directly(personas, schedule, at(15))  # Tess's one appointment of the day
+    kind = availability_queries.appointment_types(personas.actor("owner")).get(pk=schedule.treatment.pk)
+    slots = availability.available_slots(personas.harbour, kind, at(0), at(0, day=NEXT), online=True, now=at(8, 30))
+    # Two hours' notice from 08:30: nothing before 10:30, so the grid's first is 11:00; Tess is at her cap.
+    assert {s.start for s in slots} == {at(h) for h in range(11, 17)}
+    assert {s.therapist for s in slots} == {personas.memberships["therapist2"].pk}
+    staff = availability.available_slots(personas.harbour, kind, at(0), at(0, day=NEXT), now=at(8, 30))
+    assert {s.start for s in staff} == {at(h) for h in range(9, 17)}  # staff are not held to the rules
