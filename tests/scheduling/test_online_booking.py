@@ -393,3 +393,28 @@ def test_holds_a_day_past_expiry_are_cleared_when_someone_holds_a_time(client, p
     clock.shift(timedelta(days=1, minutes=11))
     assert hold(CommittingClient(), schedule, tess, at(12, day=date(2027, 3, 18))).status_code == 302
     assert list(Hold.objects.values_list("starts_at", flat=True)) == [at(12, day=date(2027, 3, 18))]
+
+
+def test_a_new_clients_booking_queues_the_intake_questionnaire_and_a_returning_clients_does_not(
+    client, personas, schedule, clock
+):
+    from mend.clinical.models import ClientIntake
+    from mend.outbox.models import OutboundMessage
+
+    done, _, _ = book_new(client, schedule, personas.memberships["therapist"].pk, at(10))
+    assert done.status_code == 302
+    nora = Client.objects.get(email="nora@example.org")
+    (intake,) = ClientIntake.objects.filter(client=nora)
+    (email,) = OutboundMessage.objects.filter(key=f"intake:{intake.pk}")
+    assert email.to == "nora@example.org" and "/intake/" in email.body and "Hello Nora" in email.body
+
+    held = hold(client, schedule, personas.memberships["therapist"].pk, at(12))
+    asked = client.post(held["Location"], {"who": "returning", "returning-email": "carol@example.net"})
+    code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)
+    accepted = client.post(asked["Location"], {"code": code})
+    page = client.get(accepted["Location"]).content.decode()
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', page).group(1)
+    assert client.post(accepted["Location"], {"idempotency_key": key}).status_code == 302
+    assert Appointment.objects.get(starts_at=at(12)).client == personas.carol
+    assert not ClientIntake.objects.filter(client=personas.carol).exists()
+    assert OutboundMessage.objects.filter(key__startswith="intake:").count() == 1
