@@ -162,6 +162,8 @@ def test_availability_follows_a_change_of_hours_or_rooms_at_once(api, personas, 
         ({"start": "yesterday"}, "start"),
         ({"end": "2027-03-10"}, "end"),  # before the start
         ({"end": "2027-07-01"}, "end"),  # more than 62 days
+        ({"start": "9999-12-31", "end": "9999-12-31"}, "start"),  # past any calendar (and Python's dates)
+        ({"start": "0001-01-01T00:00:00+00:00"}, "start"),
         ({"appointment_type": 999999}, "appointment_type"),
         ({"therapist": 999999}, "therapist"),
     ],

@@ -35,6 +35,7 @@ IDEMPOTENCY_SCOPE = "api.appointments"
 # The longest range one availability request may span.
 MAX_RANGE = timedelta(days=62)
 MAX_ID = 2**31 - 1
+YEARS = (1900, 2200)
 CONFLICT_ERRORS: dict[int, Any] = {**ERRORS, 409: Detail}
 
 
@@ -48,12 +49,14 @@ def _instant(value: str, field: str, zone: str, *, end_of_day: bool = False) -> 
     try:
         if len(text) == 10:
             day = date.fromisoformat(text)
+            _check_year(day, field)
             return exact_local(day + timedelta(days=1) if end_of_day else day, time(0), zone)
         parsed = datetime.fromisoformat(text)
     except ValueError:
         raise ValidationError(
             {field: "Give a date and time with its UTC offset, e.g. 2026-12-01T10:00:00-05:00."}
         ) from None
+    _check_year(parsed, field)
     if parsed.tzinfo is None:
         try:
             example = exact_local(parsed.date(), parsed.time(), zone).isoformat()
@@ -66,6 +69,12 @@ def _instant(value: str, field: str, zone: str, *, end_of_day: bool = False) -> 
             ) from None
         raise ValidationError({field: f"Give the time with its UTC offset, e.g. {example} in the clinic's zone."})
     return parsed
+
+
+def _check_year(moment: date, field: str) -> None:
+    # Far enough for any calendar; beyond it the window's arithmetic would leave Python's dates.
+    if not YEARS[0] <= moment.year <= YEARS[1]:
+        raise ValidationError({field: f"Give a date between the years {YEARS[0]} and {YEARS[1]}."})
 
 
 def _local(moment: datetime | None, zone: str) -> str | None:
