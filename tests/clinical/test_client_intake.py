@@ -12,7 +12,9 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.test import Client as HttpClient
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from mend.audit.models import Action, AuditEvent
@@ -166,7 +168,7 @@ def test_staff_see_the_report_front_desk_only_that_it_arrived(login, personas):
     names = {rule_id: rule.name for rule_id, rule in catalogue().rules.items()}
     assert ">REFER<" in owner and owner.index(names["dvt_suspected"]) < owner.index(names["anticoagulant"])
     assert owner.index(names["osteoporosis"]) < owner.index(names["fever"])
-    read = AuditEvent.objects.filter(action=Action.VIEW, object_type="clinical.clientintake")
+    read = AuditEvent.objects.filter(action=Action.VIEW, object_type="clinical.client_intakes")
     assert read.get().client_id == personas.carol.pk
 
     desk = login("front_desk").get(f"/clients/{personas.carol.pk}/").content.decode()
@@ -210,3 +212,30 @@ def test_review_is_for_clinical_roles_only(personas):
     intake = _submitted(personas)
     with pytest.raises(PermissionDenied):
         services.client_intake_review(actor=personas.actor("front_desk"), intake=intake)
+
+
+def _queries(request) -> int:
+    request()  # warm up: session, first-visit work
+    with CaptureQueriesContext(connection) as captured:
+        response = request()
+    assert response.status_code == 200, response.content[:300]
+    return len(captured.captured_queries)
+
+
+def test_the_questionnaire_page_reads_one_row(client, personas):
+    _intake, token = _send(personas)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(f"/intake/{token}/").status_code == 200
+    # The intake by its token's digest, with its client and clinic joined: nothing else, signed out.
+    assert len(captured.captured_queries) == 1, [q["sql"] for q in captured.captured_queries]
+
+
+@pytest.mark.parametrize("persona", ["owner", "front_desk"])
+def test_the_client_page_costs_the_same_with_one_or_three_questionnaires_to_review(login, personas, persona):
+    http = login(persona)
+    _submitted(personas, "fever")
+    one = _queries(lambda: http.get(f"/clients/{personas.carol.pk}/"))
+    _submitted(personas, "anticoagulant")
+    _submitted(personas)
+    # The section's questionnaires are one query (and, for a clinician, one audit row) however many.
+    assert _queries(lambda: http.get(f"/clients/{personas.carol.pk}/")) == one

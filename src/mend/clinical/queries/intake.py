@@ -141,8 +141,9 @@ def intake_or_404(actor: Actor, pk: int | str) -> ClientIntake:
 
 def client_intake_section(actor: Actor, client: Client) -> dict[str, object]:
     """The client page's section (``people.queries.add_client_section``): the questionnaires the
-    client sent that no therapist has reviewed yet, newest first (one query). A clinical role sees
-    the answers (an audited read); front desk only that one arrived."""
+    client sent that no therapist has reviewed yet, newest first (one query, and the audit row when
+    there are some). A clinical role sees the answers (an audited read); front desk only that one
+    arrived."""
     pending = list(
         ClientIntake.objects.filter(
             clinic_id=actor.clinic_id, client=client, submitted_at__isnull=False, reviewed_at__isnull=True
@@ -151,8 +152,9 @@ def client_intake_section(actor: Actor, client: Client) -> dict[str, object]:
     if not access.can_see_clinical(actor):
         return {"client_intakes": [IntakeView(i, [], None) for i in pending]}
     views = [IntakeView(i, reported_answers(i), reported_status(i)) for i in pending]
-    for view in views:
-        audit_read(actor, client_id=client.pk, obj=view.intake)
+    if views:
+        # One row for the section, however many questionnaires wait: a read of what the client reported.
+        audit_read(actor, client_id=client.pk, what="clinical.client_intakes", of=client.pk)
     return {"client_intakes": views}
 
 
