@@ -239,3 +239,17 @@ def test_the_client_page_costs_the_same_with_one_or_three_questionnaires_to_revi
     _submitted(personas)
     # The section's questionnaires are one query (and, for a clinician, one audit row) however many.
     assert _queries(lambda: http.get(f"/clients/{personas.carol.pk}/")) == one
+
+
+def test_the_therapists_health_history_shows_the_clients_answers_beside_it_never_selected(login, personas, episode):
+    _intake, token = _send(personas)
+    services.client_intake_submit(
+        token=token,
+        answers=_answers("lymphedema"),
+        findings=[FindingInput("lymphedema", region="upper_arm", side="left", note="since 2019")],
+        now=timezone.now(),
+    )
+    page = login("therapist").get(f"/episodes/{episode.pk}/intake/").content.decode()
+    assert "Reported by the client" in page and "yes (Left upper arm) “since 2019”" in page
+    # Every question still starts unanswered: the therapist asks it again and answers it here.
+    assert "checked" not in page

@@ -22,6 +22,7 @@ from mend.clinical.queries.loaders import audit_read
 from mend.clinical.screening import Action, Finding, Rule, catalogue, screen
 from mend.people import queries as people_queries
 from mend.people.models import Client
+from mend.platform import clock
 from mend.platform.actor import Actor
 
 # The most severe actions of a reported answer that matter before the visit, shown first and marked.
@@ -165,3 +166,23 @@ def clients_do_not_book(clinic_id: int, client_ids: Collection[int]) -> set[int]
         clinic_id=clinic_id, client_id__in=list(client_ids), submitted_at__isnull=False, reviewed_at__isnull=True
     ).only("client_id", "answers", "details")
     return {i.client_id for i in rows if reported_status(i) in (Action.REFER, Action.BLOCK)}
+
+
+def reported_beside(actor: Actor, client_id: int) -> dict[str, str]:
+    """The client's answers from their newest questionnaire, in words by rule id, for the therapist's
+    own health history to show beside each question ("Reported by the client 7 Dec 2026: yes (left
+    upper arm)"). Shown, never pre-selected: the therapist asks and answers each question. One query."""
+    intake = (
+        ClientIntake.objects.filter(clinic_id=actor.clinic_id, client_id=client_id, submitted_at__isnull=False)
+        .order_by("-submitted_at", "-id")
+        .first()
+    )
+    if intake is None or intake.submitted_at is None:
+        return {}
+    on = f"Reported by the client {clock.local_date(intake.submitted_at, actor.timezone):%-d %b %Y}"
+    words = {}
+    for answer in reported_answers(intake):
+        where = f" ({answer.where})" if answer.where else ""
+        note = f" “{answer.note}”" if answer.note else ""
+        words[answer.rule.id] = f"{on}: {'yes' if answer.yes else 'no'}{where}{note}"
+    return words

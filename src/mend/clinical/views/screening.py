@@ -20,6 +20,7 @@ from mend.clinical.forms.screening import (
     clearance_rules,
     health_history_initial,
 )
+from mend.clinical.queries import intake as intake_queries
 from mend.clinical.screening import Action as Screen
 from mend.clinical.screening import Screening, catalogue
 from mend.platform.http import ActorRequest
@@ -56,6 +57,9 @@ def health_history(request: ActorRequest, pk: int) -> HttpResponse:
     episode, latest = start.episode, start.latest
     today = actor.today()
     initial, extra_rows, previous = health_history_initial(latest, start.open_findings, today)
+    # What the client reported from home, beside the question as words: never an answer given here.
+    for rule_id, words in intake_queries.reported_beside(actor, episode.client_id).items():
+        previous[rule_id] = f"{previous[rule_id]} · {words}" if rule_id in previous else words
     data = request.POST if request.method == "POST" else None
     form = HealthHistoryForm(data, initial=initial, previous=previous)
     extra = FindingFormSet(data, prefix="findings", suggestions=extra_rows, blanks=0 if extra_rows else 1)
