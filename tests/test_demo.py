@@ -468,6 +468,9 @@ def test_demo_calendar_is_about_half_booked_for_four_weeks_with_series_and_reque
                 _local(a.starts_at, clinic.timezone).strftime("%a %H:%M") for a in ahead.filter(series_id=series_id)
             }
             assert len(times) == 1, times  # weekly, at one local time
+        # The demo's first therapist, who signs in first, has one to open.
+        first = Membership.objects.filter(clinic=clinic, role=Role.THERAPIST).order_by("pk").first()
+        assert ahead.filter(therapist=first).exclude(series_id=None).exists()
         requested = ahead.filter(status=AppointmentStatus.REQUESTED)
         assert requested and all(a.channel == Appointment.Channel.ONLINE for a in requested)
         assert ahead.filter(appointment_type__kind=AppointmentType.Kind.INITIAL).exists()

@@ -797,11 +797,15 @@ def plan_schedule(clinic: Clinic, therapists: Sequence[Membership], *, today: da
         for c in returning[t][:3]
     ]
     rng.shuffle(regulars)
-    weekly += regulars
+    # The first therapist (the demo's therapist1) has one, then another therapist.
+    weekly = sorted(weekly + regulars, key=lambda o: o.therapist != ids[0])
     in_series: set[int] = set()
+    with_series: set[int] = set()
     for item in weekly:
         if len(in_series) == 2:
             break
+        if item.therapist in with_series:
+            continue
         kind = kinds[_treatment(item.minutes)]
         found = None
         for day in ahead[:7]:
@@ -828,6 +832,7 @@ def plan_schedule(clinic: Clinic, therapists: Sequence[Membership], *, today: da
                 series=planner.plan.series,
             )
         in_series.add(item.client)
+        with_series.add(item.therapist)
 
     # Clients in care at their plan's frequency, at about the same time of day each visit.
     for item in opened:
