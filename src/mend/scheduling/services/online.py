@@ -269,8 +269,9 @@ def online_book(
         hold.delete()
         transaction.on_commit(lambda: send_appointment_email(appointment, base_url=base_url, kind="booked"))
         if not returning:
-            # A new client gets the health-history questionnaire by email, once the booking stands.
-            transaction.on_commit(lambda: client_intake_send(clinic=clinic, client=client, now=now))
+            # A new client gets the health-history questionnaire by email, once the booking stands
+            # (robust: a failure is logged, and the booking is answered as made).
+            transaction.on_commit(lambda: client_intake_send(clinic=clinic, client=client, now=now), robust=True)
         return 201, {"appointment": appointment.pk}
 
     (_status, body), replayed = idempotency_key_use(clinic=clinic, scope=q.SCOPE, key=key, digest=digest, run=run)
