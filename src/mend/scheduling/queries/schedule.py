@@ -210,6 +210,15 @@ class Column:
         return f"{self.day:%a %-d %b}"
 
     @property
+    def subtitle(self) -> str:
+        """The line under the column's label: its day, or whose it is when the label is the day."""
+        if self.label != self.short_day:
+            return self.short_day
+        if self.therapist is not None:
+            return therapist_name(self.therapist)
+        return self.room.name if self.room is not None else ""
+
+    @property
     def long_day(self) -> str:
         return f"{self.day:%A %-d %B}"
 
