@@ -7,7 +7,10 @@ Drives Chromium (MEND_BROWSER, default /usr/bin/chromium) through Playwright at 
 device scale 1, and writes 01-login.png, 02-dashboard.png (a therapist's), 04-client-search.png, 05-client.png,
 06-client-form-errors.png, 08-therapist.png, 10-audit.png, and of the clinical record 11-chart.png,
 12-note.png, 13-assessment.png and 14-plan.png; on a 390×844 phone, today-phone.png (the therapist's
-Today) and chart-phone.png (the same chart as 11-chart.png). The script reads, fills in forms that fail
+Today) and chart-phone.png (the same chart as 11-chart.png); of scheduling 19-schedule-day.png (the
+clinic's day by therapist), 20-schedule-week.png (one therapist's week), 21-book-services.png and
+22-book-times.png (the public booking's first and third steps), and book-times-phone.png,
+book-details-phone.png on a phone. The script reads, fills in forms that fail
 validation, and starts one treatment note that it deletes again, so the demo data is left as it
 was (apart from the audit trail, which also records the pages it reads to find the episodes).
 """
@@ -235,6 +238,42 @@ def take_outcomes(page: Page, therapist: Page, chart: str, out: Path) -> None:
     shoot(page, out, "18-evidence-curves.png")
 
 
+def take_schedule(page: Page, therapist: Page, out: Path) -> None:
+    """The staff calendar (the owner's day, a therapist's week) and the public booking, desktop and phone."""
+    page.goto("/schedule/")
+    expect(page.locator(".cal-appt").first).to_be_visible()
+    shoot(page, out, "19-schedule-day.png")
+    therapist.goto("/schedule/?view=week")
+    therapist.get_by_label("Therapist", exact=True).select_option(label="Priya Natarajan")
+    therapist.get_by_role("button", name="Show").click()
+    expect(therapist.locator(".cal-appt").first).to_be_visible()
+    shoot(therapist, out, "20-schedule-week.png")
+
+    browser = page.context.browser
+    assert browser is not None
+    origin = "/".join(page.url.split("/", 3)[:3])
+    for name, viewport, mobile in (("desktop", VIEWPORT, False), ("phone", PHONE, True)):
+        public = browser.new_context(
+            base_url=origin, viewport=viewport, device_scale_factor=1, locale="en-CA", is_mobile=mobile
+        )
+        visitor = public.new_page()
+        try:
+            visitor.goto("/book/harbour/")
+            expect(visitor.get_by_role("heading", level=1)).to_contain_text("Book an appointment")
+            if name == "desktop":
+                shoot(visitor, out, "21-book-services.png")
+            visitor.get_by_role("link", name=re.compile(r"^Treatment 60")).first.click()
+            visitor.get_by_role("link", name="First available").click()
+            expect(visitor.get_by_role("heading", level=1)).to_contain_text("first available")
+            shoot(visitor, out, "22-book-times.png" if name == "desktop" else "book-times-phone.png")
+            if name == "phone":
+                visitor.locator("button.btn-slot").first.click()
+                expect(visitor.get_by_role("heading", level=1)).to_contain_text("Your details")
+                shoot(visitor, out, "book-details-phone.png")
+        finally:
+            public.close()
+
+
 def take(page: Page, new_page: Callable[[], Page], out: Path, password: str) -> None:
     page.goto("/accounts/login/")
     page.get_by_label("Email").fill("owner@example.org")
@@ -292,6 +331,7 @@ def take(page: Page, new_page: Callable[[], Page], out: Path, password: str) -> 
     shoot(therapist, out, "02-dashboard.png")
 
     take_clinical(page, therapist, out)
+    take_schedule(page, therapist, out)
 
 
 def main(argv: list[str] | None = None) -> int:
