@@ -172,7 +172,31 @@ POST_ROUTES: dict[str, tuple[Path, tuple[int, ...]]] = {
         lambda p: f"/settings/members/{p.memberships['therapist'].pk}/second-step/reset/",
         (302, FORBIDDEN, FORBIDDEN, FORBIDDEN, NOT_FOUND),
     ),
+    # Today's status buttons: any of the clinic's staff (a therapist their own visit), back to Today.
+    "today_status": (
+        lambda p: f"/today/appointments/{_todays_appointment(p).pk}/status/",
+        (302, 302, 302, 302, NOT_FOUND),
+    ),
 }
+
+
+def _todays_appointment(p: Personas) -> Any:
+    """Carol's visit with Tess at noon on Harbour's today."""
+    from mend.core.availability import exact_local
+    from mend.scheduling.models import Appointment, AppointmentType
+
+    kind = AppointmentType.objects.create(clinic=p.harbour, name="Treatment 60", duration_minutes=60)
+    starts_at = exact_local(harbour_today(), time(12), p.harbour.timezone)
+    return Appointment.objects.create(
+        clinic=p.harbour,
+        client=p.carol,
+        therapist=p.memberships["therapist"],
+        room=p.room,
+        location=p.location,
+        appointment_type=kind,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=1),
+    )
 
 
 @pytest.mark.parametrize(
