@@ -319,7 +319,8 @@ def test_the_reminder_reaches_the_client_the_day_before(served, smtp_server, bro
 
     def worker_at(moment: Any) -> None:
         # The anchor is the real time now: this process's own clock may be travelling (MEND_TEST_NOW).
-        real_now = time_machine.escape_hatch.time.time()
+        hatch = time_machine.escape_hatch
+        real_now = hatch.time.time() if hatch.is_travelling() else time.time()
         at = {**env, testclock.NOW: moment.isoformat(), testclock.STARTED: repr(real_now)}
         testclock.subprocess_env(at, tmp_path / "worker-clock")
         _run(at, "worker", "--burst")
