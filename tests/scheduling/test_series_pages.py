@@ -115,3 +115,14 @@ def test_another_clinics_series_is_not_found(login, personas, schedule, tess):
     assert login("outsider").get(booked["Location"]).status_code == 404
     assert login("outsider").get("/schedule/series/not-a-uuid/").status_code == 404
     assert login("front_desk").get(f"/schedule/series/new/?client={personas.stranger.pk}").status_code == 404
+
+
+def test_the_plain_treatment_is_the_default_over_one_needing_a_special_room(login, personas, schedule, episode):
+    from mend.scheduling.models import AppointmentType
+
+    hydro = AppointmentType.objects.create(
+        clinic=personas.harbour, name="Hydrotherapy 60", duration_minutes=60, room_capability="hydrotherapy"
+    )
+    hydro.therapists.set([personas.memberships["therapist"]])
+    page = login("therapist").get(f"/schedule/series/new/?episode={episode.pk}")
+    assert page.context["form"].initial["appointment_type"] == schedule.treatment.pk

@@ -16,6 +16,7 @@ from mend.people.models import Client
 from mend.people.queries import client_or_404
 from mend.platform.actor import Actor
 from mend.scheduling.models import Appointment, AppointmentStatus, AppointmentType
+from mend.scheduling.queries.schedule import appointment_types
 from mend.scheduling.queries.schedule import appointments as visible_appointments
 
 # Weekdays a plan's sessions default to, by sessions per week (Monday = 0).
@@ -27,6 +28,11 @@ class SeriesStart:
     client: Client
     episode: Episode | None
     initial: dict[str, Any]
+
+
+def series_types(actor: Actor) -> list[AppointmentType]:
+    """The clinic's active types with who offers each (the form's choices and its default)."""
+    return list(appointment_types(actor).prefetch_related("therapists"))
 
 
 def series_start(
@@ -49,9 +55,17 @@ def series_start(
     if plan is not None:
         initial["count"] = plan.total_sessions
         initial["weekdays"] = DEFAULT_DAYS.get(plan.sessions_per_week, [today.weekday()])
+        # The plain treatment nearest the plan's session length: a type that needs a special room
+        # (hydrotherapy) is the last choice, and the therapist's own types come first.
+        therapist_id = episode.therapist_id if episode is not None else None
         fitting = sorted(
             (t for t in types if t.kind == AppointmentType.Kind.TREATMENT),
-            key=lambda t: abs(t.duration_minutes - plan.session_minutes),
+            key=lambda t: (
+                abs(t.duration_minutes - plan.session_minutes),
+                t.room_capability not in ("", "table"),
+                therapist_id not in {m.pk for m in t.therapists.all()},
+                t.name,
+            ),
         )
         if fitting:
             initial["appointment_type"] = fitting[0].pk

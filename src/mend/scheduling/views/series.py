@@ -28,7 +28,7 @@ CONFLICT, UNPROCESSABLE = 409, 422
 @require_http_methods(["GET", "POST"])
 def series_new(request: ActorRequest) -> HttpResponse:
     actor = request.actor
-    types = list(schedule.appointment_types(actor))
+    types = queries.series_types(actor)
     source = request.POST if request.method == "POST" else request.GET
     start = queries.series_start(actor, client_id=source.get("client"), episode_id=source.get("episode"), types=types)
     form = SeriesForm(
