@@ -5,7 +5,7 @@
 2. Apps depend on each other one way only, and the layers below them (platform, core, knowledge,
    the access policy) on no app. The nodes and what each may import:
 
-   - apps: accounts, clinics, people, clinical, outcomes, scheduling, audit, demo, web — no cycle between them;
+   - apps: accounts, clinics, people, clinical, outcomes, scheduling, billing, audit, demo, web — no cycle between them;
    - ``mend.access`` is the *policy*: predicates and ``object_or_404`` over the platform. It sits
      below every app (they all import it) and so imports none; loaders belong to their apps;
    - the *shell* — ``web``, ``mend.api``, ``mend.urls`` — wires pages and routes together and may
@@ -26,7 +26,9 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src"
 MEND = SRC / "mend"
 
-APPS = ("accounts", "clinics", "people", "clinical", "outcomes", "scheduling", "outbox", "audit", "demo", "web")
+APPS = (
+    "accounts", "clinics", "people", "clinical", "outcomes", "scheduling", "billing", "outbox", "audit", "demo", "web"
+)
 POLICY = "access"
 SHELL = ("web", "api", "urls")
 NODES = (*APPS, POLICY, "api", "urls")

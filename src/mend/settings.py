@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "mend.outcomes",
     "mend.outbox",
     "mend.scheduling",
+    "mend.billing",
     "mend.audit",
     "mend.web",
     "mend.demo",
