@@ -140,6 +140,7 @@ class TherapistProfileForm(forms.ModelForm):
             "languages",
             "accepting_new_clients",
             "inclusive_practice_statement",
+            "npi",
         ]
         widgets = {
             "bio": forms.Textarea(attrs={"rows": 4}),

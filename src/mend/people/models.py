@@ -136,6 +136,8 @@ class TherapistProfile(models.Model):
     languages = models.JSONField(default=list, blank=True)
     accepting_new_clients = models.BooleanField(default=True)
     inclusive_practice_statement = models.TextField(blank=True)
+    # A US provider's National Provider Identifier, printed on superbills.
+    npi = models.CharField("NPI", max_length=10, blank=True, help_text="US National Provider Identifier (10 digits).")
     # Where they see clients: locations of the profile's own clinic (therapist_profile_create/update check it).
     locations = models.ManyToManyField(Location, blank=True, related_name="therapist_profiles")
 
@@ -144,6 +146,11 @@ class TherapistProfile(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+    def clean(self) -> None:
+        self.npi = self.npi.strip()
+        if self.npi and not is_valid_npi(self.npi):
+            raise ValidationError({"npi": "An NPI is ten digits with a valid check digit."})
 
     @property
     def specialty_names(self) -> list[str]:
