@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("mend.clinical.urls")),
     path("", include("mend.outcomes.urls")),
     path("", include("mend.scheduling.urls")),
+    path("", include("mend.billing.urls")),
     # Before the API's own routes: its reference page is Mend's (mend.web.apidocs), not Swagger UI.
     path("api/v1/docs", views.api_docs, name="api_docs"),
     path("api/v1/", api.urls),
