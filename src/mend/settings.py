@@ -339,6 +339,20 @@ MEND_SMS_BACKEND = env_str(
     "MEND_SMS_BACKEND",
     "mend.platform.sms.LocmemBackend" if MEND_ENV == "test" else "mend.platform.sms.ConsoleBackend",
 )
+# Deposits and prepayments taken online through Stripe Checkout (mend.billing.providers). Without a
+# secret key the clinic takes every payment at its own terminal. The webhook secret (whsec_…) is the
+# endpoint's signing secret; MEND_STRIPE_API_BASE points the SDK at another API (stripe-mock, a test
+# fake) and receives the key, so it stays unset in production.
+MEND_STRIPE_SECRET_KEY = env_str("MEND_STRIPE_SECRET_KEY")
+MEND_STRIPE_WEBHOOK_SECRET = env_str("MEND_STRIPE_WEBHOOK_SECRET")
+MEND_STRIPE_API_BASE = env_str("MEND_STRIPE_API_BASE") or None
+# The messages name the variables, never their values.
+if MEND_STRIPE_SECRET_KEY and not MEND_STRIPE_SECRET_KEY.startswith(("sk_", "rk_")):
+    raise EnvError("MEND_STRIPE_SECRET_KEY must be a secret or restricted key (sk_… or rk_…), not a publishable one")
+if MEND_STRIPE_SECRET_KEY and not MEND_STRIPE_WEBHOOK_SECRET.startswith("whsec_"):
+    raise EnvError("MEND_STRIPE_WEBHOOK_SECRET (whsec_…) must be set with MEND_STRIPE_SECRET_KEY to record payments")
+if MEND_STRIPE_API_BASE and not MEND_STRIPE_API_BASE.startswith(("https://", "http://")):
+    raise EnvError("MEND_STRIPE_API_BASE must be an http(s) address")
 
 # --- Internationalisation and time ----------------------------------------------------
 LANGUAGE_CODE = "en"

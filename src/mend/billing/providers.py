@@ -115,8 +115,8 @@ class CheckoutRequest:
             raise ValueError(f"amount_minor must be positive, not {self.amount_minor}")
         if len(self.currency) != 3 or not self.currency.isalpha():
             raise ValueError(f"currency must be a three-letter ISO 4217 code, not {self.currency!r}")
-        if not self.reference:
-            raise ValueError("reference must not be empty")
+        if not self.reference or not self.description:
+            raise ValueError("a checkout needs a reference and a description")
 
 
 @dataclass(frozen=True)
@@ -245,9 +245,9 @@ class StripeProvider:
             params["customer_email"] = req.customer_email
         # Stripe replays the first answer to a key only for identical parameters and refuses a
         # change. expires_at moves with the clock, so the key carries it: a retry within the same
-        # minute gets the session already made; a later one opens a new session, and the earlier
-        # one, whose URL reached nobody, lapses unpaid. That a payment opens one session at a time
-        # is the caller's rule, kept on its own rows.
+        # minute gets the session already made, a later one a second session. A caller retries
+        # only when it lost the first answer, so nobody holds the first session's URL and it lapses
+        # unpaid; one open session per payment is otherwise the caller's rule, on its own rows.
         key = f"mend-checkout-{req.reference}-{expires_at}"
         session = self._call(lambda: self._client.v1.checkout.sessions.create(params, {"idempotency_key": key}))
         return self._session(session)
