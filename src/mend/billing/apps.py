@@ -15,3 +15,9 @@ class BillingConfig(AppConfig):
         # A completed visit gets its draft invoice, a no-show or late cancellation its fee, in the
         # booking service's own transaction.
         booking.on_change(invoices.on_appointment_change)
+
+        from mend.billing.queries.invoices import client_billing_section
+        from mend.people import queries as people_queries
+
+        # The client page shows what the client owes, their packages and membership.
+        people_queries.add_client_section(client_billing_section)

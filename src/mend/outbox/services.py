@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from email.mime.application import MIMEApplication
+from email.mime.base import MIMEBase
 from email.mime.text import MIMEText
 
 from django.conf import settings
@@ -65,8 +68,14 @@ def message_schedule(
     return message
 
 
-def _attachment(part: Mapping[str, str]) -> MIMEText:
-    """A stored text attachment as a MIME part, its content-type parameters kept (``method=REQUEST``)."""
+def _attachment(part: Mapping[str, str]) -> MIMEBase:
+    """A stored attachment as a MIME part: text with its content-type parameters kept (``method=REQUEST``),
+    or binary (a PDF) stored as base64 under ``content_base64``."""
+    if "content_base64" in part:
+        _main, _, sub = part["mimetype"].partition("/")
+        binary = MIMEApplication(base64.b64decode(part["content_base64"]), sub or "octet-stream")
+        binary.add_header("Content-Disposition", "attachment", filename=part["filename"])
+        return binary
     _main, _, rest = part["mimetype"].partition("/")
     subtype, *params = [p.strip() for p in rest.split(";")]
     mime = MIMEText(part["content"], subtype, "utf-8")

@@ -43,13 +43,13 @@ from mend.billing.models import (
     Payer,
     Price,
     Product,
-    ReceiptStandard,
     TaxRate,
 )
+from mend.billing.queries.invoices import receipt_problems
 from mend.clinical.models import Referral
-from mend.clinics.models import Clinic, Membership
+from mend.clinics.models import Clinic
 from mend.core import money
-from mend.people.models import Client, LicenceType
+from mend.people.models import Client
 from mend.platform import clock
 from mend.platform.actor import Actor
 from mend.platform.roles import Role
@@ -380,36 +380,6 @@ def _take_number(clinic_id: int, kind: str) -> int:
     number = sequence.next_number
     NumberSequence.objects.filter(pk=sequence.pk).update(next_number=F("next_number") + 1)
     return number
-
-
-def receipt_problems(invoice: Invoice, lines: Sequence[InvoiceLine]) -> list[str]:
-    """What the clinic's receipt standard asks for and this invoice lacks, in words (empty: fine)."""
-    profile = BillingProfile.objects.filter(clinic_id=invoice.clinic_id).first()
-    if profile is None or profile.receipt_standard == ReceiptStandard.BASIC:
-        return []
-    problems: list[str] = []
-    if not profile.tax_number.strip():
-        problems.append(f"The clinic's {profile.tax_number_label} is missing (Clinic settings › Billing).")
-    therapists = {line.therapist_id: line for line in lines if line.kind == LineKind.SERVICE and line.therapist_id}
-    if therapists:
-        from mend.people.models import Licence
-
-        on_dates = {line.therapist_id: line.service_on or invoice.created_at.date() for line in therapists.values()}
-        registered = {
-            licence.profile.membership_id
-            for licence in Licence.objects.filter(
-                profile__membership_id__in=therapists, licence_type=LicenceType.RMT
-            ).select_related("profile")
-            if licence.number.strip() and licence.expires_on >= on_dates[licence.profile.membership_id]
-        }
-        names = dict(Membership.objects.filter(pk__in=therapists).values_list("pk", "therapist_profile__display_name"))
-        for membership_id in therapists:
-            if membership_id not in registered:
-                problems.append(
-                    f"{names.get(membership_id) or 'The therapist'} has no current RMT registration number "
-                    "(their profile › Licences); an Ontario receipt must carry it."
-                )
-    return problems
 
 
 def _authorisation_problem(invoice: Invoice, lines: Sequence[InvoiceLine]) -> str | None:
