@@ -95,7 +95,9 @@ class CreditNoteForm(forms.Form):
 
     def __init__(self, *args: Any, choices: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["lines"].choices = choices or []
+        field = self.fields["lines"]
+        assert isinstance(field, forms.TypedMultipleChoiceField)
+        field.choices = choices or []
 
 
 class SellPackageForm(forms.Form):

@@ -374,7 +374,9 @@ def sell(request: ActorRequest, client_pk: int, what: str) -> HttpResponse:
         elif what == "gift-card":
             form_gc = f.SellGiftCardForm(request.POST)
             if not form_gc.is_valid():
-                raise ValidationError({"amount": " ".join(form_gc.errors.get("amount", ["Enter an amount."]))})
+                raise ValidationError(
+                    {"amount": " ".join(str(e) for e in form_gc.errors.get("amount", ["Enter an amount."]))}
+                )
             card = credits.gift_card_sell(
                 actor=actor,
                 purchaser=client,
