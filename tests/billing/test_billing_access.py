@@ -135,3 +135,25 @@ def test_checkout_access(client, login, rows, route, persona):
     if expected in (FORBIDDEN, NOT_FOUND):
         assert AuditEvent.objects.count() == events
         assert b"Carol" not in response.content
+
+
+# Public routes: the booking's signed link is the credential for paying a deposit, the provider's
+# signature for its webhook. Anyone — signed in or not — gets the same answer.
+PUBLIC = {
+    "deposit_pay": ("/billing/deposit/not-a-token/pay/", NOT_FOUND),
+    "provider_webhook": ("/billing/webhooks/stripe/", BAD),
+}
+
+
+def test_every_public_billing_route_is_listed():
+    from mend.billing.views import checkout
+
+    assert {p.name for p in checkout.urlpatterns} == set(PUBLIC)
+
+
+@pytest.mark.parametrize(("route", "persona"), [pytest.param(r, p, id=f"{r}-{p}") for r in PUBLIC for p in PERSONAS])
+def test_public_billing_routes_answer_everyone_alike(client, login, personas, route, persona):
+    path, expected = PUBLIC[route]
+    http = client if persona == "anonymous" else login(persona)
+    response = http.post(path, b"{}", content_type="application/json", HTTP_STRIPE_SIGNATURE="t=1,v1=00")
+    assert response.status_code == expected

@@ -21,3 +21,9 @@ class BillingConfig(AppConfig):
 
         # The client page shows what the client owes, their packages and membership.
         people_queries.add_client_section(client_billing_section)
+
+        from mend.billing.queries.checkout import deposit_section
+        from mend.scheduling.queries import online
+
+        # The booked page asks for the deposit the clinic wants, through the payment provider.
+        online.add_done_section(deposit_section)

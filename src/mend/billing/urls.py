@@ -1,3 +1,9 @@
-from mend.billing.views import invoices, reports, setup, superbills
+from mend.billing.views import checkout, invoices, reports, setup, superbills
 
-urlpatterns = [*invoices.urlpatterns, *setup.urlpatterns, *reports.urlpatterns, *superbills.urlpatterns]
+urlpatterns = [
+    *invoices.urlpatterns,
+    *setup.urlpatterns,
+    *reports.urlpatterns,
+    *superbills.urlpatterns,
+    *checkout.urlpatterns,
+]

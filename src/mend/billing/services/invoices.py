@@ -504,6 +504,11 @@ def credit_note_create(
             card.is_active = False
             card.balance = ZERO
             card.save(update_fields=["is_active", "balance"])
+    return issue_credit_note(current, chosen, reason=reason, actor=actor)
+
+
+def issue_credit_note(current: Invoice, chosen: Sequence[InvoiceLine], *, reason: str, actor: Actor | None) -> Invoice:
+    """Issue a credit note reversing ``chosen`` lines of the locked invoice ``current`` (checked by the caller)."""
     note = Invoice(
         clinic_id=current.clinic_id,
         client_id=current.client_id,
@@ -511,7 +516,7 @@ def credit_note_create(
         corrects=current,
         currency=current.currency,
         notes=reason[:300],
-        created_by=actor.membership,
+        created_by=actor.membership if actor is not None else None,
     )
     note.save()
     for position, line in enumerate(chosen, start=1):

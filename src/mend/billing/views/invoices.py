@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from mend.billing.forms import invoices as f
 from mend.billing.models import Invoice, InvoiceStatus, PaymentMethod
 from mend.billing.queries import invoices as q
-from mend.billing.services import credits, documents, invoices, payments
+from mend.billing.services import checkout, credits, documents, invoices, payments
 from mend.people import queries as people_queries
 from mend.platform.http import ActorRequest
 from mend.platform.pages import actor_required, merge_validation_error, render_page
@@ -270,13 +270,19 @@ def refund(request: ActorRequest, pk: int, payment_pk: int) -> HttpResponse:
         original = q.payment_or_404(request.actor, payment_pk)
         if original.invoice_id != invoice.pk:
             raise ValidationError({"amount": "That payment is not on this invoice."})
-        done = payments.payment_refund(
-            actor=request.actor,
-            payment=original,
-            amount=data["amount"],
-            reason=data["reason"],
-            reference=data.get("reference", ""),
-        )
+        if original.method == PaymentMethod.ONLINE:
+            # Back to the card through the provider (a card not present at the desk).
+            done = checkout.online_refund(
+                actor=request.actor, payment=original, amount=data["amount"], reason=data["reason"]
+            )
+        else:
+            done = payments.payment_refund(
+                actor=request.actor,
+                payment=original,
+                amount=data["amount"],
+                reason=data["reason"],
+                reference=data.get("reference", ""),
+            )
         return f"Refunded {-done.amount} {invoice.currency} to {done.get_method_display().lower()}."
 
     return _action(request, pk, "refund", f.RefundForm(request.POST), do)

@@ -9,8 +9,10 @@ own: ``clinic_calendar`` → ``free_slots`` → ``booking_rules.filter_slots``, 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.core import signing
 from django.db.models import Prefetch, QuerySet
@@ -212,3 +214,21 @@ def linked_appointment(token: str, purpose: str) -> Linked:
     if appointment is None:
         raise Http404("No such link")
     return Linked(appointment, int(sequence))
+
+
+# --- What other apps add to the booked page ----------------------------------------------------
+
+# Billing (above scheduling) adds the deposit to pay; it hands its section over from its
+# AppConfig.ready(), as the chart's sections are handed to clinical. Each returns the context of
+# a template to include (with a "template" key), or None when it has nothing to say.
+DoneSection = Callable[[Appointment], Mapping[str, Any] | None]
+_done_sections: list[DoneSection] = []
+
+
+def add_done_section(section: DoneSection) -> None:
+    if section not in _done_sections:
+        _done_sections.append(section)
+
+
+def done_sections(appointment: Appointment) -> list[Mapping[str, Any]]:
+    return [found for section in _done_sections if (found := section(appointment)) is not None]

@@ -414,6 +414,7 @@ def book_done(request: HttpRequest, slug: str, token: str) -> HttpResponse:
         "requested": appointment.status == AppointmentStatus.REQUESTED,
         "when": services.when_words(appointment.starts_at, clinic.timezone),
         "therapist": appointment.therapist.user.get_full_name(),
+        "sections": q.done_sections(appointment),
     }
     return render(request, "scheduling/online/done.html", context)
 

@@ -1,0 +1,23 @@
+"""What the booked page shows of a deposit (a section lent to scheduling's online booking)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mend.billing.services.checkout import deposit_due
+from mend.scheduling.models import Appointment
+from mend.scheduling.queries.online import link_token
+
+
+def deposit_section(appointment: Appointment) -> Mapping[str, Any] | None:
+    """The deposit to pay for an online booking, with the signed link that pays it; None when none is asked."""
+    due = deposit_due(appointment)
+    if due is None:
+        return None
+    return {
+        "template": "billing/_deposit_section.html",
+        "deposit": due,
+        "token": link_token(appointment, "booked"),
+        "minutes": 30,
+    }
