@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -31,8 +31,11 @@ from mend.billing.models import (
 from mend.billing.services import invoices
 from mend.clinics.models import Clinic
 from mend.core import money
+from mend.core.availability import exact_local
 from mend.people.models import Client
+from mend.platform import clock
 from mend.platform.actor import Actor
+from mend.platform.tasks import enqueue_on_commit
 
 
 def add_months(day: date, months: int) -> date:
@@ -154,6 +157,38 @@ def gift_card_sell(
 
 # --- Memberships ----------------------------------------------------------------------------
 
+# The hour (clinic's time) a membership's fee is charged on its day.
+CHARGE_HOUR = time(6)
+
+
+def _schedule_charge(membership: ClientMembership) -> None:
+    """Plan the next fee for the worker: on its day at 06:00 in the clinic's zone (after commit)."""
+    from mend.billing.tasks import membership_charge
+
+    when = exact_local(membership.next_charge_on, CHARGE_HOUR, membership.clinic.timezone)
+    enqueue_on_commit(
+        membership_charge.using(run_after=when), membership_id=membership.pk, due=membership.next_charge_on.isoformat()
+    )
+
+
+def membership_charge_scheduled(*, membership_id: int, due: str) -> str:
+    """The worker's run on a fee day. Only the membership's current due date is charged, so a task
+    made before a pause, a resume or a manual charge finds the date moved and does nothing."""
+    with transaction.atomic():
+        row = (
+            ClientMembership.objects.select_for_update()
+            .select_related("plan", "clinic", "client", "plan__tax_rate")
+            .filter(pk=membership_id)
+            .first()
+        )
+        if row is None or row.status != ClientMembership.Status.ACTIVE:
+            return "not active"
+        if row.next_charge_on.isoformat() != due or row.next_charge_on > clock.local_today(row.clinic.timezone):
+            return "not due"
+        _charge(row, actor=None, on=row.next_charge_on)
+        _schedule_charge(row)
+    return "charged"
+
 
 def _charge(membership: ClientMembership, *, actor: Actor | None, on: date) -> Invoice:
     """One month's fee, issued, and the month's sessions credited as a package until the next charge."""
@@ -215,6 +250,7 @@ def membership_start(
     audit_record(action=Action.CREATE, obj=membership, client_id=client.pk, user=actor.user, clinic_id=client.clinic_id)
     if starts == actor.today():
         _charge(membership, actor=actor, on=starts)
+    _schedule_charge(membership)
     return membership
 
 
@@ -240,6 +276,7 @@ def membership_resume(*, actor: Actor, membership: ClientMembership) -> ClientMe
     row.status, row.paused_on = ClientMembership.Status.ACTIVE, None
     row.next_charge_on = max(row.next_charge_on, actor.today())
     row.save(update_fields=["status", "paused_on", "next_charge_on"])
+    _schedule_charge(row)
     audit_record(action=Action.UPDATE, obj=row, client_id=row.client_id, user=actor.user, clinic_id=row.clinic_id)
     return row
 
