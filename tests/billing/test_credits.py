@@ -155,3 +155,19 @@ def test_a_spent_gift_card_cannot_be_credited_whole(personas, billing):
     with pytest.raises(ValidationError, match="spent from"):
         invoices.credit_note_create(actor=owner, invoice=sale, reason="Refund the card")
     assert GiftCard.objects.get(pk=card.pk).balance == Decimal("40.00")
+
+
+def test_whoever_books_sees_the_package_balance_on_the_calendar(login, personas, billing):
+    owner = personas.actor("owner")
+    plan = PackagePlan.objects.create(
+        clinic=personas.harbour,
+        name="Five treatments",
+        appointment_type=billing.schedule.treatment,
+        sessions=5,
+        price=Decimal("500.00"),
+    )
+    package = credits.package_sell(actor=owner, client=personas.carol, plan=plan)
+    invoices.invoice_issue(actor=owner, invoice=Invoice.objects.get(lines__package=package))
+    completed_visit(personas, billing)
+    day = login("front_desk").get(f"/schedule/?date={personas.today}&view=day")
+    assert b"Five treatments: 5 of 5 left" in day.content

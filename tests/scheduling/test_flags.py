@@ -179,7 +179,8 @@ def test_front_desk_sees_do_not_book_without_the_finding(personas, schedule, tes
     assert flags.booking_flag == DO_NOT_BOOK
     # Nothing clinical on the object: no attribute that could carry it, no text that names it.
     names = {f.name for f in dataclasses.fields(flags)}
-    assert names == {"client_id", "authorisation", "booking_flag"}
+    # Badges other apps add for booking (billing's package balance) carry no clinical reason either.
+    assert names == {"client_id", "authorisation", "booking_flag", "badges"}
     assert not hasattr(flags, "screening") and not hasattr(flags, "due")
     text = repr(flags).lower()
     for clinical_word in ("fever", "feverish", "low back", "block", "refer"):

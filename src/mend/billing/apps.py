@@ -27,3 +27,9 @@ class BillingConfig(AppConfig):
 
         # The booked page asks for the deposit the clinic wants, through the payment provider.
         online.add_done_section(deposit_section)
+
+        from mend.billing.queries.invoices import package_badges
+        from mend.scheduling.queries import flags
+
+        # Whoever books sees the client's package balance beside the referral's visits left.
+        flags.add_booking_badges(package_badges)

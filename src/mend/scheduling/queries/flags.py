@@ -25,7 +25,7 @@ referral after the booking is made.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -137,6 +137,8 @@ class BookingFlags:
     authorisation: Authorisation | None
     # "" when nothing stops booking; else CLEARANCE_PENDING or DO_NOT_BOOK (never the finding).
     booking_flag: str = ""
+    # What other apps add for whoever books (billing: "Package: 3 of 5 left").
+    badges: tuple[str, ...] = ()
 
     @property
     def do_not_book(self) -> bool:
@@ -235,6 +237,25 @@ def _authorisations(
     return found
 
 
+# Apps above scheduling add badges for booking without scheduling importing them: each is called
+# once per page with the clients shown and answers {client id: [badge, …]} in a fixed number of queries.
+BadgeSource = Callable[[Actor, Sequence[int], date], Mapping[int, Sequence[str]]]
+_badge_sources: list[BadgeSource] = []
+
+
+def add_booking_badges(source: BadgeSource) -> None:
+    if source not in _badge_sources:
+        _badge_sources.append(source)
+
+
+def _badges(actor: Actor, ids: Sequence[int], today: date) -> dict[int, tuple[str, ...]]:
+    found: dict[int, list[str]] = {}
+    for source in _badge_sources:
+        for client_id, badges in source(actor, ids, today).items():
+            found.setdefault(client_id, []).extend(badges)
+    return {client_id: tuple(badges) for client_id, badges in found.items()}
+
+
 def booking_flags(actor: Actor, client_ids: Iterable[int], *, today: date) -> dict[int, BookingFlags]:
     """Each client's flags for booking (every staff role) and, for clinical roles, for care.
 
@@ -266,10 +287,12 @@ def booking_flags(actor: Actor, client_ids: Iterable[int], *, today: date) -> di
             clearances.setdefault(c.client_id, []).append(c)
     # A REFER or BLOCK answer a client reported from home holds booking until a therapist reviews it.
     reported = intake_queries.clients_do_not_book(actor.clinic_id, ids)
+    badges = _badges(actor, ids, today)
     booking = {
         client_id: BookingFlags(
             client_id=client_id,
             authorisation=authorisations.get(client_id),
+            badges=badges.get(client_id, ()),
             booking_flag=DO_NOT_BOOK
             if client_id in reported
             else _booking_flags(findings.get(client_id, []), clearances.get(client_id, []), today),
@@ -292,6 +315,7 @@ def booking_flags(actor: Actor, client_ids: Iterable[int], *, today: date) -> di
             client_id=client_id,
             authorisation=flags.authorisation,
             booking_flag=flags.booking_flag,
+            badges=flags.badges,
             screening=screening.get(client_id, []),
             due=due.get(client_id, []),
         )

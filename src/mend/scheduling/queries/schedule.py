@@ -177,7 +177,11 @@ class Entry:
         if f is None:
             return False
         return bool(
-            f.booking_flag or f.authorisation is not None or getattr(f, "screening", None) or getattr(f, "due", None)
+            f.booking_flag
+            or f.authorisation is not None
+            or f.badges
+            or getattr(f, "screening", None)
+            or getattr(f, "due", None)
         )
 
 
