@@ -141,6 +141,7 @@ def test_checkout_access(client, login, rows, route, persona):
 # signature for its webhook. Anyone — signed in or not — gets the same answer.
 PUBLIC = {
     "deposit_pay": ("/billing/deposit/not-a-token/pay/", NOT_FOUND),
+    "package_buy": ("/billing/deposit/not-a-token/package/1/", NOT_FOUND),
     "provider_webhook": ("/billing/webhooks/stripe/", BAD),
 }
 

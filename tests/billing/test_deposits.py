@@ -145,3 +145,33 @@ def test_an_online_payment_is_refunded_to_the_card_through_stripe(login, persona
     )
     assert too_much.status_code == 400 and b"47.80" in too_much.content
     assert len(fake_stripe.requests_to("POST", "/v1/refunds")) == 1
+
+
+def test_a_client_buys_a_package_online_and_it_is_usable_once_paid(client, personas, billing, fake_stripe):
+    from mend.billing.models import Package, PackagePlan
+
+    PackagePlan.objects.create(
+        clinic=personas.harbour,
+        name="Five visits",
+        appointment_type=billing.schedule.treatment,
+        sessions=5,
+        price=Decimal("540.00"),
+        sold_online=True,
+    )
+    appointment = _online_booking(personas, billing)
+    token = link_token(appointment, "booked")
+    page = client.get(f"/book/{personas.harbour.slug}/booked/{token}/")
+    assert b"Five visits" in page.content
+    plan = PackagePlan.objects.get()
+    to_stripe = client.post(f"/billing/deposit/{token}/package/{plan.pk}/")
+    assert to_stripe.status_code == 302
+    package = Package.objects.get()
+    assert not package.is_active  # not before the money arrives
+    sale = Invoice.objects.get(lines__package=package)
+    assert sale.total == Decimal("540.00")
+    session = ProviderCheckout.objects.get(invoice=sale)
+    hook = fake_stripe.complete(session.session_id)
+    checkout.webhook_handle(payload=hook.payload, signature=hook.signature)
+    package.refresh_from_db()
+    sale.refresh_from_db()
+    assert package.is_active and sale.balance == Decimal("0.00")

@@ -22,11 +22,13 @@ class BillingConfig(AppConfig):
         # The client page shows what the client owes, their packages and membership.
         people_queries.add_client_section(client_billing_section)
 
-        from mend.billing.queries.checkout import deposit_section
+        from mend.billing.queries.checkout import deposit_section, packages_section
         from mend.scheduling.queries import online
 
-        # The booked page asks for the deposit the clinic wants, through the payment provider.
+        # The booked page asks for the deposit the clinic wants, through the payment provider, and
+        # offers the treatment's packages the clinic sells online.
         online.add_done_section(deposit_section)
+        online.add_done_section(packages_section)
 
         from mend.billing.queries.invoices import package_badges
         from mend.scheduling.queries import flags

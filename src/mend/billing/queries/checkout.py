@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mend.billing.services.checkout import deposit_due
+from mend.billing.services.checkout import deposit_due, packages_online
 from mend.scheduling.models import Appointment
 from mend.scheduling.queries.online import link_token
 
@@ -21,3 +21,11 @@ def deposit_section(appointment: Appointment) -> Mapping[str, Any] | None:
         "token": link_token(appointment, "booked"),
         "minutes": 30,
     }
+
+
+def packages_section(appointment: Appointment) -> Mapping[str, Any] | None:
+    """Packages of the booked treatment the client may buy online now, or None."""
+    plans = packages_online(appointment)
+    if not plans or appointment.status != "booked":
+        return None
+    return {"template": "billing/_packages_section.html", "plans": plans, "token": link_token(appointment, "booked")}

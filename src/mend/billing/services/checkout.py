@@ -27,13 +27,14 @@ from mend.billing.models import (
     BillingProfile,
     Invoice,
     InvoiceStatus,
+    PackagePlan,
     Payment,
     PaymentKind,
     PaymentMethod,
     ProviderCheckout,
     ProviderEventSeen,
 )
-from mend.billing.services import invoices, payments
+from mend.billing.services import credits, invoices, payments
 from mend.core import money
 from mend.platform.actor import Actor
 from mend.scheduling.models import Appointment, AppointmentStatus
@@ -109,15 +110,29 @@ def deposit_checkout_start(*, appointment: Appointment, success_url: str, cancel
         raise ValidationError({"__all__": "The deposit is paid already. Thank you."})
     if due.open_checkout is not None:
         return due.open_checkout.url
-    provider = providers.provider_from_settings()
-    assert provider is not None  # deposit_due checked it
     invoice = _deposit_invoice(appointment)
-    request = providers.CheckoutRequest(
-        amount_minor=to_minor(due.amount, due.currency),
-        currency=due.currency,
+    return _open_checkout(
+        invoice,
+        amount=due.amount,
         description=f"Deposit: {appointment.appointment_type.name} at {appointment.clinic.name}",
+        email=appointment.client.email,
+        success_url=success_url,
+        cancel_url=cancel_url,
+    )
+
+
+def _open_checkout(
+    invoice: Invoice, *, amount: Decimal, description: str, email: str, success_url: str, cancel_url: str
+) -> str:
+    provider = providers.provider_from_settings()
+    if provider is None:
+        raise ValidationError({"__all__": "This clinic takes payments at the clinic only."})
+    request = providers.CheckoutRequest(
+        amount_minor=to_minor(amount, invoice.currency),
+        currency=invoice.currency,
+        description=description,
         reference=f"invoice-{invoice.pk}",
-        customer_email=appointment.client.email,
+        customer_email=email,
         success_url=success_url,
         cancel_url=cancel_url,
         expires_in_minutes=CHECKOUT_MINUTES,
@@ -134,10 +149,40 @@ def deposit_checkout_start(*, appointment: Appointment, success_url: str, cancel
             "invoice": invoice,
             "provider": session.provider,
             "url": session.url,
-            "amount": due.amount,
+            "amount": amount,
         },
     )
     return checkout.url
+
+
+def packages_online(appointment: Appointment) -> list[PackagePlan]:
+    """Packages of the booked treatment the clinic sells online (none without a provider)."""
+    if providers.provider_from_settings() is None:
+        return []
+    return list(
+        PackagePlan.objects.filter(
+            clinic_id=appointment.clinic_id,
+            appointment_type_id=appointment.appointment_type_id,
+            sold_online=True,
+            is_active=True,
+        ).order_by("sessions")
+    )
+
+
+def package_checkout_start(*, appointment: Appointment, plan_id: int, success_url: str, cancel_url: str) -> str:
+    """The booking's client buys a package online: its invoice is issued and the provider's page opened."""
+    plan = next((p for p in packages_online(appointment) if p.pk == plan_id), None)
+    if plan is None:
+        raise ValidationError({"plan": "That package is not sold online here."})
+    invoice = credits.package_sell_online(client=appointment.client, plan=plan)
+    return _open_checkout(
+        invoice,
+        amount=invoice.total,
+        description=f"{plan.name} at {appointment.clinic.name}",
+        email=appointment.client.email,
+        success_url=success_url,
+        cancel_url=cancel_url,
+    )
 
 
 def webhook_handle(*, payload: bytes, signature: str) -> str:
@@ -173,6 +218,8 @@ def _apply(event: providers.ProviderEvent) -> str:
             from_minor(event.amount_minor or 0, checkout.invoice.currency) if event.amount_minor else checkout.amount
         )
         payments.record_online_payment(invoice=checkout.invoice, amount=amount, reference=checkout.payment_reference)
+        checkout.invoice.refresh_from_db()
+        credits.activate_paid_credits(checkout.invoice)
         return "paid"
     if event.kind == "checkout_expired":
         if checkout is None or checkout.status != ProviderCheckout.Status.OPEN:
@@ -188,6 +235,10 @@ def _apply(event: providers.ProviderEvent) -> str:
             appointment_cancel(actor=None, appointment=appointment, reason="The deposit was not paid in time.")
             _credit_whole(checkout.invoice)
             return "lapsed"
+        if appointment is None and unpaid:
+            # A package bought online and never paid: its sale is reversed and the package withdrawn.
+            _credit_whole(checkout.invoice)
+            return "withdrawn"
         return "expired"
     return "noted"
 

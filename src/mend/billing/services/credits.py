@@ -53,16 +53,7 @@ def _draft_for(actor: Actor | None, clinic: Clinic, client: Client, invoice: Inv
     return invoice
 
 
-@transaction.atomic
-def package_sell(
-    *, actor: Actor, client: Client, plan: PackagePlan, invoice: Invoice | None = None, starts_on: date | None = None
-) -> Package:
-    """Put a package on a draft invoice (a new one unless given); it can be used once the invoice is issued."""
-    invoices.require_billing(actor)
-    if plan.clinic_id != actor.clinic_id or client.clinic_id != actor.clinic_id or not plan.is_active:
-        raise ValidationError({"plan": "This clinic does not sell that package."})
-    draft = _draft_for(actor, actor.clinic, client, invoice)
-    starts = starts_on or actor.today()
+def _package_on(draft: Invoice, *, client: Client, plan: PackagePlan, starts: date, actor: Actor | None) -> Package:
     package = Package.objects.create(
         clinic_id=client.clinic_id,
         client=client,
@@ -89,8 +80,48 @@ def package_sell(
             service_on=starts,
         ),
     )
-    audit_record(action=Action.CREATE, obj=package, client_id=client.pk, user=actor.user, clinic_id=client.clinic_id)
+    audit_record(
+        action=Action.CREATE,
+        obj=package,
+        client_id=client.pk,
+        user=actor.user if actor is not None else None,
+        clinic_id=client.clinic_id,
+    )
     return package
+
+
+@transaction.atomic
+def package_sell(
+    *, actor: Actor, client: Client, plan: PackagePlan, invoice: Invoice | None = None, starts_on: date | None = None
+) -> Package:
+    """Put a package on a draft invoice (a new one unless given); it can be used once the invoice is issued."""
+    invoices.require_billing(actor)
+    if plan.clinic_id != actor.clinic_id or client.clinic_id != actor.clinic_id or not plan.is_active:
+        raise ValidationError({"plan": "This clinic does not sell that package."})
+    draft = _draft_for(actor, actor.clinic, client, invoice)
+    return _package_on(draft, client=client, plan=plan, starts=starts_on or actor.today(), actor=actor)
+
+
+@transaction.atomic
+def package_sell_online(*, client: Client, plan: PackagePlan) -> Invoice:
+    """A client buying a package online: its invoice, issued, with the package held back until the
+    payment arrives (``activate_paid_credits``)."""
+    if plan.clinic_id != client.clinic_id or not plan.is_active or not plan.sold_online:
+        raise ValidationError({"plan": "This package is not sold online."})
+    clinic = client.clinic
+    draft = invoices.invoice_create(actor=None, clinic=clinic, client=client)
+    package = _package_on(draft, client=client, plan=plan, starts=clock.local_today(clinic.timezone), actor=None)
+    issued = invoices.invoice_issue(actor=None, invoice=draft)
+    Package.objects.filter(pk=package.pk).update(is_active=False)
+    return issued
+
+
+def activate_paid_credits(invoice: Invoice) -> int:
+    """Once an invoice sold online is paid in full, the packages it sold can be used. How many."""
+    if invoice.balance > 0:
+        return 0
+    ids = [pk for pk in invoice.lines.values_list("package_id", flat=True) if pk]
+    return Package.objects.filter(pk__in=ids, is_active=False, sessions_used=0).update(is_active=True)
 
 
 @transaction.atomic

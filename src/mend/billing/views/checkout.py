@@ -31,6 +31,21 @@ def deposit_pay(request: HttpRequest, token: str) -> HttpResponse:
     return redirect(url)
 
 
+@require_POST
+def package_buy(request: HttpRequest, token: str, plan_pk: int) -> HttpResponse:
+    """Buy a package of the booked treatment online: the provider's payment page for its price."""
+    appointment = linked_appointment(token, "booked").appointment
+    done = request.build_absolute_uri(reverse("book_done", kwargs={"slug": appointment.clinic.slug, "token": token}))
+    try:
+        url = checkout.package_checkout_start(
+            appointment=appointment, plan_id=plan_pk, success_url=done, cancel_url=done
+        )
+    except ValidationError as error:
+        context = {"clinic": appointment.clinic, "title": "Packages", "text": " ".join(error.messages)}
+        return render(request, "scheduling/online/message.html", context, status=409)
+    return redirect(url)
+
+
 @csrf_exempt
 @require_POST
 def provider_webhook(request: HttpRequest) -> HttpResponse:
@@ -45,5 +60,6 @@ def provider_webhook(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("billing/deposit/<str:token>/pay/", deposit_pay, name="deposit_pay"),
+    path("billing/deposit/<str:token>/package/<int:plan_pk>/", package_buy, name="package_buy"),
     path("billing/webhooks/stripe/", provider_webhook, name="provider_webhook"),
 ]
