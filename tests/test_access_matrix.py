@@ -1643,3 +1643,110 @@ def test_an_unusable_intake_link_answers_the_same_to_everyone(client, login, per
         response = http.get(path)
         assert response.status_code == status, (path, persona)
         assert b"Carol" not in response.content
+
+
+# --- Billing settings (mend/billing/views/setup.py) ------------------------------------------------
+# Owners and admins set up how the clinic bills; therapists and front desk bill with it and get 403;
+# the outsider manages Northside's own settings (pages without a Harbour row) and gets 404 on Harbour's.
+
+
+def _billing_setup_rows(p: Personas) -> dict[str, Any]:
+    """One of each of Harbour's billing settings rows, none in use (so Remove deletes it)."""
+    from decimal import Decimal
+
+    from mend.billing.models import MembershipPlan, PackagePlan, Payer, Price, Product, TaxRate
+    from mend.scheduling.models import AppointmentType
+
+    kind = AppointmentType.objects.create(clinic=p.harbour, name="Treatment 60", duration_minutes=60)
+    return {
+        "tax-rates": TaxRate.objects.create(clinic=p.harbour, name="HST", rate=Decimal("13")),
+        "prices": Price.objects.create(clinic=p.harbour, appointment_type=kind, amount=Decimal("120")),
+        "products": Product.objects.create(clinic=p.harbour, name="Foam roller", price=Decimal("35")),
+        "payers": Payer.objects.create(clinic=p.harbour, name="Blue Cross"),
+        "packages": PackagePlan.objects.create(
+            clinic=p.harbour, name="Five", appointment_type=kind, sessions=5, price=Decimal("550")
+        ),
+        "memberships": MembershipPlan.objects.create(
+            clinic=p.harbour, name="Monthly", monthly_fee=Decimal("99"), appointment_type=kind
+        ),
+    }
+
+
+BILLING_MANAGERS = (OK, OK, FORBIDDEN, FORBIDDEN, OK)
+BILLING_HARBOUR_MANAGERS = (OK, OK, FORBIDDEN, FORBIDDEN, NOT_FOUND)
+BILLING_HARBOUR_MANAGERS_DO = (302, 302, FORBIDDEN, FORBIDDEN, NOT_FOUND)
+_BILLING_KINDS = {
+    "tax_rate": "tax-rates",
+    "price": "prices",
+    "product": "products",
+    "payer": "payers",
+    "package_plan": "packages",
+    "membership_plan": "memberships",
+}
+
+
+class BillingSetupRow(NamedTuple):
+    path: Callable[[dict[str, Any]], str]
+    # Expected status for owner, admin, therapist, front_desk, outsider.
+    expected: tuple[int, ...]
+    post: bool = False
+
+
+def _billing_setup_routes() -> dict[str, BillingSetupRow]:
+    routes = {"billing_settings": BillingSetupRow(lambda r: "/billing/settings/", BILLING_MANAGERS)}
+    for name, part in _BILLING_KINDS.items():
+        routes[f"{name}_create"] = BillingSetupRow(
+            lambda r, part=part: f"/billing/settings/{part}/new/", BILLING_MANAGERS
+        )
+        routes[f"{name}_edit"] = BillingSetupRow(
+            lambda r, part=part: f"/billing/settings/{part}/{r[part].pk}/", BILLING_HARBOUR_MANAGERS
+        )
+        routes[f"{name}_remove"] = BillingSetupRow(
+            lambda r, part=part: f"/billing/settings/{part}/{r[part].pk}/remove/",
+            BILLING_HARBOUR_MANAGERS_DO,
+            post=True,
+        )
+    return routes
+
+
+BILLING_SETUP_ROUTES = _billing_setup_routes()
+
+
+def test_every_billing_setup_route_is_in_the_matrix():
+    from mend.billing.views import setup as billing_setup_views
+
+    names = {p.name for p in billing_setup_views.urlpatterns}
+    assert names == set(BILLING_SETUP_ROUTES), "add a row to BILLING_SETUP_ROUTES for every billing settings route"
+
+
+@pytest.mark.parametrize(
+    ("route", "persona"), [pytest.param(r, p, id=f"{r}-{p}") for r in BILLING_SETUP_ROUTES for p in PERSONAS]
+)
+def test_billing_setup_access(client, login, personas, route, persona):
+    from mend.billing.models import MembershipPlan, PackagePlan, Payer, Price, Product, TaxRate
+
+    def counts() -> list[int]:
+        return [m.objects.count() for m in (TaxRate, Price, Product, Payer, PackagePlan, MembershipPlan)]
+
+    rows = _billing_setup_rows(personas)
+    row = BILLING_SETUP_ROUTES[route]
+    path = row.path(rows)
+    http = client if persona == "anonymous" else login(persona)
+    events, before = AuditEvent.objects.count(), counts()
+    response = http.post(path) if row.post else http.get(path)
+    if persona == "anonymous":
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=")
+        assert (AuditEvent.objects.count(), counts()) == (events, before)
+        return
+    expected = row.expected[PERSONAS.index(persona) - 1]
+    assert response.status_code == expected, (path, persona, response.status_code, response.content[:300])
+    if expected == 302:
+        assert response["Location"] == "/billing/settings/"
+        assert counts() != before and AuditEvent.objects.count() == events + 1
+    if expected == FORBIDDEN:
+        assert b"Not allowed" in response.content
+    if expected in (FORBIDDEN, NOT_FOUND):
+        assert (AuditEvent.objects.count(), counts()) == (events, before)
+    if expected == NOT_FOUND:
+        for secret in (b"Blue Cross", b"Foam roller", b"Treatment 60"):
+            assert secret not in response.content, (path, persona, secret)
