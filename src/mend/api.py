@@ -135,5 +135,9 @@ def _register_routers() -> None:
 
     api.add_router("", scheduling_router)
 
+    from mend.billing.api import router as billing_router
+
+    api.add_router("", billing_router)
+
 
 _register_routers()

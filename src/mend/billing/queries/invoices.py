@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import F, Prefetch, Q, QuerySet
+from django.http import Http404
 
 from mend.access import object_or_404
 from mend.audit.models import Action
@@ -18,6 +19,7 @@ from mend.billing.models import (
     ZERO,
     BillingProfile,
     ClientMembership,
+    GiftCard,
     Invoice,
     InvoiceKind,
     InvoiceLine,
@@ -456,3 +458,77 @@ def package_badges(actor: Actor, client_ids: Sequence[int], today: date) -> dict
     for client_id, name, used, total in rows:
         found.setdefault(client_id, []).append(f"{name}: {total - used} of {total} left")
     return found
+
+
+# --- For the REST API (mend/billing/api.py) ----------------------------------------------------
+# Added for the billing API; reads only, scoped like the loaders above.
+
+
+def invoice_rows(
+    actor: Actor, *, status: str | None = None, client_id: int | None = None, owing: bool = False
+) -> QuerySet[Invoice]:
+    """Invoices and credit notes for the API's list, newest first: one query per page (client,
+    payer and the corrected invoice joined), whatever the page's size."""
+    found = invoices(actor).select_related("client", "payer", "corrects").order_by("-created_at", "-id")
+    if status:
+        found = found.filter(status=status)
+    if client_id is not None:
+        found = found.filter(client_id=client_id)
+    if owing:
+        found = found.filter(
+            status=InvoiceStatus.ISSUED,
+            kind=InvoiceKind.INVOICE,
+            total__gt=F("amount_paid") + F("amount_written_off") + F("amount_credited"),
+        )
+    return found
+
+
+def invoice_rows_seen(actor: Actor, rows: Sequence[Invoice]) -> None:
+    """Audit a page of the list once, as the desk's list is (who was billed is health information)."""
+    if rows:
+        audit_record(
+            action=Action.VIEW,
+            object_type="billing.invoice_list",
+            object_id="api",
+            user=actor.user,
+            clinic_id=actor.clinic_id,
+        )
+
+
+def client_packages(actor: Actor, client: Client) -> list[Package]:
+    """A client's packages, own and shared with them (any state), soonest to expire first. One query."""
+    return list(
+        Package.objects.filter(Q(client=client) | Q(shared_with=client), clinic_id=actor.clinic_id)
+        .select_related("client", "appointment_type")
+        .distinct()
+        .order_by("expires_on", "id")
+    )
+
+
+def client_memberships(actor: Actor, client: Client) -> list[ClientMembership]:
+    """A client's memberships, cancelled ones too, newest first. One query."""
+    return list(
+        ClientMembership.objects.filter(clinic_id=actor.clinic_id, client=client)
+        .select_related("plan")
+        .order_by("-started_on", "-id")
+    )
+
+
+def membership_detail(actor: Actor, pk: int | str) -> ClientMembership:
+    return object_or_404(
+        ClientMembership.objects.filter(
+            clinic_id=actor.clinic_id, client__in=people_queries.clients(actor)
+        ).select_related("plan"),
+        pk,
+        "membership",
+    )
+
+
+def gift_card_or_404(actor: Actor, code: str) -> GiftCard:
+    """A gift card of the actor's clinic by its code, however typed (spaces, dashes, case); else 404."""
+    normal = "".join(ch for ch in code.upper() if ch.isalnum())
+    pretty = "-".join(normal[i : i + 4] for i in range(0, len(normal), 4))
+    card = GiftCard.objects.filter(clinic_id=actor.clinic_id, code=pretty).first()
+    if card is None:
+        raise Http404("No such gift card.")
+    return card
