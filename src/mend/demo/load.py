@@ -21,6 +21,7 @@ from django.db import transaction
 from mend.accounts.models import User
 from mend.clinics.models import Clinic, Location, Membership, Role, Room
 from mend.clinics.services import clinic_create, membership_add
+from mend.demo.billing import load_billing
 from mend.demo.episodes import load_demo_episodes, load_stories, seed_stories
 from mend.demo.generate import TORONTO, VANCOUVER, Place, client_rows, referrer_rows
 from mend.demo.history import load_history
@@ -364,6 +365,9 @@ def load_demo(*, today: date) -> LoadResult:
     # Northside's today is Vancouver's, a day behind Toronto's in the evening.
     behind = clock.local_today(northside.timezone) - clock.local_today(DEMO_TIMEZONE)
     load_schedule(northside, northside_therapists, today=today + behind, seed=32, hours=NORTHSIDE_HOURS)
+    # Two years of books that agree with the calendar: its past visits invoiced, today's at checkout.
+    load_billing(harbour, today=today, seed=41)
+    load_billing(northside, today=today + behind, seed=42)
     return LoadResult(created=True, clinics=[harbour, northside], clients=clients)
 
 
