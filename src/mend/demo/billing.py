@@ -40,6 +40,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from mend.audit.models import Action
 from mend.audit.services import Entry, audit_record_many
@@ -81,7 +82,7 @@ YEARS_DAYS = 730  # two years of books
 PAST_DAYS = 42  # the calendar's past weeks (mend.demo.schedule.PAST_DAYS): visits there are appointments
 PRICE_RISE = Decimal("5.00")  # treatment fees rose by this a year ago; older visits were billed less
 # Days past due of the balances left owing: one in each bucket of the ageing report (1–30, 31–60,
-# 61–90, over 90).
+# 61–90, over 90; a product sold today is its "current").
 OVERDUE_DAYS = (10, 45, 75, 100)
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # gift card codes, as GiftCard draws them
 
@@ -751,6 +752,21 @@ def _history(books: _Books, spec: Setup, setup: _Prices, *, today: date) -> list
                     books.pay(bill, PaymentMethod.CASH, card_paid[0].amount, at + timedelta(minutes=1))
 
     _fees(books, setup, visits, today=today)
+    # Not yet due (the ageing report's "current"): a foam roller ordered this morning, to be paid by transfer.
+    buyer = rng.choice(clients)
+    at = min(books.at(today, 9), timezone.now())
+    product = setup.products[0]
+    bill = books.bill(buyer, today, at, created_by=books.desk, notes="To be paid by bank transfer")
+    books.line(
+        bill,
+        kind=LineKind.PRODUCT,
+        description=product.name,
+        product=product,
+        unit_price=product.price,
+        tax_name=setup.product_tax.name,
+        tax_rate=setup.product_tax.rate,
+        service_on=today,
+    )
     setup.packages.extend(h.package for hs in held.values() for h in hs)
     for hs in held.values():
         for h in hs:
