@@ -175,3 +175,19 @@ def test_a_client_buys_a_package_online_and_it_is_usable_once_paid(client, perso
     package.refresh_from_db()
     sale.refresh_from_db()
     assert package.is_active and sale.balance == Decimal("0.00")
+
+
+def test_the_fee_policy_is_shown_at_booking_and_in_the_reminder(personas, billing, settings):
+    from mend.billing.queries.setup import cancellation_policy_text
+    from mend.outbox.models import OutboundMessage
+    from mend.scheduling.services.reminders import reminders_schedule
+
+    settings.MEND_STRIPE_SECRET_KEY = ""
+    policy = cancellation_policy_text(billing.profile, "CAD")
+    assert "24 hours" in policy and "40.00" in policy and "60.00" in policy
+    personas.carol.email, personas.carol.consent_email = "carol@example.com", True
+    personas.carol.save()
+    appointment = _online_booking(personas, billing)
+    OutboundMessage.objects.all().delete()
+    [reminder] = reminders_schedule(appointment, now=appointment.starts_at - timedelta(days=3))
+    assert policy in reminder.body

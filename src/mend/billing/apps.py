@@ -30,6 +30,11 @@ class BillingConfig(AppConfig):
         online.add_done_section(deposit_section)
         online.add_done_section(packages_section)
 
+        from mend.billing.queries.checkout import fee_policy_text
+
+        # The fee policy is shown at booking, in the confirmation and in reminders.
+        online.add_policy_source(fee_policy_text)
+
         from mend.billing.queries.invoices import package_badges
         from mend.scheduling.queries import flags
 

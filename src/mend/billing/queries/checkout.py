@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mend.billing.models import BillingProfile
+from mend.billing.queries.setup import cancellation_policy_text
 from mend.billing.services.checkout import deposit_due, packages_online
+from mend.clinics.models import Clinic
 from mend.scheduling.models import Appointment
 from mend.scheduling.queries.online import link_token
 
@@ -29,3 +32,9 @@ def packages_section(appointment: Appointment) -> Mapping[str, Any] | None:
     if not plans or appointment.status != "booked":
         return None
     return {"template": "billing/_packages_section.html", "plans": plans, "token": link_token(appointment, "booked")}
+
+
+def fee_policy_text(clinic: Clinic) -> str:
+    """The clinic's no-show and late-cancellation fees in the client's words (one query), for booking."""
+    profile = BillingProfile.objects.filter(clinic=clinic).first()
+    return cancellation_policy_text(profile, clinic.currency) if profile is not None else ""

@@ -232,3 +232,18 @@ def add_done_section(section: DoneSection) -> None:
 
 def done_sections(appointment: Appointment) -> list[Mapping[str, Any]]:
     return [found for section in _done_sections if (found := section(appointment)) is not None]
+
+
+# The clinic's fee policy for missed and late-cancelled visits, in the client's words: billing owns
+# the fees and lends the sentence (from its AppConfig.ready()), shown at booking and in reminders.
+PolicySource = Callable[[Clinic], str]
+_policy_sources: list[PolicySource] = []
+
+
+def add_policy_source(source: PolicySource) -> None:
+    if source not in _policy_sources:
+        _policy_sources.append(source)
+
+
+def fee_policy(clinic: Clinic) -> str:
+    return " ".join(text for source in _policy_sources if (text := source(clinic)))

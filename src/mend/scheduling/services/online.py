@@ -387,6 +387,7 @@ def appointment_email(
         "links": links,
         "until": when_words(changeable_until(appointment), zone),
         "hours": settings.MEND_CANCELLATION_HOURS,
+        "fee_policy": q.fee_policy(clinic),
     }
     local = appointment.starts_at.astimezone(clock.zone(zone))
     subject = SUBJECTS[kind].format(clinic=clinic.name, day=f"{local:%a} {local.day} {local:%b}")

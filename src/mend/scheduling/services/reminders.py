@@ -22,6 +22,7 @@ from mend.outbox.models import OutboundMessage
 from mend.outbox.services import message_schedule, message_withdraw
 from mend.platform import clock
 from mend.scheduling.models import Appointment, AppointmentStatus
+from mend.scheduling.queries.online import fee_policy
 from mend.scheduling.services.booking import Change
 
 CHANNELS = (OutboundMessage.Channel.EMAIL, OutboundMessage.Channel.SMS)
@@ -57,6 +58,7 @@ def _context(appointment: Appointment) -> dict[str, object]:
         "hours": hours,
         "location": location,
         "address": address,
+        "fee_policy": fee_policy(clinic),
     }
 
 

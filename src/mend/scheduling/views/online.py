@@ -393,6 +393,7 @@ def book_confirm(request: HttpRequest, slug: str, token: str) -> HttpResponse:
         "key": state["key"],
         "problem": problem,
         "hours": settings.MEND_CANCELLATION_HOURS,
+        "fee_policy": q.fee_policy(clinic),
         **_hold_context(hold, clinic, now),
     }
     return render(request, "scheduling/online/confirm.html", context, status=status)
