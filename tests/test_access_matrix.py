@@ -101,6 +101,10 @@ ROUTES: dict[str, tuple[Path, tuple[int | str, ...]]] = {
     "totp_enrol": (lambda p: "/accounts/mfa/app/", (302, 302, 302, 302, 302)),
     # Recovery codes are shown once, right after they are made; otherwise back to the account page.
     "recovery_codes": (lambda p: "/accounts/mfa/recovery-codes/", (302, 302, 302, 302, 302)),
+    # Financial reports (billing/views/reports.py): owners and admins; the outsider sees Northside's own books.
+    "billing_reports": (lambda p: "/billing/reports/", (OK, OK, FORBIDDEN, FORBIDDEN, OK)),
+    "billing_report_write_offs": (lambda p: "/billing/reports/write-offs/", (OK, OK, FORBIDDEN, FORBIDDEN, OK)),
+    "billing_report_csv": (lambda p: "/billing/reports/ageing.csv", (OK, OK, FORBIDDEN, FORBIDDEN, OK)),
 }
 
 CASES = [pytest.param(route, persona, id=f"{route}-{persona}") for route in ROUTES for persona in PERSONAS]
