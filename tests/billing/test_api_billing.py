@@ -421,3 +421,28 @@ def test_the_list_filters_and_its_queries_do_not_grow_with_the_invoices(api, per
     assert dans and {r["client"] for r in dans} == {personas.dan.pk}
     bad = desk.get("/invoices", {"status": "paid"})
     assert bad.status_code == 422 and "status" in bad.json()["errors"]
+
+
+# --- Superbills ----------------------------------------------------------------------------------
+
+
+def test_superbills_of_an_invoice_and_of_a_period(api, personas, billing, visit):
+    desk = api("front_desk")
+    draft = desk.get(f"/invoices/{visit.pk}/superbill")
+    assert draft.status_code == 409 and "issue the invoice first" in draft.json()["detail"]
+    issued(personas, visit)
+    response = desk.get(f"/invoices/{visit.pk}/superbill")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["invoice_label"], body["currency"], body["client_id"]) == ("INV-000001", "CAD", personas.carol.pk)
+    assert body["total_charges"] == "135.60" and isinstance(body["balance"], str)
+    assert not _strings(body)
+
+    today = personas.today.isoformat()
+    period = desk.get(f"/clients/{personas.carol.pk}/superbill", {"from": today, "to": today})
+    assert period.status_code == 200, period.content
+    assert (period.json()["start"], period.json()["end"]) == (today, today)
+    bad = desk.get(f"/clients/{personas.carol.pk}/superbill", {"from": today, "to": "someday"})
+    assert bad.status_code == 422 and "to" in bad.json()["errors"]
+    assert api("therapist2").get(f"/invoices/{visit.pk}/superbill").status_code == 404
+    assert api("outsider").get(f"/clients/{personas.carol.pk}/superbill").status_code == 404

@@ -1,5 +1,5 @@
 """API routes for billing: invoices and their lines, payments, refunds, write-offs, credit notes,
-packages, memberships and gift cards.
+packages, memberships, gift cards and superbills.
 
 Every write goes through ``mend.billing.services`` (the same functions, the same refusals as the
 checkout page); reads through ``mend.billing.queries``. Money is a string in the currency's minor
@@ -25,6 +25,7 @@ never pays twice.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import Callable
@@ -34,7 +35,7 @@ from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
-from ninja import Router, Schema, Status
+from ninja import Query, Router, Schema, Status
 from ninja.pagination import paginate
 from pydantic import Field
 
@@ -46,6 +47,7 @@ from mend.billing.models import (
     PaymentMethod,
 )
 from mend.billing.queries import invoices as q
+from mend.billing.queries import superbills
 from mend.billing.services import checkout, credits, invoices, payments
 from mend.core import money
 from mend.people import queries as people_queries
@@ -1090,3 +1092,80 @@ def get_gift_card(request: ActorRequest, code: str) -> Any:
     actor = request.actor
     invoices.require_billing(actor)
     return _gift_card_dict(actor, q.gift_card_or_404(actor, code[:40]))
+
+
+# --- Superbills ----------------------------------------------------------------------------------
+
+
+class SuperbillOut(Schema):
+    client_id: int
+    invoice_label: str = Field(description="Set when the superbill is one invoice's")
+    start: date
+    end: date
+    currency: str
+    unit_rule: str = Field(description="cms (8-minute rule) or ama (per code)")
+    unit_rule_label: str
+    clinic: dict[str, Any]
+    client: dict[str, Any]
+    payer: dict[str, Any] | None = Field(description="null: self-pay")
+    providers: list[dict[str, Any]]
+    diagnoses: list[dict[str, Any]] = Field(description="ICD-10-CM, with the pointers visits use")
+    visits: list[dict[str, Any]] = Field(description="Per date of service: CPT lines with minutes, units, charge")
+    total_charges: str
+    amount_paid: str
+    balance: str
+    flagged: list[str]
+
+
+def _plain(value: Any) -> Any:
+    """A superbill's dataclass values as JSON: money and dates as text, tuples as lists."""
+    if isinstance(value, Decimal):
+        return _text(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _superbill_dict(superbill: superbills.Superbill) -> dict[str, Any]:
+    body = _plain(dataclasses.asdict(superbill))
+    for visit, shown in zip(superbill.visits, body["visits"], strict=True):
+        shown["invoiced"], shown["units"] = visit.invoiced, visit.units
+    body["balance"] = _text(superbill.balance)
+    return body
+
+
+@router.get(
+    "/invoices/{invoice_id}/superbill",
+    response={200: SuperbillOut, **CONFLICT_ERRORS},
+    summary="An invoice's superbill",
+)
+@conflicts
+def get_invoice_superbill(request: ActorRequest, invoice_id: int) -> Any:
+    """The codes, units, diagnoses and charges of the invoice's visits, for the client's claim (no
+    note text). 409 for a draft or a credit note. The read is audited."""
+    invoices.require_billing(request.actor)
+    return _superbill_dict(superbills.superbill_for_visit(request.actor, invoice_id))
+
+
+@router.get(
+    "/clients/{client_id}/superbill",
+    response={200: SuperbillOut, **ERRORS},
+    summary="A client's superbill for a period",
+)
+def get_client_superbill(
+    request: ActorRequest,
+    client_id: int,
+    start: str = Query("", alias="from", max_length=20, description="YYYY-MM-DD; the month's first if omitted"),
+    end: str = Query("", alias="to", max_length=20, description="YYYY-MM-DD; today if omitted"),
+) -> Any:
+    """Every visit from ``from`` to ``to`` (at most a year), signed notes and invoiced treatment,
+    a visit without a signed note flagged. 422 naming ``from`` or ``to``. The read is audited."""
+    actor = request.actor
+    invoices.require_billing(actor)
+    people_queries.client_or_404(actor, client_id)
+    first, last = superbills.parse_period(actor, start, end)
+    return _superbill_dict(superbills.superbill_for_period(actor, client_id, first, last))
