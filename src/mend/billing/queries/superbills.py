@@ -514,7 +514,7 @@ def _visit(day: _Day, rule: str, currency: str, pointer_of: dict[str, str]) -> V
     elif fee is not None and day.notes:
         problems.append("No code earned a unit by the payer's rule, so the fee is not itemised.")
 
-    referral_codes = []
+    referral_codes: list[str] = []
     for note in day.notes:
         if note.referral is not None:
             referral_codes.extend(pointer_of[c] for c in note.referral.diagnosis_codes if c in pointer_of)
