@@ -102,6 +102,38 @@ NOT_PAGES = {
     "schedule_external_refresh": "POST only (a button on the calendars page)",
     "schedule_feed": "the iCal feed a calendar app reads (text/calendar); tests/scheduling/test_feeds.py",
     "series_change": "POST only (its forms are on the series page)",
+    "invoice_new": "POST only (a button on the client page)",
+    "invoice_add_visit": "POST only (its form is on the draft invoice's page)",
+    "invoice_add_product": "POST only (its form is on the draft invoice's page)",
+    "invoice_add_custom": "POST only (its form is on the draft invoice's page)",
+    "invoice_line_discount": "POST only (its form is on the draft invoice's page)",
+    "invoice_line_remove": "POST only (a button on the draft invoice's page)",
+    "invoice_payer": "POST only (its form is on the draft invoice's page)",
+    "invoice_issue": "POST only (a button on the draft invoice's page)",
+    "invoice_discard": "POST only (a button on the draft invoice's page)",
+    "invoice_pay": "POST only (its form is on the invoice's page)",
+    "invoice_use_package": "POST only (its form is on the invoice's page)",
+    "invoice_use_gift_card": "POST only (its form is on the invoice's page)",
+    "invoice_refund": "POST only (its form is beside each payment on the invoice's page)",
+    "invoice_write_off": "POST only (its form is on the invoice's page)",
+    "invoice_credit_note": "POST only (its form is on the invoice's page)",
+    "invoice_email": "POST only (a button on the invoice's page)",
+    "invoice_pdf": "a PDF; its text is checked in tests/billing/test_invoice_pages.py",
+    "receipt_pdf": "a PDF; its text is checked in tests/billing/test_invoice_pages.py",
+    "superbill_client_pdf": "a PDF; its text is checked in tests/billing/test_superbill_pages.py",
+    "superbill_invoice_pdf": "a PDF; its text is checked in tests/billing/test_superbill_pages.py",
+    "billing_sell": "POST only (its forms are on the client page)",
+    "membership_change": "POST only (buttons on the client page)",
+    "deposit_pay": "POST only (a button on the booked page), then Stripe's page",
+    "package_buy": "POST only (a button on the booked page), then Stripe's page",
+    "provider_webhook": "Stripe's webhook (POST, signed JSON); tests/billing/test_deposits.py",
+    "billing_report_csv": "a CSV download",
+    "tax_rate_remove": "POST only (a button on the tax rate's page)",
+    "price_remove": "POST only (a button on the price's page)",
+    "product_remove": "POST only (a button on the product's page)",
+    "payer_remove": "POST only (a button on the payer's page)",
+    "package_plan_remove": "POST only (a button on the package's page)",
+    "membership_plan_remove": "POST only (a button on the membership's page)",
     "api-v1:openapi-json": "the OpenAPI document (JSON)",
     "api-unknown-path": "the API's JSON 404 for any other path",
 }
@@ -559,6 +591,10 @@ member = Membership.objects.get(clinic__slug="harbour", user__email="therapist1@
 draft = TreatmentNote.objects.filter(episode__clinic__slug="harbour", status="draft").order_by("pk").first()
 visit = Appointment.objects.filter(**harbour, therapist=member, status="booked").order_by("starts_at").first()
 series = Appointment.objects.filter(**harbour, therapist=member, series_id__isnull=False).order_by("starts_at").first()
+from mend.billing.models import Invoice
+issued = Invoice.objects.filter(**harbour, kind="invoice", status="issued", payments__isnull=False).order_by("-pk").first()
+credit = Invoice.objects.filter(**harbour, kind="credit_note").order_by("pk").first()
+billed = TreatmentNote.objects.filter(episode__clinic__slug="harbour", status="signed").order_by("-visit_on").first()
 print(json.dumps({
     "paths": [
         f"/episodes/{rich.pk}/",
@@ -567,6 +603,9 @@ print(json.dumps({
         f"/settings/members/{member.pk}/second-step/reset/",
         *([f"/schedule/appointments/{visit.pk}/"] if visit else []),
         *([f"/schedule/series/{series.series_id}/"] if series else []),
+        *([f"/billing/invoices/{issued.pk}/"] if issued else []),
+        *([f"/billing/invoices/{credit.pk}/"] if credit else []),
+        *([f"/billing/superbills/client/{billed.client_id}/"] if billed else []),
     ],
     "draft": [draft.episode.therapist.user.email, f"/notes/{draft.pk}/edit/"] if draft else None,
 }))
