@@ -146,6 +146,7 @@ def test_report_queries_do_not_grow_with_the_books(login, personas, owed, path):
     small = _count(http, f"{path}{'&' if '?' in path else '?'}preset=last_12_months")
     _grow(personas, owed, 6, after=2)
     large = _count(http, f"{path}{'&' if '?' in path else '?'}preset=last_12_months")
-    # The page: session, user and membership (3), revenue (5), ageing (rows, totals, audit: 3),
-    # liability (5), fees (2), write-offs' total (1), and the write-offs page its rows, total and audit.
+    # The page: session, user and membership; revenue (tips, the grouped lines, two for names); ageing
+    # (rows, totals, audit); liability (5); fees (2); the write-offs' total. The write-offs page: rows,
+    # total and audit.
     assert small == large, f"{small} queries with 2 more clients, {large} with 8"
