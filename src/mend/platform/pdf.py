@@ -31,6 +31,13 @@ def _static_path(url: str) -> Path | None:
     if parts.scheme != "https" or parts.netloc != "mend.invalid" or not parts.path.startswith(prefix):
         return None
     relative = unquote(parts.path[len(prefix) :])
+    if ".." in Path(relative).parts:
+        return None
+    # Collected files first: a deployment's {% static %} names the hashed copy (document.1a2b3c.css),
+    # which only STATIC_ROOT holds; in development and tests the finders know the source file.
+    collected = Path(settings.STATIC_ROOT) / relative if settings.STATIC_ROOT else None
+    if collected is not None and collected.is_file():
+        return collected
     found = finders.find(relative)
     if isinstance(found, list):
         found = found[0] if found else None
