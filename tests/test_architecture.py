@@ -27,7 +27,17 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 MEND = SRC / "mend"
 
 APPS = (
-    "accounts", "clinics", "people", "clinical", "outcomes", "scheduling", "billing", "outbox", "audit", "demo", "web"
+    "accounts",
+    "clinics",
+    "people",
+    "clinical",
+    "outcomes",
+    "scheduling",
+    "billing",
+    "outbox",
+    "audit",
+    "demo",
+    "web",
 )
 POLICY = "access"
 SHELL = ("web", "api", "urls")

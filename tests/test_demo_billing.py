@@ -28,6 +28,7 @@ from mend.billing.models import (
     Payment,
     PaymentKind,
     PaymentMethod,
+    PaymentShare,
 )
 from mend.clinics.models import Clinic
 from mend.core import money
@@ -121,6 +122,17 @@ def test_demo_paid_written_off_and_credited_are_the_sums_of_their_records(clinic
     assert {PaymentMethod.CARD, PaymentMethod.CASH, PaymentMethod.PACKAGE, PaymentMethod.GIFT_CARD} <= methods
     assert {PaymentMethod.INSURER, PaymentMethod.WRITE_OFF} <= methods
     assert Payment.objects.filter(clinic__in=clinics, kind=PaymentKind.REFUND).count() >= 4
+
+
+def test_demo_payments_are_shared_over_their_invoices_lines_to_the_cent(clinics):
+    """Each payment's shares (the cash report's rows) add up to it exactly, as the services record them."""
+    shared = defaultdict(lambda: ZERO)
+    for share in PaymentShare.objects.filter(clinic__in=clinics):
+        shared[share.payment_id] += share.net + share.tax
+    payments = list(Payment.objects.filter(clinic__in=clinics))
+    assert payments
+    for payment in payments:
+        assert shared[payment.pk] == payment.amount, payment.pk
 
 
 def test_demo_ageing_has_a_balance_in_every_bucket(clinics):

@@ -240,3 +240,22 @@ def test_every_invoice_write_is_audited(personas, billing):
         ("update", personas.front_desk.email),
     ]
     assert InvoiceLine.objects.filter(invoice=issued).count() == 1
+
+
+def test_a_payment_is_shared_over_the_lines_net_and_tax_to_the_cent(personas, billing):
+    """The cash report's rows: a part payment split by line totals, each part into net and tax, summing exactly."""
+    from mend.billing.models import PaymentShare
+
+    desk = personas.actor("front_desk")
+    draft = invoices.invoice_create(actor=desk, clinic=personas.harbour, client=personas.carol)
+    invoices.line_add_custom(
+        actor=desk, invoice=draft, description="A", unit_price=Decimal("55.55"), tax_rate=billing.hst
+    )
+    invoices.line_add_custom(actor=desk, invoice=draft, description="B", unit_price=Decimal("11.11"))
+    issued = invoices.invoice_issue(actor=desk, invoice=draft)
+    paid = payments.payment_record(actor=desk, invoice=issued, method="cash", amount=Decimal("33.33"))
+    shares = list(PaymentShare.objects.filter(payment=paid).order_by("line__position"))
+    assert sum(s.net + s.tax for s in shares) == Decimal("33.33")
+    # 62.77 and 11.11 of 73.88: 28.32 and 5.01; the first line's part carries its 13% HST.
+    assert [(s.net + s.tax) for s in shares] == [Decimal("28.32"), Decimal("5.01")]
+    assert shares[0].tax == Decimal("3.26") and shares[1].tax == Decimal("0.00")

@@ -592,7 +592,8 @@ draft = TreatmentNote.objects.filter(episode__clinic__slug="harbour", status="dr
 visit = Appointment.objects.filter(**harbour, therapist=member, status="booked").order_by("starts_at").first()
 series = Appointment.objects.filter(**harbour, therapist=member, series_id__isnull=False).order_by("starts_at").first()
 from mend.billing.models import Invoice
-issued = Invoice.objects.filter(**harbour, kind="invoice", status="issued", payments__isnull=False).order_by("-pk").first()
+paid = Invoice.objects.filter(**harbour, kind="invoice", status="issued", payments__isnull=False)
+issued = paid.order_by("-pk").first()
 credit = Invoice.objects.filter(**harbour, kind="credit_note").order_by("pk").first()
 billed = TreatmentNote.objects.filter(episode__clinic__slug="harbour", status="signed").order_by("-visit_on").first()
 print(json.dumps({

@@ -24,8 +24,9 @@ from decimal import Decimal
 from django.db import transaction
 
 from mend.accounts.models import User
-from mend.billing.models import ZERO, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind, Payment
+from mend.billing.models import ZERO, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind, Payment, PaymentShare
 from mend.billing.queries import reports
+from mend.billing.services.payments import shares_in_bulk
 from mend.clinics.models import Clinic, Membership
 from mend.people.models import Client, TherapistProfile
 from mend.platform.actor import Actor
@@ -236,6 +237,7 @@ def seed(
         if p.kind == "payment"
     ]
     Payment.objects.bulk_create(refunds, batch_size=BATCH)
+    PaymentShare.objects.bulk_create(shares_in_bulk([*payments, *refunds], lines, "CAD"), batch_size=BATCH)
     actor = Actor(user=owner_user, membership=owner)
     return Seeded(
         actor=actor,

@@ -403,6 +403,31 @@ class Payment(models.Model):
         return f"{self.get_kind_display()} {self.amount} ({self.get_method_display()})"
 
 
+class PaymentShare(models.Model):
+    """A payment's (or refund's) part of one line of its invoice, net and tax, in Decimal.
+
+    Money received is shared over the invoice's lines in proportion to their totals when it is
+    recorded (``services.payments``), so the cash report sums exact amounts by therapist, service
+    and tax instead of working out proportions over every payment each time it is read.
+    """
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
+    payment = models.ForeignKey(Payment, on_delete=models.CASCADE, related_name="shares")
+    line = models.ForeignKey(InvoiceLine, on_delete=models.CASCADE, related_name="payment_shares")
+    # The payment's own, copied so the report reads one table and the line it joins.
+    received_on = models.DateField()
+    kind = models.CharField(max_length=10, choices=PaymentKind.choices)
+    method = models.CharField(max_length=20, choices=PaymentMethod.choices)
+    net = models.DecimalField(max_digits=12, decimal_places=2)
+    tax = models.DecimalField(max_digits=12, decimal_places=2)
+
+    class Meta:
+        indexes = [models.Index(fields=["clinic", "received_on"], name="payment_share_clinic_received")]
+
+    def __str__(self) -> str:
+        return f"{self.net} + {self.tax} of {self.payment}"
+
+
 # --- Packages (and a membership's monthly credit), gift cards --------------------------------
 
 

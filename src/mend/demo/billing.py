@@ -64,6 +64,7 @@ from mend.billing.models import (
     Payment,
     PaymentKind,
     PaymentMethod,
+    PaymentShare,
     Price,
     Product,
     ReceiptStandard,
@@ -71,6 +72,7 @@ from mend.billing.models import (
     UnitRule,
 )
 from mend.billing.services.credits import add_months
+from mend.billing.services.payments import shares_in_bulk
 from mend.clinical.models import NoteStatus, Referral, TreatmentNote
 from mend.clinics.models import Clinic, Location, Membership, Role
 from mend.core import money
@@ -1092,6 +1094,11 @@ def _write(books: _Books, setup: _Prices, coverages: Sequence[Coverage], audit: 
     InvoiceLine.objects.bulk_create([line for n in notes for line in n.lines])
     Payment.objects.bulk_create(books.payments, batch_size=500)
     Payment.objects.bulk_create(books.refunds)
+    # Each payment shared over its invoice's lines, as the payment services record it.
+    PaymentShare.objects.bulk_create(
+        shares_in_bulk([*books.payments, *books.refunds], [line for b in bills for line in b.lines], clinic.currency),
+        batch_size=500,
+    )
     PackageRedemption.objects.bulk_create(books.redemptions, batch_size=500)
     # As the services record them: an invoice's creation and its issue, each payment; a credit note
     # is created issued, and the invoice it corrects changes.

@@ -13,10 +13,9 @@ queries whatever the number of invoices. Periods are the clinic's calendar dates
 - **Cash** revenue is money that came in: payments less refunds received in the period, by any
   method that is money (cash, card, transfer, online, insurer); a package session or a gift card
   paying a visit is not money coming in (it came in when the package or card was sold), and a
-  write-off is money that never will. The tax in each payment is taken out in the proportion of its
-  invoice (net = amount × (total − tax) ÷ total), so cash and accrual compare like with like; tips
-  are apart. Split by therapist, service or tax, a payment is shared over its invoice's lines in
-  proportion to their totals; such shares are rounded to the cent once, at the end.
+  write-off is money that never will. Each payment was shared over its invoice's lines, net and
+  tax, when it was recorded (``PaymentShare``, exact to the cent), so cash and accrual compare
+  like with like and split the same way by therapist, service and tax; tips are apart.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import Case, CharField, Count, DecimalField, F, FloatField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, CharField, Count, DecimalField, F, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Cast, Coalesce, Substr
 
 from mend.audit.models import Action
@@ -46,6 +45,7 @@ from mend.billing.models import (
     Payment,
     PaymentKind,
     PaymentMethod,
+    PaymentShare,
 )
 from mend.clinics.models import Membership
 from mend.platform.actor import Actor
@@ -84,23 +84,11 @@ class Period:
         return found
 
 
-def _money(value: Decimal | float | int | None) -> Decimal:
-    """A database sum as money: Decimal to the cent (floats are the proportional shares)."""
+def _money(value: Decimal | int | None) -> Decimal:
+    """A database sum as money: Decimal to the cent."""
     if value is None:
         return ZERO
-    if isinstance(value, float):
-        value = Decimal(repr(value))
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def _float(name: str) -> Cast:
-    return Cast(name, FloatField())
-
-
-def _share(part: str, amount: str = "invoice__payments__amount", whole: str = "invoice__total") -> Any:
-    """``amount × part ÷ whole`` computed in floating point: SQLite keeps whole-number decimals as
-    integers and would divide them as integers (40 × 40 ÷ 60 = 26). Rounded to the cent after summing."""
-    return _float(amount) * _float(part) / _float(whole)
 
 
 # --- Querysets each basis reads -------------------------------------------------------------
@@ -124,19 +112,6 @@ def _cash_payments(actor: Actor, period: Period) -> QuerySet[Payment]:
         received_on__lte=period.last,
         kind__in=(PaymentKind.PAYMENT, PaymentKind.REFUND),
         method__in=CASH_METHODS,
-    )
-
-
-def _paid_lines(actor: Actor, period: Period) -> QuerySet[InvoiceLine]:
-    """Each line of an invoice once per payment or refund of money on it in the period (one join:
-    the conditions on ``invoice__payments`` sit in one ``filter()`` so the sums use that same join)."""
-    return InvoiceLine.objects.filter(
-        clinic_id=actor.clinic_id,
-        invoice__payments__clinic_id=actor.clinic_id,
-        invoice__payments__received_on__gte=period.first,
-        invoice__payments__received_on__lte=period.last,
-        invoice__payments__kind__in=(PaymentKind.PAYMENT, PaymentKind.REFUND),
-        invoice__payments__method__in=CASH_METHODS,
     )
 
 
@@ -231,18 +206,27 @@ def revenue(actor: Actor, period: Period, basis: str) -> Revenue:
     tips = _money(_cash_payments(actor, period).aggregate(t=Sum("tip"))["t"])
     rows: Any
     if basis == CASH:
-        # Each line once per payment or refund of money on its invoice in the period: its share of
-        # the payment's net and tax, in proportion to the line's part of the invoice.
-        rows = (
-            _paid_lines(actor, period)
-            .annotate(month=_month_key("invoice__payments__received_on"))
-            .values(*_GROUPS)
-            .annotate(
-                amount=Sum(_share("net"), output_field=FloatField()),
-                tax=Sum(_share("tax"), output_field=FloatField()),
+        # The shares of payments and refunds of money received in the period: each recorded with
+        # its line's net and tax (services.payments.payment_shares), so these sums are exact.
+        shares = (
+            PaymentShare.objects.filter(
+                clinic_id=actor.clinic_id,
+                received_on__gte=period.first,
+                received_on__lte=period.last,
+                kind__in=(PaymentKind.PAYMENT, PaymentKind.REFUND),
+                method__in=CASH_METHODS,
             )
+            .values(
+                month=_month_key("received_on"),
+                therapist_id=F("line__therapist_id"),
+                line_kind=F("line__kind"),
+                appointment_type_id=F("line__appointment_type_id"),
+                tax_name=F("line__tax_name"),
+            )
+            .annotate(amount=Sum("net"), tax=Sum("tax"))
             .order_by()
         )
+        rows = [{**row, "kind": row["line_kind"]} for row in shares]
     else:
         # Lines issued in the period; package and gift-card sales are held, not earned, but their tax is charged.
         rows = (
@@ -443,21 +427,28 @@ class FeeRow:
 
 
 def fees(actor: Actor, period: Period) -> list[FeeRow]:
-    """No-show and late-cancellation fees issued in the period and what came of them. Two queries."""
+    """No-show and late-cancellation fees issued in the period and what came of them. Three queries."""
     lines = _issued_lines(actor, period).filter(kind__in=FEE_KINDS)
     charged: dict[str, Any] = {
         row["kind"]: row
         for row in lines.filter(invoice__kind=InvoiceKind.INVOICE)
         .values("kind")
-        .annotate(
-            n=Count("id"),
-            amount=Sum("total"),
-            # A fee invoice's payments and write-offs shared over its lines by their totals.
-            paid=Sum(_share("total", "invoice__amount_paid"), output_field=FloatField()),
-            written_off=Sum(_share("total", "invoice__amount_written_off"), output_field=FloatField()),
-        )
+        .annotate(n=Count("id"), amount=Sum("total"))
         .order_by()
     }
+    # What was paid (less refunds) and written off of those lines, from the shares recorded with
+    # each payment (exact, any method).
+    settled: dict[tuple[str, str], Any] = {
+        (row["line__kind"], row["kind"]): row["amount"]
+        for row in PaymentShare.objects.filter(line__in=lines.filter(invoice__kind=InvoiceKind.INVOICE))
+        .values("line__kind", "kind")
+        .annotate(amount=Sum(F("net") + F("tax"), output_field=_MONEY))
+        .order_by()
+    }
+    for kind in FEE_KINDS:
+        fee = charged.setdefault(kind, {})
+        fee["paid"] = _money(settled.get((kind, PaymentKind.PAYMENT))) + _money(settled.get((kind, PaymentKind.REFUND)))
+        fee["written_off"] = settled.get((kind, PaymentKind.WRITE_OFF))
     credited = {
         row["kind"]: row["amount"]
         for row in lines.filter(invoice__kind=InvoiceKind.CREDIT_NOTE)

@@ -9,6 +9,7 @@ card), at most what that payment brought in.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
@@ -33,6 +34,7 @@ from mend.billing.models import (
     Payment,
     PaymentKind,
     PaymentMethod,
+    PaymentShare,
 )
 from mend.billing.services.invoices import billing_profile, require_billing, require_corrections
 from mend.core import money
@@ -55,6 +57,46 @@ def _amount(value: Decimal, currency: str, field: str = "amount") -> Decimal:
     if value <= 0:
         raise ValidationError({field: "Enter an amount more than zero."})
     return value
+
+
+def payment_shares(payment: Payment, lines: Sequence[InvoiceLine], currency: str) -> list[PaymentShare]:
+    """``payment`` (or a refund, negative) shared over its invoice's ``lines`` in proportion to their
+    totals, each share split into net and tax in its line's proportion, exact to the cent: the shares
+    add up to the payment (``money.allocate``). Unsaved; the caller saves them (or bulk-creates)."""
+    weights = [abs(line.total) for line in lines]
+    if not any(weights):
+        return []
+    shares = []
+    for line, part in zip(lines, money.allocate(payment.amount, weights, currency), strict=True):
+        if not part:
+            continue
+        tax = money.quantize(part * line.tax / line.total, currency) if line.total else ZERO
+        shares.append(
+            PaymentShare(
+                clinic_id=payment.clinic_id,
+                payment=payment,
+                line=line,
+                received_on=payment.received_on,
+                kind=payment.kind,
+                method=payment.method,
+                net=part - tax,
+                tax=tax,
+            )
+        )
+    return shares
+
+
+def shares_in_bulk(payments: Sequence[Payment], lines: Sequence[InvoiceLine], currency: str) -> list[PaymentShare]:
+    """The shares of many saved payments at once (the demo's and the benchmark's bulk loads), as
+    :func:`payment_shares` makes them one by one."""
+    by_invoice: dict[int, list[InvoiceLine]] = {}
+    for line in lines:
+        by_invoice.setdefault(line.invoice_id, []).append(line)
+    return [
+        share
+        for payment in payments
+        for share in payment_shares(payment, by_invoice.get(payment.invoice_id, []), currency)
+    ]
 
 
 def _record(
@@ -94,6 +136,7 @@ def _record(
         invoice.amount_written_off += amount
     else:
         invoice.amount_paid += amount
+    PaymentShare.objects.bulk_create(payment_shares(payment, list(invoice.lines.all()), invoice.currency))
     invoice.save(update_fields=["amount_paid", "amount_written_off", "updated_at"])
     audit_record(
         action=Action.CREATE,
