@@ -40,6 +40,7 @@ test: $(VENV)/.test-deps
 
 bench: $(VENV)/.test-deps
 	MEND_ENV=demo $(BIN)/python -m mend bench
+	MEND_ENV=demo $(BIN)/python -m mend bench_billing_reports
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .

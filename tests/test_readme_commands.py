@@ -58,6 +58,7 @@ LINES_NOT_RUN = {
 TABLE_ROWS_NOT_RUN = {
     "mend serve": "a server: started from its row for the curl example",
     "mend bench": "what make bench runs",
+    "mend bench_billing_reports": "seeds 10,000 clients; tests/billing/test_bench_reports.py runs it at 20",
 }
 # Values for the table's placeholders (P, the port, is chosen when the server starts).
 EXAMPLES = {"EMAIL": "owner@example.org", "SLUG": "harbour", "M": "1", "N": "20"}
