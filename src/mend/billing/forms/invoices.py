@@ -7,31 +7,9 @@ from typing import Any
 
 from django import forms
 
+from mend.billing.forms.fields import MoneyField
 from mend.billing.models import DESK_METHODS, PaymentMethod
-from mend.core import money
 from mend.people.forms import DateInput
-
-
-class MoneyField(forms.CharField):
-    """An amount as people type it ("45", "1,234.50", "$12"), cleaned to a Decimal; never a float."""
-
-    def __init__(self, *args: Any, allow_zero: bool = False, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", 20)
-        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))
-        self.allow_zero = allow_zero
-        super().__init__(*args, **kwargs)
-
-    def clean(self, value: Any) -> Any:
-        text = super().clean(value)
-        if text in (None, ""):
-            return None
-        try:
-            amount = money.parse_amount(text)
-        except ValueError as exc:
-            raise forms.ValidationError(str(exc)) from None
-        if amount == 0 and not self.allow_zero:
-            raise forms.ValidationError("Enter an amount more than zero.")
-        return amount
 
 
 class VisitLineForm(forms.Form):
@@ -45,13 +23,13 @@ class ProductLineForm(forms.Form):
 
 class CustomLineForm(forms.Form):
     description = forms.CharField(max_length=200)
-    unit_price = MoneyField(label="Price", allow_zero=True)
+    unit_price = MoneyField(label="Price")
     quantity = forms.DecimalField(min_value=Decimal("0.01"), max_digits=8, decimal_places=2, initial=1)
     tax_rate = forms.IntegerField(required=False, widget=forms.Select, label="Tax")
 
 
 class DiscountForm(forms.Form):
-    discount = MoneyField(label="Discount", allow_zero=True)
+    discount = MoneyField(label="Discount")
     discount_reason = forms.CharField(max_length=100, required=False, label="Reason (printed)")
 
 
@@ -63,7 +41,7 @@ class PayerForm(forms.Form):
 class PaymentForm(forms.Form):
     method = forms.ChoiceField(choices=[(m.value, m.label) for m in DESK_METHODS])
     amount = MoneyField()
-    tip = MoneyField(required=False, allow_zero=True, help_text="Card payments only, where the clinic takes tips.")
+    tip = MoneyField(required=False, help_text="Card payments only, where the clinic takes tips.")
     reference = forms.CharField(max_length=120, required=False, help_text="Terminal slip or transfer reference.")
     received_on = forms.DateField(required=False, widget=DateInput(), help_text="Empty: today.")
 

@@ -9,13 +9,13 @@ Amounts are typed as people type them ("1,234.50") and never become floats.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.db import models
 from django.forms.models import model_to_dict
 
+from mend.billing.forms.fields import MoneyField
 from mend.billing.models import (
     BillingProfile,
     MembershipPlan,
@@ -39,35 +39,6 @@ UNIT_RULE_HELP = {
 }
 
 
-class MoneyField(forms.CharField):
-    """An amount as people type it ("45", "1,234.50", "$12"), cleaned to a Decimal in the currency.
-
-    A bad amount is refused with the field's name in the message ("No-show fee: enter an amount
-    such as 45.00."), so it reads right beside the field and in a list of problems alike.
-    """
-
-    def __init__(self, *args: Any, currency: str, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", money.MAX_AMOUNT_CHARS)
-        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}))
-        self.currency = currency
-        super().__init__(*args, **kwargs)
-
-    def prepare_value(self, value: Any) -> Any:
-        if isinstance(value, Decimal):
-            return f"{money.quantize(value, self.currency)}"
-        return value
-
-    def clean(self, value: Any) -> Any:
-        text = super().clean(value)
-        if text in (None, ""):
-            return None
-        try:
-            return money.parse_amount(text, currency=self.currency)
-        except ValueError as exc:
-            message = str(exc)
-            raise forms.ValidationError(f"{self.label}: {message[:1].lower()}{message[1:]}") from None
-
-
 class RowChoiceField(forms.ChoiceField):
     """A choice among rows already loaded: it cleans to the row itself, with no query."""
 
@@ -86,7 +57,9 @@ class RowChoiceField(forms.ChoiceField):
 
 def _field(model: type[models.Model], name: str, **kwargs: Any) -> forms.Field:
     """The form field Django makes for the model's field: its label, limits, choices and help."""
-    made = model._meta.get_field(name).formfield(**kwargs)  # type: ignore[union-attr]
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    made = field.formfield(**kwargs)
     assert made is not None
     return made
 

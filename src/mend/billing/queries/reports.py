@@ -313,7 +313,8 @@ def ageing(actor: Actor, *, limit: int | None = 100) -> Ageing:
         )
         .order_by("-owed", "client__legal_family_name", "client_id")
     )
-    picked: Iterable[dict[str, Any]] = found[:limit] if limit is not None else found  # type: ignore[assignment]
+    # Plain dicts: the bucket columns are named at run time (BUCKETS), which a typed row cannot say.
+    picked: list[dict[str, Any]] = [dict(row) for row in (found[:limit] if limit is not None else found)]
     rows = [
         AgeingRow(
             client_id=row["client_id"],
