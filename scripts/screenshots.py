@@ -274,6 +274,46 @@ def take_schedule(page: Page, therapist: Page, out: Path) -> None:
             public.close()
 
 
+def take_billing(page: Page, out: Path) -> None:
+    """Checkout, the owner's reports, a superbill, and a receipt as it prints (its PDF's first page)."""
+    page.goto("/billing/?show=all")
+    expect(page.locator("tbody tr").first).to_be_visible()
+    # A paid treatment, so the receipt shows the therapist's registration and signature line.
+    invoice = ""
+    for row in page.locator("tbody tr", has=page.locator(".badge-ok")).all()[:40]:
+        href = row.get_by_role("link").first.get_attribute("href") or ""
+        if "Registration:" in page.request.get(href).text():
+            invoice = href
+            break
+    assert invoice, "no paid treatment among the last invoices"
+    page.goto("/billing/?show=open")
+    page.locator("tbody tr").first.get_by_role("link").first.click()
+    expect(page.locator(".billing-document")).to_be_visible()
+    shoot(page, out, "23-checkout.png")
+
+    page.goto("/billing/reports/?preset=last_12_months")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Reports")
+    shoot(page, out, "24-billing-reports.png")
+
+    client = re.search(r"/clients/(\d+)/", best_client(page))
+    assert client is not None
+    from datetime import date, timedelta
+
+    since = date.today() - timedelta(days=300)
+    page.goto(f"/billing/superbills/client/{client.group(1)}/?from={since}&to={date.today()}")
+    expect(page.locator(".billing-document")).to_be_visible()
+    shoot(page, out, "25-superbill.png")
+
+    # The receipt as the client gets it: the PDF's first page, drawn at the screenshots' width.
+    import pypdfium2
+
+    pdf = page.request.get(f"{invoice}receipt.pdf")
+    assert pdf.ok, pdf.status
+    first = pypdfium2.PdfDocument(pdf.body())[0]
+    first.render(scale=VIEWPORT["width"] / first.get_width() * 0.75).to_pil().save(out / "26-receipt.png")
+    print(f"  {out / '26-receipt.png'}")
+
+
 def take(page: Page, new_page: Callable[[], Page], out: Path, password: str) -> None:
     page.goto("/accounts/login/")
     page.get_by_label("Email").fill("owner@example.org")
@@ -332,6 +372,7 @@ def take(page: Page, new_page: Callable[[], Page], out: Path, password: str) -> 
 
     take_clinical(page, therapist, out)
     take_schedule(page, therapist, out)
+    take_billing(page, out)
 
 
 def main(argv: list[str] | None = None) -> int:

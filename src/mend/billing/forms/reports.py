@@ -45,6 +45,10 @@ class ReportPeriodForm(forms.Form):
     def __init__(self, *args: Any, today: date, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.today = today
+        self.initial.setdefault("basis", ACCRUAL)
+        if self.is_bound and not self.data.get("basis"):
+            # The page shows the basis it reports on, chosen or not.
+            self.data = {**{key: self.data.get(key) for key in self.data}, "basis": ACCRUAL}
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
