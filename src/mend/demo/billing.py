@@ -742,7 +742,9 @@ def _history(books: _Books, spec: Setup, setup: _Prices, *, today: date) -> list
                 continue
             # A handful of refunds: a package session paid by card instead, a card charged in error.
             package_paid = [p for p in books.payments[-2:] if p.invoice is bill.invoice and p.package is not None]
-            if package_paid and package_refunds < 2 and rng.random() < 0.02 and visit.day < today - timedelta(days=3):
+            # The first one always (whatever day the demo is loaded on, there is one), a second by chance.
+            chance = package_refunds == 0 or rng.random() < 0.02
+            if package_paid and package_refunds < 2 and chance and visit.day < today - timedelta(days=3):
                 package_refunds += 1
                 _package_to_card(books, bill, package_paid[0], held, visit.day)
             if visit.mark == "swap" and swaps == 0:
