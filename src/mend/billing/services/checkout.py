@@ -203,7 +203,7 @@ def webhook_handle(*, payload: bytes, signature: str) -> str:
 
 def _apply(event: providers.ProviderEvent) -> str:
     checkout = (
-        ProviderCheckout.objects.select_for_update()
+        ProviderCheckout.objects.select_for_update(of=("self",))
         .select_related("invoice__appointment")
         .filter(session_id=event.session_id or "")
         .first()

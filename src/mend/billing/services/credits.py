@@ -207,7 +207,7 @@ def membership_charge_scheduled(*, membership_id: int, due: str) -> str:
     made before a pause, a resume or a manual charge finds the date moved and does nothing."""
     with transaction.atomic():
         row = (
-            ClientMembership.objects.select_for_update()
+            ClientMembership.objects.select_for_update(of=("self",))
             .select_related("plan", "clinic", "client", "plan__tax_rate")
             .filter(pk=membership_id)
             .first()
@@ -342,7 +342,7 @@ def memberships_charge_due(*, clinic: Clinic, today: date) -> int:
         while True:
             with transaction.atomic():
                 row = (
-                    ClientMembership.objects.select_for_update()
+                    ClientMembership.objects.select_for_update(of=("self",))
                     .select_related("plan", "clinic", "client", "plan__tax_rate")
                     .get(pk=pk)
                 )
