@@ -72,6 +72,7 @@ from mend.billing.models import (
     UnitRule,
 )
 from mend.billing.services.credits import add_months
+from mend.billing.services.invoices import reversing_line
 from mend.billing.services.payments import shares_in_bulk
 from mend.clinical.models import NoteStatus, Referral, TreatmentNote
 from mend.clinics.models import Clinic, Location, Membership, Role
@@ -302,30 +303,7 @@ class _Books:
             at=at,
         )
         for position, line in enumerate(bill.lines, start=1):
-            note.lines.append(
-                InvoiceLine(
-                    clinic=self.clinic,
-                    invoice=note.invoice,
-                    position=position,
-                    kind=line.kind,
-                    description=line.description,
-                    service_on=line.service_on,
-                    appointment=line.appointment,
-                    appointment_type=line.appointment_type,
-                    therapist_id=line.therapist_id,
-                    product=line.product,
-                    reverses=line,
-                    quantity=-line.quantity,
-                    unit_price=line.unit_price,
-                    discount=-line.discount,
-                    discount_reason=line.discount_reason,
-                    tax_name=line.tax_name,
-                    tax_rate=line.tax_rate,
-                    net=-line.net,
-                    tax=-line.tax,
-                    total=-line.total,
-                )
-            )
+            note.lines.append(reversing_line(line, note=note.invoice, position=position))
         _totals(note, self.currency)
         original.amount_credited -= note.invoice.total
         self.credit_notes.append(note)

@@ -507,6 +507,33 @@ def credit_note_create(
     return issue_credit_note(current, chosen, reason=reason, actor=actor)
 
 
+def reversing_line(line: InvoiceLine, *, note: Invoice, position: int) -> InvoiceLine:
+    """The credit note's line that reverses ``line``: the same line negated, amounts and all, so the
+    tax and totals reverse to the cent (unsaved)."""
+    return InvoiceLine(
+        clinic_id=line.clinic_id,
+        invoice=note,
+        position=position,
+        kind=line.kind,
+        description=line.description,
+        service_on=line.service_on,
+        appointment_id=line.appointment_id,
+        appointment_type_id=line.appointment_type_id,
+        therapist_id=line.therapist_id,
+        product_id=line.product_id,
+        reverses=line,
+        quantity=-line.quantity,
+        unit_price=line.unit_price,
+        discount=-line.discount,
+        discount_reason=line.discount_reason,
+        tax_name=line.tax_name,
+        tax_rate=line.tax_rate,
+        net=-line.net,
+        tax=-line.tax,
+        total=-line.total,
+    )
+
+
 def issue_credit_note(current: Invoice, chosen: Sequence[InvoiceLine], *, reason: str, actor: Actor | None) -> Invoice:
     """Issue a credit note reversing ``chosen`` lines of the locked invoice ``current`` (checked by the caller)."""
     note = Invoice(
@@ -519,29 +546,9 @@ def issue_credit_note(current: Invoice, chosen: Sequence[InvoiceLine], *, reason
         created_by=actor.membership if actor is not None else None,
     )
     note.save()
-    for position, line in enumerate(chosen, start=1):
-        InvoiceLine.objects.create(
-            clinic_id=current.clinic_id,
-            invoice=note,
-            position=position,
-            kind=line.kind,
-            description=line.description,
-            service_on=line.service_on,
-            appointment_id=line.appointment_id,
-            appointment_type_id=line.appointment_type_id,
-            therapist_id=line.therapist_id,
-            product_id=line.product_id,
-            reverses=line,
-            quantity=-line.quantity,
-            unit_price=line.unit_price,
-            discount=-line.discount,
-            discount_reason=line.discount_reason,
-            tax_name=line.tax_name,
-            tax_rate=line.tax_rate,
-            net=-line.net,
-            tax=-line.tax,
-            total=-line.total,
-        )
+    InvoiceLine.objects.bulk_create(
+        [reversing_line(line, note=note, position=position) for position, line in enumerate(chosen, start=1)]
+    )
     _recompute(note)
     now = timezone.now()
     note.issued_at = now
